@@ -1,0 +1,68 @@
+/*
+ * chip.h - what the host knows about each Espressif chip.
+ *
+ * One table indexed by enum chip_id (checked at compile time).  The
+ * simulator keeps its own facts in src/sim/ on purpose: a misread number
+ * must not hide in both the flasher and its examiner.
+ */
+#ifndef ED_CHIP_H
+#define ED_CHIP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum chip_id {
+    CHIP_ESP32,
+    CHIP_ESP32S2,
+    CHIP_ESP32S3,
+    CHIP_ESP32C2,
+    CHIP_ESP32C3,
+    CHIP_ESP32C6,
+    CHIP_ESP32H2,
+    CHIP_ESP32C5,
+    CHIP_ESP32P4,
+    CHIP_COUNT,
+    CHIP_UNKNOWN = CHIP_COUNT,
+};
+
+struct chip_spi_regs {
+    uint32_t base;
+    uint8_t usr, usr1, usr2, mosi_dlen, miso_dlen, w0; /* offsets from base */
+};
+
+struct chip_desc {
+    enum chip_id id;
+    const char *name;          /* "esp32c3" (profiles, stub file names) */
+    const char *display;       /* "ESP32-C3" */
+    uint16_t image_chip_id;    /* image header chip id; GET_SECURITY_INFO chip_id */
+    bool has_security_info;    /* ROM answers GET_SECURITY_INFO with chip_id */
+    uint32_t magic[4];         /* values at 0x40001000 (0-terminated unless magic_zero) */
+    int n_magic;
+    uint32_t bootloader_offset;
+    uint32_t efuse_base;
+    uint32_t mac_lo, mac_hi;   /* eFuse MAC registers */
+    struct chip_spi_regs spi;
+    uint32_t uart_clkdiv_reg;
+    int xtal_clk_divider;      /* 1, or 2 on ESP8266 */
+    uint32_t uart_date_reg;
+    bool usb_serial_jtag;      /* has the USB-Serial/JTAG peripheral */
+    bool usb_otg;              /* ROM USB-OTG console */
+    bool rom_flash_begin_encrypted_word; /* ROM takes the 5th FLASH_BEGIN word */
+    uint32_t supported_flash_mhz_default;
+};
+
+#define CHIP_MAGIC_REG 0x40001000u
+
+/* Table entry for id (id < CHIP_COUNT), else NULL. */
+const struct chip_desc *chip_get(enum chip_id id);
+/* By name: "esp32c3", "ESP32-C3", "c3" all work; NULL if unknown. */
+const struct chip_desc *chip_by_name(const char *name);
+/* By GET_SECURITY_INFO / image header chip id; NULL if unknown. */
+const struct chip_desc *chip_by_image_id(uint32_t image_id);
+/* By the magic value at 0x40001000; NULL if unknown. */
+const struct chip_desc *chip_by_magic(uint32_t magic);
+
+/* Flash size in bytes from a JEDEC RDID result (capacity byte), 0 if unknown. */
+uint32_t chip_flash_size_from_id(uint32_t jedec_id);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * main.c - espdeck's entry point: pick the subcommand.
+ */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+#ifndef ESPDECK_VERSION
+#define ESPDECK_VERSION "0.1.0"
+#endif
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+};
+
+static const struct command commands[] = {
+    {"info", cmd_info, "info --port URL [--before MODE] [--json]   chip, MAC, flash id and size"},
+    {"ports", cmd_ports, "ports [--json]                             local serial ports, ESP bridges marked"},
+    {"flash", cmd_flash, "flash PROFILE [--port URL] --batch [--json] [--monitor S]   write a profile"},
+    {"check", cmd_check, "check PROFILE                              check a profile without a board"},
+    {"profile", cmd_profile, "profile import BUILD_DIR [-o FILE]         profile from an ESP-IDF build"},
+    {"read-flash", cmd_read_flash, "read-flash --port URL ADDR SIZE FILE       read flash to a file"},
+    {"erase", cmd_erase, "erase --port URL [ADDR SIZE]               erase all or a region"},
+    {"monitor", cmd_monitor, "monitor --port URL [--baud N]              serial monitor only"},
+    {"sim", cmd_sim, "sim --chip CHIP --listen URL [...]         run the simulated board"},
+    {"demo", cmd_demo, "demo                                       the console on the built-in board"},
+};
+
+static void usage(FILE *f)
+{
+    size_t i;
+    fprintf(f, "usage: espdeck [PROFILE [--port URL]]\n"
+               "       espdeck COMMAND [ARGS]\n\ncommands:\n");
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %s\n", commands[i].help);
+    fprintf(f, "\nPorts: /dev/ttyUSB0, socket://HOST:PORT, rfc2217://HOST:PORT, sim:CHIP\n");
+}
+
+int main(int argc, char **argv)
+{
+    size_t i;
+
+    setlocale(LC_ALL, "");
+    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+                      !strcmp(argv[1], "help"))) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "--version")) {
+        printf("espdeck %s\n", ESPDECK_VERSION);
+        return 0;
+    }
+    if (argc >= 2) {
+        for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+            if (!strcmp(argv[1], commands[i].name))
+                return commands[i].fn(argc - 1, argv + 1);
+        if (argv[1][0] != '-' && !strchr(argv[1], '.') && !strchr(argv[1], '/')) {
+            fprintf(stderr, "espdeck: unknown command '%s' (espdeck --help lists them)\n", argv[1]);
+            return EXIT_USAGE;
+        }
+    }
+    return cmd_console(argc, argv);
+}

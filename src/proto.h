@@ -1,0 +1,105 @@
+/*
+ * proto.h - ESP serial loader commands and replies (host side).
+ *
+ * Packet layout, checksum, status decoding (4 status bytes from ESP32-family
+ * ROMs, 2 from ESP8266 and from flasher stubs, error code first on stubs),
+ * error names, and the "unsupported command" reply.  struct proto wraps a
+ * port and a SLIP decoder; proto_command() sends one request and waits, up
+ * to a deadline, for the matching reply.
+ */
+#ifndef ED_PROTO_H
+#define ED_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "port.h"
+#include "slip.h"
+
+enum proto_op {
+    OP_FLASH_BEGIN = 0x02,
+    OP_FLASH_DATA = 0x03,
+    OP_FLASH_END = 0x04,
+    OP_MEM_BEGIN = 0x05,
+    OP_MEM_END = 0x06,
+    OP_MEM_DATA = 0x07,
+    OP_SYNC = 0x08,
+    OP_WRITE_REG = 0x09,
+    OP_READ_REG = 0x0A,
+    OP_SPI_SET_PARAMS = 0x0B,
+    OP_SPI_ATTACH = 0x0D,
+    OP_READ_FLASH_SLOW = 0x0E,
+    OP_CHANGE_BAUDRATE = 0x0F,
+    OP_FLASH_DEFL_BEGIN = 0x10,
+    OP_FLASH_DEFL_DATA = 0x11,
+    OP_FLASH_DEFL_END = 0x12,
+    OP_SPI_FLASH_MD5 = 0x13,
+    OP_GET_SECURITY_INFO = 0x14,
+    OP_ERASE_FLASH = 0xD0,
+    OP_ERASE_REGION = 0xD1,
+    OP_READ_FLASH = 0xD2,
+    OP_RUN_USER_CODE = 0xD3,
+};
+
+#define PROTO_MAX_FRAME (0x4000 + 64)
+
+struct proto_reply {
+    uint8_t op;
+    uint32_t value;
+    const uint8_t *data; /* response data before the status bytes (points into the proto's buffer) */
+    size_t data_len;
+    uint8_t status;      /* ROM: 0 ok / 1 fail; stub: the error code (0 ok) */
+    uint8_t error;       /* ROM: the error code; stub: secondary byte */
+};
+
+struct proto;
+
+int proto_new(struct proto **out, struct port *port, const struct log_sink *log);
+void proto_free(struct proto *p);
+const char *proto_errmsg(const struct proto *p);
+struct port *proto_port(struct proto *p);
+
+/* Status byte convention of the loader on the other side. */
+void proto_set_stub(struct proto *p, bool stub);   /* 2 status bytes, code first */
+void proto_set_status_len(struct proto *p, int n); /* 4 (ESP32 ROM) or 2 */
+
+/* Checksum of data-to-write: 0xEF XOR every byte. */
+uint8_t proto_checksum(const uint8_t *data, size_t len);
+
+/* Build a command packet (header + data) into out[cap]; returns length or 0. */
+size_t proto_build(uint8_t *out, size_t cap, uint8_t op, const uint8_t *data,
+                   size_t len, uint32_t checksum);
+
+/*
+ * Send op with data and wait for its reply until timeout_ms.  Frames with
+ * another opcode are skipped (up to 100, as esptool); a reply with another
+ * opcode and status [non-zero, 0x05] is "unsupported" (ED_ERR_UNSUPPORTED).
+ * A device error returns ED_ERR_DEVICE with the named code in the errmsg.
+ * reply may be NULL.  reply->data stays valid until the next call.
+ * want_data: bytes of response data expected before the status bytes.
+ */
+int proto_command(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
+                  uint32_t checksum, size_t want_data, int timeout_ms,
+                  struct proto_reply *reply);
+
+/* Send a command without waiting for a reply. */
+int proto_send(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
+               uint32_t checksum);
+/* Send a raw SLIP frame (READ_FLASH acks). */
+int proto_send_frame(struct proto *p, const uint8_t *body, size_t len);
+/* Read the next SLIP frame (raw body, no header parsing) until timeout. */
+int proto_read_frame(struct proto *p, const uint8_t **body, size_t *len,
+                     int timeout_ms);
+
+/* Text collected outside frames (boot banner, app output) since last clear. */
+const uint8_t *proto_junk(const struct proto *p, size_t *len);
+void proto_clear_junk(struct proto *p);
+
+/* Names of status codes: "0x07 checksum error" / "0xC1 BAD_DATA_CHECKSUM". */
+const char *proto_rom_error_name(uint8_t code);
+const char *proto_stub_error_name(uint8_t code);
+const char *proto_op_name(uint8_t op);
+
+#endif
