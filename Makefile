@@ -11,8 +11,14 @@ DEB_LIBS := pkg-config libncurses-dev libserialport-dev libcjson-dev zlib1g-dev 
 DEB_TOOLS := tmux ser2net nodejs npm
 
 CC ?= cc
-BUILD := build
 SANITIZE ?=
+comma := ,
+# Sanitizer builds live apart so they never mix objects with the plain build.
+ifneq ($(SANITIZE),)
+BUILD ?= build/san-$(subst $(comma),-,$(SANITIZE))
+else
+BUILD ?= build
+endif
 
 ifeq ($(V),1)
 Q :=
@@ -45,7 +51,6 @@ ifneq ($(SANITIZE),)
   endif
   SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -g
 endif
-comma := ,
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
@@ -118,7 +123,7 @@ $(BUILD)/gen/unit_main.c: $(UNIT_SRC) tests/gen-unit.sh
 	$(Q)sh tests/gen-unit.sh $(UNIT_SRC) > $@.tmp && mv $@.tmp $@
 
 test: $(BUILD)/espdeck $(BUILD)/unit-tests
-	$(Q)sh tests/run.sh
+	$(Q)BUILD=$(BUILD) sh tests/run.sh
 
 # One unit test module or case: make test/slip, make test/slip__resync
 test/%: $(BUILD)/espdeck $(BUILD)/unit-tests
@@ -131,7 +136,7 @@ demo: $(BUILD)/espdeck
 	$(Q)$(BUILD)/espdeck demo
 
 bench: $(BUILD)/espdeck
-	$(Q)sh tests/bench.sh
+	$(Q)BUILD=$(BUILD) sh tests/bench.sh
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 

@@ -6,17 +6,19 @@
 #
 # ONLY=pattern runs the scripts whose file name contains pattern.
 cd "$(dirname "$0")/.." || exit 1
-ESPDECK=${ESPDECK:-$PWD/build/espdeck}
+BUILD=${BUILD:-build}
+ESPDECK=${ESPDECK:-$PWD/$BUILD/espdeck}
+export BUILD
 ESPDECK_SHARED=${ESPDECK_SHARED:-$(cd .. && pwd)/shared}
 export ESPDECK ESPDECK_SHARED
-log=build/test-log
+log=$BUILD/test-log
 mkdir -p "$log"
-results=build/test-results.txt
+results=$BUILD/test-results.txt
 : > "$results"
 
 if [ -z "$ONLY" ]; then
     echo "== unit tests"
-    ./build/unit-tests 2> "$log/unit.err" | tee -a "$results"
+    ./$BUILD/unit-tests 2> "$log/unit.err" | tee -a "$results"
     [ -s "$log/unit.err" ] && grep -v '^unit:' "$log/unit.err" | head -100
 fi
 for t in tests/sh/*.sh; do

@@ -1,0 +1,173 @@
+/*
+ * engine.h - the flashing engine: one board, one background thread.
+ *
+ * The engine thread owns the port and all protocol state.  It runs a job
+ * (flash a set of images, then optionally monitor the target's output; or
+ * monitor only) and reports through a bounded event queue; after pushing an
+ * event it writes one byte to a non-blocking pipe whose read end the UI polls
+ * (engine_wake_fd()).  The UI sends commands through engine_command();
+ * cancel is an atomic flag checked between blocks, and every serial call has
+ * a deadline, so cancel takes effect within one block.
+ *
+ * Many engines may run at once (a bench): no process-wide state.
+ * Thread rules: engine_new/start/poll/command/cancel/free are called from
+ * one controlling thread (the UI or batch loop); everything else happens on
+ * the engine thread.
+ */
+#ifndef ED_ENGINE_H
+#define ED_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chip.h"
+#include "err.h"
+#include "log.h"
+#include "port.h"
+
+#define ENGINE_MAX_IMAGES 32
+
+struct engine_image {
+    char name[32];          /* partition or image name: "bootloader", "factory" */
+    char source[256];       /* file path as written in the profile, or "generated from the profile" */
+    uint32_t offset;
+    uint32_t region_size;   /* partition size (0 = unknown) */
+    uint8_t *data;          /* owned by the job (engine_job_clear frees) */
+    size_t len;
+};
+
+enum engine_op {
+    ENGINE_OP_FLASH,        /* connect, write every image, verify, reset, [monitor] */
+    ENGINE_OP_MONITOR,      /* open the port at monitor_baud and show output */
+    ENGINE_OP_ERASE,        /* erase all (erase_size 0) or a region */
+    ENGINE_OP_READ,         /* read flash into read_out */
+    ENGINE_OP_INFO,         /* connect and report chip info only */
+};
+
+struct engine_job {
+    enum engine_op op;
+    char port[256];
+    uint32_t baud;          /* after the stub runs (sync is at 115200) */
+    uint32_t monitor_baud;  /* 0 = 115200 */
+    enum port_before before;
+    enum port_after after;
+    char reset_seq[128];    /* custom reset sequence, "" = strategy list */
+    enum chip_id expect_chip; /* CHIP_UNKNOWN = auto */
+    char flash_mode[8];     /* "keep", "qio", "qout", "dio", "dout" */
+    char flash_freq[8];     /* "keep", "80m", "40m", ... */
+    char flash_size[8];     /* "keep", "detect", "4MB", ... */
+    struct engine_image images[ENGINE_MAX_IMAGES];
+    size_t n_images;
+    bool no_stub;           /* flash through the ROM */
+    bool force;             /* write even when the flash MD5 already matches */
+    bool no_compress;
+    bool monitor_after;     /* after flashing, reset into the app and monitor */
+    uint32_t erase_offset, erase_size;   /* ENGINE_OP_ERASE; size 0 = whole chip */
+    uint32_t read_offset, read_size;     /* ENGINE_OP_READ */
+    uint8_t *read_out;      /* ENGINE_OP_READ: filled buffer, owned by the job */
+};
+
+/* Defaults: 921600 baud, default-reset, hard-reset, keep, auto chip. */
+void engine_job_init(struct engine_job *job);
+/* Free the images and read_out. */
+void engine_job_clear(struct engine_job *job);
+
+enum engine_phase {
+    PHASE_WAITING,
+    PHASE_ERASING,
+    PHASE_WRITING,
+    PHASE_VERIFYING,
+    PHASE_SKIPPED,          /* unchanged: flash MD5 already matched */
+    PHASE_DONE,             /* written and verified */
+    PHASE_FAILED,
+    PHASE_CANCELLED,        /* not (completely) written */
+};
+
+enum engine_state {
+    STATE_IDLE,
+    STATE_CONNECTING,
+    STATE_STUB,             /* uploading the stub */
+    STATE_BAUD,
+    STATE_FLASHING,
+    STATE_RESETTING,
+    STATE_MONITORING,
+    STATE_DONE,
+    STATE_FAILED,
+    STATE_CANCELLED,
+};
+
+enum engine_event_kind {
+    EV_LOG,
+    EV_STATE,
+    EV_CHIP,
+    EV_PART,
+    EV_MONITOR,             /* bytes from the target (after flashing / monitor op) */
+    EV_FINISHED,            /* the job is over (monitoring ended or op done) */
+};
+
+struct engine_chip_info {
+    enum chip_id chip;
+    char display[48];       /* "ESP32-C3 (revision v0.4)" */
+    uint8_t mac[6];
+    uint32_t flash_id;      /* JEDEC: manufacturer | device << 8 | capacity << 16 */
+    uint32_t flash_size;
+    int crystal_mhz;
+    uint32_t baud;
+    bool stub;
+    char reset_used[32];    /* "classic reset", "no reset", ... */
+};
+
+struct engine_part_info {
+    int index;
+    enum engine_phase phase;
+    uint64_t done;          /* uncompressed bytes written */
+    uint64_t total;
+    uint64_t wire_bytes;    /* compressed bytes sent */
+    uint64_t wire_total;
+    double rate;            /* uncompressed bytes per second */
+    double elapsed;         /* seconds in this partition */
+    char message[160];      /* failure reason, or "unchanged", ... */
+};
+
+struct engine_event {
+    enum engine_event_kind kind;
+    union {
+        struct { enum log_level level; char text[240]; } log;
+        struct { enum engine_state state; } state;
+        struct engine_chip_info chip;
+        struct engine_part_info part;
+        struct { size_t len; uint8_t data[1024]; } monitor;
+        struct { int status; char message[ED_ERRMSG_MAX]; } finished;
+    } u;
+};
+
+enum engine_cmd {
+    ENGINE_CMD_RESET_TARGET,   /* hard reset (monitoring) */
+    ENGINE_CMD_REFLASH,        /* run the flash job again */
+    ENGINE_CMD_STOP,           /* end monitoring; thread finishes */
+};
+
+struct engine;
+
+/* Takes ownership of *job's images (job is left empty). */
+int engine_new(struct engine **out, struct engine_job *job, char *err,
+               size_t errlen);
+int engine_start(struct engine *e);
+/* Read end of the wake-up pipe: readable when events are queued. */
+int engine_wake_fd(const struct engine *e);
+/* Pop one event; false when the queue is empty.  Drains the wake pipe. */
+bool engine_poll(struct engine *e, struct engine_event *ev);
+void engine_command(struct engine *e, enum engine_cmd cmd);
+void engine_cancel(struct engine *e);
+/* true once the thread has posted EV_FINISHED and exited. */
+bool engine_finished(const struct engine *e);
+/* The job (images, read_out) for reading after EV_FINISHED. */
+const struct engine_job *engine_job(const struct engine *e);
+/* Stop (cancel if running), join the thread, free. NULL is fine. */
+void engine_free(struct engine *e);
+
+const char *engine_phase_name(enum engine_phase ph);
+const char *engine_state_name(enum engine_state st);
+
+#endif

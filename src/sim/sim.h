@@ -1,0 +1,73 @@
+/*
+ * sim.h - the simulated Espressif target (test fixture and demo board).
+ *
+ * struct sim is one board: chip, eFuses, NOR flash, the auto-reset circuit,
+ * the ROM loader and the flasher-stub protocol, the boot chain and a running
+ * app.  It is transport-free and clocked by the caller: bytes from the host
+ * go in with sim_rx(), bytes for the host come out of sim_tx() once the
+ * simulated UART has sent them (pacing at the host's baud rate unless
+ * disabled).  Transports live in sim_server.c (TCP raw, RFC 2217 server, pty)
+ * and src/port_sim.c (in-process, "sim:CHIP").
+ *
+ * It shares SLIP framing with the host (slip.h) and nothing else: commands
+ * are decoded and replies built here, with this folder's own chip facts.
+ *
+ * Thread rules: a struct sim is not locked; one thread drives it at a time
+ * (the server or the port_sim thread, which serialise calls with their own
+ * mutex).  No global state: many simulators may run side by side.
+ */
+#ifndef ED_SIM_H
+#define ED_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+struct sim_config {
+    const char *chip;        /* "esp32", "esp32c3", ... */
+    uint32_t flash_size;     /* bytes; 0 = 4 MiB */
+    const char *flash_file;  /* keep flash contents across runs, or NULL */
+    uint8_t mac[6];
+    bool mac_set;            /* else a fixed per-chip default */
+    bool no_pacing;          /* deliver bytes at once (fast unit tests) */
+    bool boot_normal;        /* with no modem lines: start in normal boot */
+    const char *trace_path;  /* hex trace of every frame, or NULL */
+    struct log_sink log;
+};
+
+struct sim;
+
+/* Create a board, powered off until sim_connect(). */
+int sim_new(struct sim **out, const struct sim_config *cfg, char *err,
+            size_t errlen);
+void sim_free(struct sim *s); /* writes the flash file back; NULL is fine */
+
+/*
+ * A client attached.  has_lines: the transport carries DTR/RTS (RFC 2217,
+ * in-process); without them the board powers up in download mode (or normal
+ * boot with cfg.boot_normal) the first time, and keeps its state on later
+ * connections.  now_us: clock_us().
+ */
+void sim_connect(struct sim *s, bool has_lines, int64_t now_us);
+void sim_disconnect(struct sim *s, int64_t now_us);
+
+/* Modem lines from the host: true = asserted (pin driven low via the bridge). */
+void sim_set_lines(struct sim *s, bool dtr, bool rts, int64_t now_us);
+/* The host's baud rate (RFC 2217 SET-BAUDRATE, in-process set_baud). */
+void sim_set_host_baud(struct sim *s, uint32_t baud, int64_t now_us);
+
+/* Bytes from the host. */
+void sim_rx(struct sim *s, const uint8_t *buf, size_t len, int64_t now_us);
+/* Bytes for the host that are due by now_us; returns count. */
+size_t sim_tx(struct sim *s, uint8_t *buf, size_t cap, int64_t now_us);
+/* When something next happens (output due, timer), absolute us; -1 = idle. */
+int64_t sim_next_event_us(struct sim *s, int64_t now_us);
+
+/* Read-only view of the flash (for tests). */
+const uint8_t *sim_flash(const struct sim *s, size_t *size);
+/* Write the flash file now (also done by sim_free). */
+int sim_save(struct sim *s);
+
+#endif
