@@ -1,0 +1,110 @@
+/*
+ * loader.h - talking to one chip's serial loader (ROM, then stub).
+ *
+ * struct loader sits on a port (not owned) and a struct proto; it knows
+ * whether the ROM or a stub answers, which chip it is, and carries the
+ * timeouts that scale with the work.  Operations block on the calling thread
+ * (the engine thread) with deadlines; none starts a thread.
+ *
+ * Errors: every function returns enum ed_err and leaves one sentence in
+ * loader_errmsg() ("no reply from the chip on /dev/ttyUSB0 after 7 attempts:
+ * hold BOOT and press RESET, or check the cable").
+ */
+#ifndef ED_LOADER_H
+#define ED_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chip.h"
+#include "log.h"
+#include "port.h"
+
+#define LOADER_ROM_BAUD 115200
+#define LOADER_ROM_FLASH_BLOCK 0x400
+#define LOADER_STUB_FLASH_BLOCK 0x4000
+#define LOADER_RAM_BLOCK 0x1800
+
+struct loader;
+
+/* Cancel hook: checked between blocks; return true to stop (ED_ERR_CANCELLED). */
+typedef bool (*loader_cancel_fn)(void *ctx);
+
+int loader_new(struct loader **out, struct port *port,
+               const struct log_sink *log);
+void loader_free(struct loader *l);
+const char *loader_errmsg(const struct loader *l);
+void loader_set_cancel(struct loader *l, loader_cancel_fn fn, void *ctx);
+
+/*
+ * Reset into download mode (per `before` and the port's reset plan, or the
+ * custom sequence if non-NULL/non-empty) and SYNC, with retries.  Reads the
+ * boot banner: a board that booted its app says so ("board booted normally,
+ * not in download mode: ..."), download mode without a reply says so too.
+ * Then detects the chip (GET_SECURITY_INFO, else magic register).
+ * reset_used (may be NULL, 32 bytes) gets the strategy that worked.
+ */
+int loader_connect(struct loader *l, enum port_before before,
+                   const char *custom_seq, int attempts, char *reset_used);
+
+enum chip_id loader_chip(const struct loader *l);
+bool loader_is_stub(const struct loader *l);
+uint32_t loader_baud(const struct loader *l);
+
+int loader_read_reg(struct loader *l, uint32_t addr, uint32_t *out);
+int loader_write_reg(struct loader *l, uint32_t addr, uint32_t value,
+                     uint32_t mask, uint32_t delay_us);
+int loader_read_mac(struct loader *l, uint8_t mac[6]);
+/* JEDEC id via the SPI user-command registers: mfr | dev << 8 | cap << 16. */
+int loader_flash_id(struct loader *l, uint32_t *out);
+/* Crystal estimate from the UART clock divider (26, 40, 48 MHz). */
+int loader_crystal_mhz(struct loader *l, int *out);
+/* GET_SECURITY_INFO (ED_ERR_UNSUPPORTED on ESP32). chip_id may be NULL. */
+int loader_security_info(struct loader *l, uint32_t *flags, uint32_t *chip_id);
+
+/* Load segments into RAM (MEM_BEGIN/DATA/END); entry 0 = do not jump. */
+struct loader_segment {
+    uint32_t addr;
+    const uint8_t *data;
+    size_t len;
+};
+int loader_mem_load(struct loader *l, const struct loader_segment *segs,
+                    size_t n, uint32_t entry);
+/* Upload a stub (text, data), jump to entry, wait for OHAI; switch to stub framing. */
+int loader_run_stub(struct loader *l, const struct loader_segment *segs,
+                    size_t n, uint32_t entry);
+
+/* CHANGE_BAUDRATE (old-baud word sent to a stub), then the port follows. */
+int loader_change_baud(struct loader *l, uint32_t baud);
+/* SPI_ATTACH (ROM) and SPI_SET_PARAMS for a flash of size bytes. */
+int loader_flash_attach(struct loader *l, uint32_t flash_size);
+
+/*
+ * Write data at offset.  compress: zlib level 9 (FLASH_DEFL_*) when it
+ * shrinks; else FLASH_*.  progress (may be NULL) gets uncompressed bytes done
+ * and wire bytes sent after every block.  Does not verify (call loader_md5).
+ */
+typedef void (*loader_progress_fn)(void *ctx, size_t done, size_t total,
+                                   size_t wire_done, size_t wire_total);
+int loader_flash_write(struct loader *l, uint32_t offset, const uint8_t *data,
+                       size_t len, bool compress, loader_progress_fn progress,
+                       void *ctx);
+/* FLASH_END / FLASH_DEFL_END with stay-in-loader (stub "flush"). */
+int loader_flash_finish(struct loader *l, bool reboot);
+/* SPI_FLASH_MD5 of [offset, offset+len): raw 16 bytes (stub) or 32 hex (ROM) decoded. */
+int loader_md5(struct loader *l, uint32_t offset, uint32_t len,
+               uint8_t digest[16]);
+/* READ_FLASH (stub streaming with acks and final MD5) or READ_FLASH_SLOW (ROM). */
+int loader_read_flash(struct loader *l, uint32_t offset, uint8_t *buf,
+                      size_t len, loader_progress_fn progress, void *ctx);
+int loader_erase_flash(struct loader *l);
+int loader_erase_region(struct loader *l, uint32_t offset, uint32_t len);
+
+/* --after: hard reset via RTS, soft reset, or stay. */
+int loader_after(struct loader *l, enum port_after after);
+
+/* esptool's timeout model (ms): never below 3 s. */
+int loader_timeout_per_mb(double seconds_per_mb, size_t bytes);
+
+#endif
