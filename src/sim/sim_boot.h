@@ -1,0 +1,82 @@
+/*
+ * sim_boot.h - the simulated boot chain: ROM flash boot, the ESP-IDF
+ * second-stage bootloader and the start of the app, decided by reading the
+ * flash the way the real chain does (image headers, checksums, SHA-256,
+ * partition table with its MD5 row, otadata).
+ *
+ * The simulator runs no code.  What an app prints is decided by content:
+ *   (a) an app whose descriptor (esp_app_desc_t) names the project
+ *       "hello_world" prints "Hello world!\r\n" once a second;
+ *   (b) an app carrying a simulator script prints the script's lines.  The
+ *       script is a string table inside the image's first DROM or DRAM
+ *       data segment (searched across every data segment that is not
+ *       executable): the 19 bytes "ESPDECK-SIM-OUTPUT" + NUL, then lines,
+ *       each NUL-terminated, ended by an empty line (two NULs) or by the
+ *       segment's end.  A line "@period=MS" (decimal, 10..3600000) sets
+ *       the repeat period (default 1000 ms); a line "@once" prints the
+ *       remaining lines once instead of repeating; every other line is one
+ *       output line per period, in order, cycling.  A line starting "E (",
+ *       "W (" or "I (" is printed as an ESP-IDF log line: the timestamp in
+ *       the parentheses is replaced by the simulated milliseconds since boot
+ *       ("I () tag: msg" or "I (0) tag: msg" both work) and the line is
+ *       wrapped in the ESP-IDF colour (E red 0;31, W yellow 0;33, I green
+ *       0;32).  Lines end with CR LF.
+ *   (c) otherwise it prints its start log (app_init lines) and nothing more.
+ * See docs/simulator.md.
+ *
+ * All functions are pure over their inputs (no globals, no I/O); returned
+ * text is malloc'd and owned by the caller.  A struct sim_app is owned by
+ * the caller and freed with sim_app_free(); it is not locked.
+ */
+#ifndef ED_SIM_BOOT_H
+#define ED_SIM_BOOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sim_chip;        /* sim_chip.h */
+struct sim_ram_segment; /* sim_internal.h: {addr, data, len} */
+
+/* Something running that prints over time: the app, or a boot loop. */
+struct sim_app;
+
+#define SIM_SCRIPT_MAGIC "ESPDECK-SIM-OUTPUT" /* followed by one NUL */
+#define SIM_SCRIPT_MAGIC_LEN 19               /* including the NUL */
+
+/*
+ * Normal boot from flash.  Returns malloc'd text printed right away (ROM
+ * flash-boot banner, 2nd-stage bootloader log, app start log; CR LF, ESP-IDF
+ * colour codes), its length in *len, and in *app what keeps running (the
+ * app, or a boot loop after bad flash), or NULL.  An app's clock starts at
+ * 0 us at this call: sim_app_poll()/sim_app_next_us() times are relative to
+ * it (the caller keeps the origin, e.g. the time of the reset).  The first
+ * app line is due a little after the boot text (at 115200 baud) has left.
+ * Returns NULL only when out of memory.
+ */
+char *sim_boot_flash(const struct sim_chip *chip, const uint8_t *flash,
+                     size_t flash_size, size_t *len, struct sim_app **app);
+
+/*
+ * A RAM image jumped to by MEM_END.  If one of its segments starts with an
+ * ESP-IDF app descriptor (magic 0xABCD5432), returns true with *app (times
+ * relative to now, as above) and *text (malloc'd app start log, *len bytes).
+ * Returns false (and *app = NULL, *text = NULL) for anything else: the host
+ * loaded a flasher stub.
+ */
+bool sim_boot_ram(const struct sim_chip *chip,
+                  const struct sim_ram_segment *segs, size_t n,
+                  uint32_t entry, char **text, size_t *len,
+                  struct sim_app **app);
+
+/*
+ * Copy into buf the text due by now_us (relative us); returns the count.
+ * Text that does not fit stays for the next call.
+ */
+size_t sim_app_poll(struct sim_app *app, int64_t now_us, char *buf,
+                    size_t cap);
+/* When the next text is due (relative us); -1 = never. */
+int64_t sim_app_next_us(const struct sim_app *app);
+void sim_app_free(struct sim_app *app); /* NULL is fine */
+
+#endif
