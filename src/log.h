@@ -3,7 +3,7 @@
  *
  * Nothing under src/ prints.  Code that wants to tell the user something
  * calls log_msg() on a sink its caller gave it; the caller (ui/ or main)
- * decides where the text goes: a curses log pane, an event queue, stderr in
+ * decides where the text goes: a curses log pane, an event queue, the terminal in
  * batch mode.  A zeroed sink (write == NULL) drops everything.
  *
  * Thread rules: a sink is called on the thread of the code that logs; the
