@@ -1,0 +1,179 @@
+/*
+ * sim_internal.h - what the files of src/sim/ share about a board.
+ *
+ * Owned by the simulator core (sim.c, sim_rom.c, sim_stub.c, sim_flash.c).
+ * The boot chain (sim_boot.c) and the transports (sim_server.c,
+ * port_sim.c) use only the accessor functions at the end of this file and
+ * struct sim_ram_segment; the layout of struct sim may change at any time.
+ *
+ * Thread rules as in sim.h: one thread at a time per struct sim.
+ */
+#ifndef ED_SIM_INTERNAL_H
+#define ED_SIM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "sim/sim.h"
+#include "sim/sim_chip.h"
+#include "slip.h"
+
+/* One piece of a RAM image loaded with MEM_BEGIN/MEM_DATA. */
+struct sim_ram_segment {
+    uint32_t addr;
+    const uint8_t *data;
+    size_t len;
+};
+
+struct sim_app;        /* boot chain (sim_boot.h) */
+struct sim_inflater;   /* sim_flash.c */
+
+/* A queue of bytes, each with the simulated time it is due. */
+struct sim_queue {
+    uint8_t *b;
+    int64_t *t;
+    size_t head, len, cap;  /* live bytes are b[head .. head+len) */
+};
+
+enum sim_state {
+    SIM_OFF,   /* EN held low (or no power yet): nothing runs */
+    SIM_ROM,   /* ROM serial loader (download mode) */
+    SIM_STUB,  /* a flasher stub answers (after OHAI) */
+    SIM_RUN,   /* booted code runs: app, 2nd stage, or a halted ROM */
+};
+
+/* FLASH_BEGIN / FLASH_DEFL_BEGIN state. */
+struct sim_flash_job {
+    bool active;
+    bool deflate;
+    uint32_t offset;      /* where the next byte goes */
+    uint32_t start;
+    uint32_t total;       /* stub: exact bytes to write; ROM: erase size */
+    uint32_t written;     /* bytes written so far */
+    uint32_t num_blocks, block_size, next_seq;
+    uint32_t erased_to;   /* stub: flash erased up to here (absolute) */
+    struct sim_inflater *inf;
+};
+
+/* MEM_BEGIN state and the segments loaded so far. */
+struct sim_mem_job {
+    bool active;
+    uint32_t addr, size, got, num_blocks, block_size, next_seq;
+    struct sim_ram_segment seg[16];
+    uint8_t *seg_buf[16];
+    size_t n_seg;
+};
+
+/* Stub READ_FLASH streaming. */
+struct sim_read_job {
+    bool active;
+    uint32_t offset, len, sent, acked, packet;
+    void *md5;            /* MD5_CTX, allocated */
+};
+
+struct sim {
+    struct sim_config cfg;     /* strings below are our own copies */
+    char *flash_file, *trace_path;
+    const struct sim_chip *chip;
+    uint8_t mac[6];
+    struct log_sink log;
+
+    uint8_t *flash;
+    size_t flash_size;
+    bool flash_dirty;
+    int trace_fd;              /* -1 = no trace */
+    int64_t trace_t0;
+
+    /* Board: power, modem lines, auto-reset circuit. */
+    bool connected, has_lines, powered;
+    bool dtr, rts;
+    bool en;                   /* EN pin high = chip runs */
+    enum sim_state state;
+
+    /* UART.  baud = chip side; host_baud = 0 when the transport cannot say. */
+    uint32_t baud, host_baud;
+    struct sim_queue rx, tx;
+    int64_t rx_free_us;        /* host->chip line idle from */
+    int64_t tx_free_us;        /* chip->host line idle from */
+    int64_t busy_until;        /* chip busy (stub write in progress) */
+    struct slip_decoder dec;
+    uint8_t *frame;            /* decoder storage */
+    size_t frame_cap;
+
+    /* ROM reply header keeps its last op/value (the ROM reuses a static
+     * buffer: an unsupported command echoes them). */
+    uint8_t rom_op;
+    uint32_t rom_value;
+
+    /* Registers written with WRITE_REG (SPI user command emulation). */
+    struct sim_reg_value wregs[48];
+    size_t n_wregs;
+
+    struct sim_flash_job fj;
+    struct sim_mem_job mj;
+    struct sim_read_job rj;
+    uint8_t stub_err;          /* deferred error for the next command */
+
+    struct sim_app *app;
+};
+
+/* ---- for the boot chain and transports ---- */
+
+/* Chip facts of this board. */
+const struct sim_chip *sim_chip_of(const struct sim *s);
+/* Flash contents, writable (boot code may keep e.g. an OTA state). */
+uint8_t *sim_flash_mut(struct sim *s, size_t *size);
+/* MAC of this board (6 bytes). */
+const uint8_t *sim_mac(const struct sim *s);
+/* The board's log sink. */
+const struct log_sink *sim_log(const struct sim *s);
+/* Current chip UART baud. */
+uint32_t sim_uart_baud(const struct sim *s);
+/*
+ * Queue bytes on the chip's UART TX at its current baud, starting no
+ * earlier than now_us (10 bits per byte, after whatever is queued).
+ */
+void sim_uart_emit(struct sim *s, const void *data, size_t len,
+                   int64_t now_us);
+
+/* ---- internal to the core ---- */
+
+/* sim.c */
+void sim_send_frame(struct sim *s, const uint8_t *body, size_t len,
+                    int64_t at_us);
+void sim_trace(struct sim *s, const char *dir, const uint8_t *body,
+               size_t len, int64_t now_us);
+void sim_reset_chip(struct sim *s, bool download, int64_t now_us);
+void sim_start_app(struct sim *s, char *text, size_t len,
+                   struct sim_app *app, int64_t now_us);
+void sim_set_chip_baud(struct sim *s, uint32_t baud);
+
+/* sim_rom.c: one decoded frame in ROM / stub mode; t = when it is acted on. */
+void sim_rom_command(struct sim *s, const uint8_t *f, size_t len, int64_t t);
+void sim_stub_command(struct sim *s, const uint8_t *f, size_t len, int64_t t);
+uint32_t sim_read_reg(struct sim *s, uint32_t addr);
+void sim_write_reg(struct sim *s, uint32_t addr, uint32_t value,
+                   uint32_t mask);
+void sim_mem_reset(struct sim *s);
+/* Answer MEM_END with an entry: returns true if a stub was started. */
+bool sim_mem_run(struct sim *s, uint32_t entry, int64_t t);
+
+/* sim_flash.c: NOR model and timings (microseconds). */
+int sim_flash_load(struct sim *s, char *err, size_t errlen);
+void sim_flash_erase(struct sim *s, uint32_t addr, uint32_t len);
+void sim_flash_program(struct sim *s, uint32_t addr, const uint8_t *data,
+                       size_t len);
+int64_t sim_flash_erase_us(uint32_t len, bool block64);
+int64_t sim_flash_chip_erase_us(size_t flash_size);
+int64_t sim_flash_program_us(size_t len);
+int64_t sim_flash_md5_us(size_t len);
+struct sim_inflater *sim_inflater_new(void);
+void sim_inflater_free(struct sim_inflater *inf);
+/* Inflate in[n] appending to *out (malloc'd, grown); <0 on a bad stream. */
+int sim_inflate(struct sim_inflater *inf, const uint8_t *in, size_t n,
+                uint8_t **out, size_t *outlen);
+void sim_md5(const uint8_t *data, size_t len, uint8_t out[16]);
+
+#endif
