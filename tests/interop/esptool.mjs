@@ -1,0 +1,256 @@
+// esptool.mjs - drive esptool-js (an independent client nobody here wrote)
+// against a target on a loopback TCP socket, for the interop tests and the
+// benchmark.
+//
+//   node esptool.mjs --port HOST:PORT [--baud B] [--rom-baud B] CMD ARGS
+//
+//   identify                      chip name, description, MAC, flash id/size
+//   write [--no-compress] ADDR=FILE...
+//                                 writeFlash with MD5 verification (the MD5
+//                                 of each padded image is checked by
+//                                 esptool-js against SPI_FLASH_MD5)
+//   read ADDR SIZE FILE           readFlash into FILE
+//
+// esptool-js is found under $ESPTOOL_JS_DIR (a folder holding node_modules,
+// set up by `npm ci` from this folder's package files).  The result is one
+// line "RESULT {json}" on stdout; a failure prints "ERROR message" and exits
+// 1.  esptool-js's own chatter (its TRACE lines go to console.log) is moved
+// to stderr so stdout holds only the result.
+
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import net from "node:net";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+console.log = (...a) => process.stderr.write(a.join(" ") + "\n");
+console.info = console.log;
+console.debug = console.log;
+
+function die(msg) {
+    process.stdout.write("ERROR " + String(msg).replace(/\s+/g, " ") + "\n");
+    process.exit(1);
+}
+
+function parseNum(s) {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 0) die(`not a number: ${s}`);
+    return n;
+}
+
+// ---- a Web Serial SerialPort look-alike over TCP ----
+
+class TcpSerialPort {
+    constructor(host, port) {
+        this.host = host;
+        this.port = port;
+        this.sock = null;
+        this.readable = null;
+        this.writable = null;
+        this.bauds = [];
+        this.rxBytes = 0;
+        this.txBytes = 0;
+    }
+
+    getInfo() {
+        return {};
+    }
+
+    async open(opts) {
+        this.bauds.push(opts.baudRate);
+        const sock = net.connect({ host: this.host, port: this.port });
+        sock.setNoDelay(true);
+        await new Promise((resolve, reject) => {
+            sock.once("connect", resolve);
+            sock.once("error", reject);
+        });
+        this.sock = sock;
+        const self = this;
+        this.readable = new ReadableStream({
+            start(controller) {
+                sock.on("data", (b) => {
+                    self.rxBytes += b.length;
+                    controller.enqueue(new Uint8Array(b));
+                });
+                sock.on("end", () => {
+                    try { controller.close(); } catch { /* cancelled */ }
+                });
+                sock.on("error", (e) => {
+                    try { controller.error(e); } catch { /* closed */ }
+                });
+            },
+            cancel() {
+                sock.destroy();
+            },
+        });
+        this.writable = new WritableStream({
+            write(chunk) {
+                self.txBytes += chunk.length;
+                return new Promise((resolve, reject) => {
+                    sock.write(Buffer.from(chunk), (e) => (e ? reject(e)
+                                                             : resolve()));
+                });
+            },
+        });
+    }
+
+    async close() {
+        if (this.sock) this.sock.destroy();
+        this.sock = null;
+        this.readable = null;
+        this.writable = null;
+    }
+
+    // Raw TCP carries no modem lines and no baud rate: the simulator
+    // learns the rate from CHANGE_BAUDRATE.  Present so that esptool-js
+    // changes baud in place instead of reopening the port.
+    async setSignals() {}
+    async setBaudRate(baud) {
+        this.bauds.push(baud);
+    }
+}
+
+// ---- command line ----
+
+const args = process.argv.slice(2);
+let hostPort = null;
+let baud = 115200;
+let romBaud = 115200;
+let compress = true;
+const rest = [];
+for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--port") hostPort = args[++i];
+    else if (a === "--baud") baud = parseNum(args[++i]);
+    else if (a === "--rom-baud") romBaud = parseNum(args[++i]);
+    else if (a === "--no-compress") compress = false;
+    else rest.push(a);
+}
+if (!hostPort || rest.length === 0) {
+    die("usage: esptool.mjs --port HOST:PORT [--baud B] CMD ARGS");
+}
+const m = /^(?:socket:\/\/)?([^:]+):(\d+)$/.exec(hostPort);
+if (!m) die(`--port takes HOST:PORT, not ${hostPort}`);
+const cmd = rest[0];
+
+const base = process.env.ESPTOOL_JS_DIR;
+if (!base) die("ESPTOOL_JS_DIR is not set (the folder with node_modules)");
+let esptool;
+try {
+    const req = createRequire(path.join(path.resolve(base), "package.json"));
+    esptool = await import(pathToFileURL(req.resolve("esptool-js")).href);
+} catch (e) {
+    die(`cannot load esptool-js from ${base}: ${e.message}`);
+}
+const { ESPLoader, Transport } = esptool;
+
+const lines = [];
+const terminal = {
+    clean() {},
+    writeLine(s) { lines.push(s); process.stderr.write("| " + s + "\n"); },
+    write(s) { process.stderr.write(s); },
+};
+
+const serial = new TcpSerialPort(m[1], Number(m[2]));
+const transport = new Transport(serial, false);
+const loader = new ESPLoader({
+    transport,
+    baudrate: baud,
+    romBaudrate: romBaud,
+    terminal,
+    debugLogging: false,
+});
+
+const md5hex = (u8) => createHash("md5").update(u8).digest("hex");
+const result = { cmd };
+const t0 = performance.now();
+
+async function connect() {
+    await loader.main("no_reset");
+    result.chip = loader.chip.CHIP_NAME;
+    result.connect_ms = Math.round(performance.now() - t0);
+}
+
+async function identify() {
+    await connect();
+    result.description = await loader.chip.getChipDescription(loader);
+    result.mac = await loader.chip.readMac(loader);
+    const id = await loader.readFlashId();
+    result.flash_id = "0x" + (id >>> 0).toString(16).padStart(6, "0");
+    result.flash_size = loader.DETECTED_FLASH_SIZES[(id >> 16) & 0xff] ?? null;
+    result.stub = loader.IS_STUB;
+}
+
+async function write(specs) {
+    if (specs.length === 0) die("write: no ADDR=FILE given");
+    const fileArray = specs.map((s) => {
+        const k = s.indexOf("=");
+        if (k < 0) die(`write takes ADDR=FILE, not ${s}`);
+        return {
+            address: parseNum(s.slice(0, k)),
+            data: new Uint8Array(readFileSync(s.slice(k + 1))),
+        };
+    });
+    await connect();
+    const t1 = performance.now();
+    await loader.writeFlash({
+        fileArray,
+        flashMode: "keep",
+        flashFreq: "keep",
+        flashSize: "keep",
+        eraseAll: false,
+        compress,
+        reportProgress: () => {},
+        calculateMD5Hash: md5hex,
+    });
+    result.write_ms = Math.round(performance.now() - t1);
+    // writeFlash only logs a mismatch; turn its log into a verdict.
+    const bad = lines.filter((l) => /does not match|mismatch/i.test(l));
+    const good = lines.filter((l) => /Hash of data verified/.test(l));
+    if (bad.length) throw new Error("esptool-js: " + bad[0]);
+    if (good.length !== fileArray.length) {
+        throw new Error(`esptool-js verified ${good.length} of ` +
+                        `${fileArray.length} images`);
+    }
+    result.verified = good.length;
+    result.bytes = fileArray.reduce((n, f) => n + f.data.length, 0);
+}
+
+async function read(addr, size, file) {
+    await connect();
+    const t1 = performance.now();
+    const data = await loader.readFlash(addr, size);
+    result.read_ms = Math.round(performance.now() - t1);
+    if (data.length < size) {
+        throw new Error(`readFlash returned ${data.length} of ${size} bytes`);
+    }
+    writeFileSync(file, data.subarray(0, size));
+    result.bytes = size;
+    result.md5 = md5hex(data.subarray(0, size));
+}
+
+// A watchdog: never hang a test.
+const limit = Number(process.env.ESPTOOL_JS_TIMEOUT || 300) * 1000;
+const watchdog = setTimeout(() => die(`timed out after ${limit / 1000} s`),
+                            limit);
+
+try {
+    if (cmd === "identify") await identify();
+    else if (cmd === "write") await write(rest.slice(1));
+    else if (cmd === "read") {
+        if (rest.length !== 4) die("read takes ADDR SIZE FILE");
+        await read(parseNum(rest[1]), parseNum(rest[2]), rest[3]);
+    } else die(`unknown command ${cmd}`);
+    await loader.after("no_reset_stub");
+    result.total_ms = Math.round(performance.now() - t0);
+    result.bauds = serial.bauds;
+    result.rx_bytes = serial.rxBytes;
+    result.tx_bytes = serial.txBytes;
+    await transport.disconnect().catch(() => {});
+} catch (e) {
+    die(e && e.message ? e.message : e);
+}
+clearTimeout(watchdog);
+process.stdout.write("RESULT " + JSON.stringify(result) + "\n");
+process.exit(0);
