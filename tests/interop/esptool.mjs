@@ -228,6 +228,17 @@ async function read(addr, size, file) {
     writeFileSync(file, data.subarray(0, size));
     result.bytes = size;
     result.md5 = md5hex(data.subarray(0, size));
+    // The stub ends READ_FLASH with the MD5 of what it sent, as 16 raw
+    // bytes; readFlash leaves that frame unread.  Check it.
+    const dig = await loader.transport.read(3000);
+    if (!(dig instanceof Uint8Array) || dig.length !== 16) {
+        throw new Error("no 16-byte MD5 frame after the READ_FLASH data");
+    }
+    const dev = Buffer.from(dig).toString("hex");
+    if (dev !== result.md5) {
+        throw new Error(`READ_FLASH MD5 from the target ${dev} does not ` +
+                        `match the data received (${result.md5})`);
+    }
 }
 
 // A watchdog: never hang a test.
