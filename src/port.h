@@ -129,6 +129,36 @@ int port_reset_custom(struct port *p, const char *seq);
 /* Check a custom sequence without running it. */
 int port_reset_check(const char *seq, char *err, size_t errlen);
 
+/* One parsed step of a reset sequence. */
+struct port_reset_step {
+    char op;        /* 'D', 'R', 'U' (both lines at once) or 'W' */
+    int dtr, rts;   /* 1/0 for the lines the step sets, -1 otherwise */
+    int wait_ms;    /* 'W' only */
+};
+
+#define PORT_RESET_MAX_STEPS 32
+
+/*
+ * Parse seq into at most max steps.  Returns the number of steps (> 0) or
+ * ED_ERR_ARG with a sentence naming the bad token in err.  out may be NULL
+ * to only check.
+ */
+int port_reset_parse(struct port_reset_step *out, int max, const char *seq,
+                     char *err, size_t errlen);
+/*
+ * Run parsed steps on p.  Each step is logged at ED_LOG_TRACE on p->log
+ * ("reset: DTR=1", "reset: wait 100 ms").  An RTS step re-writes the current
+ * DTR afterwards (esptool's workaround for usbser.sys), a U step sets both
+ * lines in one call (atomic on local serial ports).
+ */
+int port_reset_run(struct port *p, const struct port_reset_step *steps,
+                   int n);
+/*
+ * A short name for a sequence from port_reset_plan() ("unix-tight 50 ms",
+ * "classic 550 ms", "usb-jtag-serial"), "custom" for anything else.
+ */
+const char *port_reset_seq_name(const char *seq);
+
 /*
  * The esptool order of download-mode reset strategies for this port:
  * fills names/seqs (custom-sequence strings) and returns how many.  USB-JTAG
