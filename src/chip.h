@@ -36,8 +36,8 @@ struct chip_desc {
     const char *display;       /* "ESP32-C3" */
     uint16_t image_chip_id;    /* image header chip id; GET_SECURITY_INFO chip_id */
     bool has_security_info;    /* ROM answers GET_SECURITY_INFO with chip_id */
-    uint32_t magic[4];         /* values at 0x40001000 (0-terminated unless magic_zero) */
-    int n_magic;
+    uint32_t magic[4];         /* values at 0x40001000 (esptool 4.8 lists) */
+    int n_magic;               /* entries used in magic[] */
     uint32_t bootloader_offset;
     uint32_t efuse_base;
     uint32_t mac_lo, mac_hi;   /* eFuse MAC registers */
@@ -49,6 +49,7 @@ struct chip_desc {
     bool usb_otg;              /* ROM USB-OTG console */
     bool rom_flash_begin_encrypted_word; /* ROM takes the 5th FLASH_BEGIN word */
     uint32_t supported_flash_mhz_default;
+    int xtal_fixed_mhz;        /* crystal is fixed (esptool does not measure), or 0 */
 };
 
 #define CHIP_MAGIC_REG 0x40001000u

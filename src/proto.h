@@ -95,7 +95,22 @@ int proto_read_frame(struct proto *p, const uint8_t **body, size_t *len,
 
 /* Text collected outside frames (boot banner, app output) since last clear. */
 const uint8_t *proto_junk(const struct proto *p, size_t *len);
+/* Also forgets the boot line and the download-mode mark below. */
 void proto_clear_junk(struct proto *p);
+/*
+ * What the ROM banner said since the last proto_clear_junk(), scanned as the
+ * text arrives (so a long boot log cannot push it out of the junk buffer):
+ * the last "boot:0x13 (SPI_FAST_FLASH_BOOT)" seen ("" if none), and whether
+ * a download-mode line ("waiting for download", "wait uart0 download") or a
+ * download boot mode was seen.
+ */
+const char *proto_boot_line(const struct proto *p);
+bool proto_download_seen(const struct proto *p);
+/* Bytes outside frames ever seen (garbage detection). */
+size_t proto_junk_total(const struct proto *p);
+
+/* Drop buffered input here and in the port (after a baud change). */
+int proto_flush_input(struct proto *p);
 
 /* Names of status codes: "0x07 checksum error" / "0xC1 BAD_DATA_CHECKSUM". */
 const char *proto_rom_error_name(uint8_t code);

@@ -1,0 +1,239 @@
+/*
+ * chip.c - the host's chip table (see chip.h).
+ *
+ * Numbers come from esptool's target classes (magic values from esptool
+ * 4.8, the last release that matched magic values for every chip), checked
+ * against the reference notes (protocol.md section 3).
+ */
+#include "chip.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <string.h>
+
+/* SPI user-command register layouts. */
+#define SPI_ESP32(b) {(b), 0x1C, 0x20, 0x24, 0x28, 0x2C, 0x80}
+#define SPI_S2(b) {(b), 0x18, 0x1C, 0x20, 0x24, 0x28, 0x58}
+
+static const struct chip_desc chip_table[] = {
+    [CHIP_ESP32] = {
+        .id = CHIP_ESP32, .name = "esp32", .display = "ESP32",
+        .image_chip_id = 0, .has_security_info = false,
+        .magic = {0x00F01D83}, .n_magic = 1,
+        .bootloader_offset = 0x1000,
+        .efuse_base = 0x3FF5A000,
+        .mac_lo = 0x3FF5A004, .mac_hi = 0x3FF5A008,
+        .spi = SPI_ESP32(0x3FF42000),
+        .uart_clkdiv_reg = 0x3FF40014, .xtal_clk_divider = 1,
+        .uart_date_reg = 0x60000078,
+        .usb_serial_jtag = false, .usb_otg = false,
+        .rom_flash_begin_encrypted_word = false,
+        .supported_flash_mhz_default = 40,
+        .xtal_fixed_mhz = 0,
+    },
+    [CHIP_ESP32S2] = {
+        .id = CHIP_ESP32S2, .name = "esp32s2", .display = "ESP32-S2",
+        .image_chip_id = 2, .has_security_info = false,
+        .magic = {0x000007C6}, .n_magic = 1,
+        .bootloader_offset = 0x1000,
+        .efuse_base = 0x3F41A000,
+        .mac_lo = 0x3F41A044, .mac_hi = 0x3F41A048,
+        .spi = SPI_S2(0x3F402000),
+        .uart_clkdiv_reg = 0x3F400014, .xtal_clk_divider = 1,
+        .uart_date_reg = 0x60000078,
+        .usb_serial_jtag = false, .usb_otg = true,
+        .rom_flash_begin_encrypted_word = true,
+        .supported_flash_mhz_default = 40,
+        .xtal_fixed_mhz = 40,
+    },
+    [CHIP_ESP32S3] = {
+        .id = CHIP_ESP32S3, .name = "esp32s3", .display = "ESP32-S3",
+        .image_chip_id = 9, .has_security_info = true,
+        .magic = {0x00000009}, .n_magic = 1,
+        .bootloader_offset = 0x0,
+        .efuse_base = 0x60007000,
+        .mac_lo = 0x60007044, .mac_hi = 0x60007048,
+        .spi = SPI_S2(0x60002000),
+        .uart_clkdiv_reg = 0x60000014, .xtal_clk_divider = 1,
+        .uart_date_reg = 0x60000080,
+        .usb_serial_jtag = true, .usb_otg = true,
+        .rom_flash_begin_encrypted_word = true,
+        .supported_flash_mhz_default = 80,
+        .xtal_fixed_mhz = 40,
+    },
+    [CHIP_ESP32C2] = {
+        .id = CHIP_ESP32C2, .name = "esp32c2", .display = "ESP32-C2",
+        .image_chip_id = 12, .has_security_info = true,
+        .magic = {0x6F51306F, 0x7C41A06F, 0x0C21E06F}, .n_magic = 3,
+        .bootloader_offset = 0x0,
+        .efuse_base = 0x60008800,
+        .mac_lo = 0x60008840, .mac_hi = 0x60008844,
+        .spi = SPI_S2(0x60002000),
+        .uart_clkdiv_reg = 0x60000014, .xtal_clk_divider = 1,
+        .uart_date_reg = 0x6000007C,
+        .usb_serial_jtag = false, .usb_otg = false,
+        .rom_flash_begin_encrypted_word = true,
+        .supported_flash_mhz_default = 60,
+        .xtal_fixed_mhz = 0,
+    },
+    [CHIP_ESP32C3] = {
+        .id = CHIP_ESP32C3, .name = "esp32c3", .display = "ESP32-C3",
+        .image_chip_id = 5, .has_security_info = true,
+        .magic = {0x6921506F, 0x1B31506F, 0x4881606F, 0x4361606F},
+        .n_magic = 4,
+        .bootloader_offset = 0x0,
+        .efuse_base = 0x60008800,
+        .mac_lo = 0x60008844, .mac_hi = 0x60008848,
+        .spi = SPI_S2(0x60002000),
+        .uart_clkdiv_reg = 0x60000014, .xtal_clk_divider = 1,
+        .uart_date_reg = 0x6000007C,
+        .usb_serial_jtag = true, .usb_otg = false,
+        .rom_flash_begin_encrypted_word = true,
+        .supported_flash_mhz_default = 80,
+        .xtal_fixed_mhz = 40,
+    },
+    [CHIP_ESP32C6] = {
+        .id = CHIP_ESP32C6, .name = "esp32c6", .display = "ESP32-C6",
+        .image_chip_id = 13, .has_security_info = true,
+        .magic = {0x2CE0806F}, .n_magic = 1,
+        .bootloader_offset = 0x0,
+        .efuse_base = 0x600B0800,
+        .mac_lo = 0x600B0844, .mac_hi = 0x600B0848,
+        .spi = SPI_S2(0x60003000),
+        .uart_clkdiv_reg = 0x60000014, .xtal_clk_divider = 1,
+        .uart_date_reg = 0x6000007C,
+        .usb_serial_jtag = true, .usb_otg = false,
+        .rom_flash_begin_encrypted_word = true,
+        .supported_flash_mhz_default = 80,
+        .xtal_fixed_mhz = 40,
+    },
+    [CHIP_ESP32H2] = {
+        .id = CHIP_ESP32H2, .name = "esp32h2", .display = "ESP32-H2",
+        .image_chip_id = 16, .has_security_info = true,
+        .magic = {0xD7B73E80}, .n_magic = 1,
+        .bootloader_offset = 0x0,
+        .efuse_base = 0x600B0800,
+        .mac_lo = 0x600B0844, .mac_hi = 0x600B0848,
+        .spi = SPI_S2(0x60003000),
+        .uart_clkdiv_reg = 0x60000014, .xtal_clk_divider = 1,
+        .uart_date_reg = 0x6000007C,
+        .usb_serial_jtag = true, .usb_otg = false,
+        .rom_flash_begin_encrypted_word = true,
+        .supported_flash_mhz_default = 48,
+        .xtal_fixed_mhz = 32,
+    },
+    [CHIP_ESP32C5] = {
+        .id = CHIP_ESP32C5, .name = "esp32c5", .display = "ESP32-C5",
+        .image_chip_id = 23, .has_security_info = true,
+        .magic = {0x1101406F}, .n_magic = 1,
+        .bootloader_offset = 0x2000,
+        .efuse_base = 0x600B4800,
+        .mac_lo = 0x600B4844, .mac_hi = 0x600B4848,
+        .spi = SPI_S2(0x60003000),
+        .uart_clkdiv_reg = 0x60000014, .xtal_clk_divider = 1,
+        .uart_date_reg = 0x6000007C,
+        .usb_serial_jtag = true, .usb_otg = false,
+        .rom_flash_begin_encrypted_word = true,
+        .supported_flash_mhz_default = 80,
+        .xtal_fixed_mhz = 0,
+    },
+    [CHIP_ESP32P4] = {
+        .id = CHIP_ESP32P4, .name = "esp32p4", .display = "ESP32-P4",
+        .image_chip_id = 18, .has_security_info = true,
+        /* esptool 4.8's list; detection asks GET_SECURITY_INFO first */
+        .magic = {0x00000000, 0x0ADDBAD0}, .n_magic = 2,
+        .bootloader_offset = 0x2000,
+        .efuse_base = 0x5012D000,
+        .mac_lo = 0x5012D044, .mac_hi = 0x5012D048,
+        .spi = SPI_S2(0x5008D000),
+        .uart_clkdiv_reg = 0x500CA014, .xtal_clk_divider = 1,
+        .uart_date_reg = 0x500CA08C,
+        .usb_serial_jtag = true, .usb_otg = true,
+        .rom_flash_begin_encrypted_word = true,
+        .supported_flash_mhz_default = 80,
+        .xtal_fixed_mhz = 40,
+    },
+};
+
+_Static_assert(sizeof chip_table / sizeof chip_table[0] == CHIP_COUNT,
+               "chip_table must have one entry per enum chip_id");
+
+const struct chip_desc *chip_get(enum chip_id id)
+{
+    if ((unsigned)id >= CHIP_COUNT)
+        return NULL;
+    return &chip_table[id];
+}
+
+/* Lower-case name without '-', '_', ' ' into out; false if too long. */
+static bool normalise(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *in; in++) {
+        if (*in == '-' || *in == '_' || *in == ' ')
+            continue;
+        if (n + 1 >= cap)
+            return false;
+        out[n++] = (char)tolower((unsigned char)*in);
+    }
+    out[n] = '\0';
+    return n > 0;
+}
+
+const struct chip_desc *chip_by_name(const char *name)
+{
+    char want[32];
+    int i;
+
+    if (!name || !normalise(name, want, sizeof want))
+        return NULL;
+    for (i = 0; i < CHIP_COUNT; i++) {
+        const char *n = chip_table[i].name;
+        if (!strcmp(want, n))
+            return &chip_table[i];
+        /* "c3" for "esp32c3" (but not "" for "esp32") */
+        if (strlen(n) > 5 && !strcmp(want, n + 5))
+            return &chip_table[i];
+    }
+    return NULL;
+}
+
+const struct chip_desc *chip_by_image_id(uint32_t image_id)
+{
+    int i;
+    for (i = 0; i < CHIP_COUNT; i++)
+        if (chip_table[i].image_chip_id == image_id)
+            return &chip_table[i];
+    return NULL;
+}
+
+const struct chip_desc *chip_by_magic(uint32_t magic)
+{
+    int i, j;
+    for (i = 0; i < CHIP_COUNT; i++)
+        for (j = 0; j < chip_table[i].n_magic; j++)
+            if (chip_table[i].magic[j] == magic)
+                return &chip_table[i];
+    return NULL;
+}
+
+uint32_t chip_flash_size_from_id(uint32_t jedec_id)
+{
+    static const struct {
+        uint8_t code;
+        uint8_t log2; /* size = 1 << log2 */
+    } sizes[] = {
+        {0x12, 18}, {0x32, 18}, {0x13, 19}, {0x33, 19}, {0x14, 20},
+        {0x34, 20}, {0x15, 21}, {0x35, 21}, {0x16, 22}, {0x36, 22},
+        {0x17, 23}, {0x37, 23}, {0x18, 24}, {0x38, 24}, {0x19, 25},
+        {0x39, 25}, {0x1A, 26}, {0x3A, 26}, {0x20, 26}, {0x1B, 27},
+        {0x21, 27}, {0x1C, 28}, {0x22, 28},
+    };
+    uint8_t cap = (uint8_t)(jedec_id >> 16);
+    size_t i;
+
+    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        if (sizes[i].code == cap)
+            return (uint32_t)1 << sizes[i].log2;
+    return 0;
+}

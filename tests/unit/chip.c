@@ -1,0 +1,97 @@
+/* Unit tests for src/chip.c: lookups and the completeness of the table. */
+#include <string.h>
+
+#include "chip.h"
+#include "test.h"
+
+void test_chip__lookup_by_name(void)
+{
+    T_EQ_INT(chip_by_name("esp32c3")->id, CHIP_ESP32C3);
+    T_EQ_INT(chip_by_name("ESP32-C3")->id, CHIP_ESP32C3);
+    T_EQ_INT(chip_by_name("c3")->id, CHIP_ESP32C3);
+    T_EQ_INT(chip_by_name("S3")->id, CHIP_ESP32S3);
+    T_EQ_INT(chip_by_name("esp32")->id, CHIP_ESP32);
+    T_EQ_INT(chip_by_name("ESP32-P4")->id, CHIP_ESP32P4);
+    T_ASSERT(chip_by_name("esp8266") == NULL);
+    T_ASSERT(chip_by_name("") == NULL);
+    T_ASSERT(chip_by_name(NULL) == NULL);
+    T_ASSERT(chip_by_name("c33") == NULL);
+}
+
+void test_chip__lookup_by_ids(void)
+{
+    T_EQ_INT(chip_by_image_id(5)->id, CHIP_ESP32C3);
+    T_EQ_INT(chip_by_image_id(0)->id, CHIP_ESP32);
+    T_EQ_INT(chip_by_image_id(23)->id, CHIP_ESP32C5);
+    T_EQ_INT(chip_by_image_id(18)->id, CHIP_ESP32P4);
+    T_ASSERT(chip_by_image_id(4) == NULL); /* retired S3 beta id */
+    T_EQ_INT(chip_by_magic(0x00F01D83)->id, CHIP_ESP32);
+    T_EQ_INT(chip_by_magic(0x1B31506F)->id, CHIP_ESP32C3);
+    T_EQ_INT(chip_by_magic(0x000007C6)->id, CHIP_ESP32S2);
+    T_EQ_INT(chip_by_magic(0x0C21E06F)->id, CHIP_ESP32C2);
+    T_ASSERT(chip_by_magic(0x12345678) == NULL);
+    T_ASSERT(chip_get(CHIP_COUNT) == NULL);
+}
+
+void test_chip__table_complete(void)
+{
+    int i, j, k;
+    for (i = 0; i < CHIP_COUNT; i++) {
+        const struct chip_desc *c = chip_get((enum chip_id)i);
+        T_ASSERT(c != NULL);
+        T_EQ_INT(c->id, i);
+        T_ASSERT(c->name && !strncmp(c->name, "esp32", 5));
+        T_ASSERT(c->display && !strncmp(c->display, "ESP32", 5));
+        T_ASSERT(chip_by_name(c->name) == c);
+        T_ASSERT(chip_by_name(c->display) == c);
+        T_ASSERT(chip_by_image_id(c->image_chip_id) == c);
+        T_ASSERT(c->n_magic >= 1 && c->n_magic <= 4);
+        for (j = 0; j < c->n_magic; j++)
+            T_ASSERT(chip_by_magic(c->magic[j]) == c);
+        T_ASSERT(c->efuse_base != 0);
+        T_ASSERT(c->mac_lo > c->efuse_base && c->mac_lo < c->efuse_base + 0x100);
+        T_ASSERT(c->mac_hi == c->mac_lo + 4);
+        T_ASSERT(c->spi.base != 0);
+        T_ASSERT(c->spi.usr && c->spi.usr1 && c->spi.usr2 && c->spi.w0);
+        T_ASSERT(c->spi.mosi_dlen && c->spi.miso_dlen);
+        T_ASSERT(c->uart_clkdiv_reg != 0 && c->uart_date_reg != 0);
+        T_ASSERT(c->xtal_clk_divider == 1);
+        T_ASSERT(c->supported_flash_mhz_default >= 40);
+        /* every chip but the ESP32 answers GET_SECURITY_INFO's chip id,
+         * except the S2 whose reply has no chip id */
+        T_EQ_INT(c->has_security_info,
+                 i != CHIP_ESP32 && i != CHIP_ESP32S2);
+        T_EQ_INT(c->rom_flash_begin_encrypted_word, i != CHIP_ESP32);
+        /* magic values do not collide between chips */
+        for (k = 0; k < i; k++) {
+            const struct chip_desc *o = chip_get((enum chip_id)k);
+            T_ASSERT(o->image_chip_id != c->image_chip_id);
+            T_ASSERT(strcmp(o->name, c->name) != 0);
+        }
+    }
+    T_EQ_INT(chip_get(CHIP_ESP32)->bootloader_offset, 0x1000);
+    T_EQ_INT(chip_get(CHIP_ESP32S2)->bootloader_offset, 0x1000);
+    T_EQ_INT(chip_get(CHIP_ESP32C5)->bootloader_offset, 0x2000);
+    T_EQ_INT(chip_get(CHIP_ESP32P4)->bootloader_offset, 0x2000);
+    T_EQ_INT(chip_get(CHIP_ESP32C3)->bootloader_offset, 0);
+    T_EQ_INT(chip_get(CHIP_ESP32C2)->mac_lo, 0x60008840);
+    T_EQ_INT(chip_get(CHIP_ESP32)->mac_lo, 0x3FF5A004);
+    T_EQ_INT(chip_get(CHIP_ESP32)->spi.w0, 0x80);
+    T_EQ_INT(chip_get(CHIP_ESP32C3)->spi.w0, 0x58);
+    T_ASSERT(chip_get(CHIP_ESP32S3)->usb_serial_jtag);
+    T_ASSERT(!chip_get(CHIP_ESP32C2)->usb_serial_jtag);
+    T_ASSERT(chip_get(CHIP_ESP32S2)->usb_otg);
+}
+
+void test_chip__flash_size_from_id(void)
+{
+    T_EQ_INT(chip_flash_size_from_id(0x1640C8), 4u << 20);  /* c8 40 16 */
+    T_EQ_INT(chip_flash_size_from_id(0x3870EF), 16u << 20);
+    T_EQ_INT(chip_flash_size_from_id(0x1540EF), 2u << 20);
+    T_EQ_INT(chip_flash_size_from_id(0x1240EF), 256u << 10);
+    T_EQ_INT(chip_flash_size_from_id(0x20BA20), 64u << 20);
+    T_EQ_INT(chip_flash_size_from_id(0x2140EF), 128u << 20);
+    T_EQ_INT(chip_flash_size_from_id(0x2240EF), 256u << 20);
+    T_EQ_INT(chip_flash_size_from_id(0xFFFFFF), 0);
+    T_EQ_INT(chip_flash_size_from_id(0), 0);
+}
