@@ -21,6 +21,8 @@
 #include "log.h"
 #include "port.h"
 
+struct proto;
+
 #define LOADER_ROM_BAUD 115200
 #define LOADER_ROM_FLASH_BLOCK 0x400
 #define LOADER_STUB_FLASH_BLOCK 0x4000
@@ -51,6 +53,10 @@ int loader_connect(struct loader *l, enum port_before before,
 enum chip_id loader_chip(const struct loader *l);
 bool loader_is_stub(const struct loader *l);
 uint32_t loader_baud(const struct loader *l);
+/* The ROM refused READ_REG at detection: ESP32-S2 in Secure Download Mode. */
+bool loader_secure_download(const struct loader *l);
+/* The packet layer underneath (proto_junk() shows what the board printed). */
+struct proto *loader_proto(struct loader *l);
 
 int loader_read_reg(struct loader *l, uint32_t addr, uint32_t *out);
 int loader_write_reg(struct loader *l, uint32_t addr, uint32_t value,

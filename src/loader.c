@@ -1,0 +1,1193 @@
+/*
+ * loader.c - one chip's serial loader, ROM then stub (see loader.h).
+ *
+ * Follows esptool's behaviour where it is the reference (reset/sync loop,
+ * chip detection, SPI user-command JEDEC read, block sizes, timeouts).  This
+ * file is the host side's one user of zlib (compression of flash writes, and
+ * measuring how much each compressed block inflates to for its timeout).
+ */
+#include "loader.h"
+
+#include <md5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "clock.h"
+#include "err.h"
+#include "proto.h"
+
+#define SYNC_TRIES 5
+#define SYNC_TIMEOUT_MS 100
+#define BANNER_MS 150
+#define DEFAULT_TIMEOUT_MS 3000
+#define MEM_END_ROM_TIMEOUT_MS 200
+#define OHAI_TIMEOUT_MS 3000
+#define CHIP_ERASE_TIMEOUT_MS 120000
+#define WRITE_BLOCK_ATTEMPTS 3
+#define ERASE_REGION_S_PER_MB 40.0
+#define ERASE_WRITE_S_PER_MB 40.0
+#define MD5_S_PER_MB 8.0
+#define USB_OTG_BLOCK 0x800
+#define ESPRESSIF_VID 0x303A
+#define READ_FLASH_PACKET 0x1000
+#define READ_FLASH_IN_FLIGHT 64
+
+struct loader {
+    struct port *port;
+    struct proto *proto;
+    struct log_sink log;
+    const struct chip_desc *desc;
+    bool stub;
+    bool secure_download;
+    bool usb_otg;
+    uint32_t baud;
+    uint32_t flash_size;
+    bool defl_pending;  /* last write used FLASH_DEFL_*, not finished */
+    bool write_pending; /* last write used FLASH_*, not finished */
+    loader_cancel_fn cancel;
+    void *cancel_ctx;
+    char errmsg[ED_ERRMSG_MAX];
+};
+
+static void put32(uint8_t *b, uint32_t v)
+{
+    b[0] = (uint8_t)v;
+    b[1] = (uint8_t)(v >> 8);
+    b[2] = (uint8_t)(v >> 16);
+    b[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get32(const uint8_t *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+           (uint32_t)b[3] << 24;
+}
+
+/* Copy the proto's sentence into the loader's message, return rc. */
+static int fail_proto(struct loader *l, int rc)
+{
+    snprintf(l->errmsg, sizeof l->errmsg, "%s", proto_errmsg(l->proto));
+    return rc;
+}
+
+int loader_timeout_per_mb(double seconds_per_mb, size_t bytes)
+{
+    double ms = seconds_per_mb * ((double)bytes / 1e6) * 1000.0;
+    if (ms < DEFAULT_TIMEOUT_MS)
+        return DEFAULT_TIMEOUT_MS;
+    if (ms > 3600.0 * 1000.0)
+        return 3600 * 1000;
+    return (int)ms;
+}
+
+int loader_new(struct loader **out, struct port *port,
+               const struct log_sink *log)
+{
+    struct loader *l;
+    int rc;
+
+    *out = NULL;
+    if (!port)
+        return ED_ERR_ARG;
+    l = calloc(1, sizeof *l);
+    if (!l)
+        return ED_ERR_NOMEM;
+    l->port = port;
+    if (log)
+        l->log = *log;
+    rc = proto_new(&l->proto, port, log);
+    if (rc) {
+        free(l);
+        return rc;
+    }
+    l->baud = port->baud ? port->baud : LOADER_ROM_BAUD;
+    *out = l;
+    return ED_OK;
+}
+
+void loader_free(struct loader *l)
+{
+    if (!l)
+        return;
+    proto_free(l->proto);
+    free(l);
+}
+
+const char *loader_errmsg(const struct loader *l)
+{
+    return l ? l->errmsg : "no loader";
+}
+
+void loader_set_cancel(struct loader *l, loader_cancel_fn fn, void *ctx)
+{
+    l->cancel = fn;
+    l->cancel_ctx = ctx;
+}
+
+enum chip_id loader_chip(const struct loader *l)
+{
+    return l->desc ? l->desc->id : CHIP_UNKNOWN;
+}
+
+bool loader_is_stub(const struct loader *l)
+{
+    return l->stub;
+}
+
+uint32_t loader_baud(const struct loader *l)
+{
+    return l->baud;
+}
+
+struct proto *loader_proto(struct loader *l)
+{
+    return l->proto;
+}
+
+bool loader_secure_download(const struct loader *l)
+{
+    return l->secure_download;
+}
+
+static void set_stub(struct loader *l, bool stub)
+{
+    l->stub = stub;
+    proto_set_stub(l->proto, stub);
+}
+
+static bool cancelled(struct loader *l)
+{
+    return l->cancel && l->cancel(l->cancel_ctx);
+}
+
+/* ---- connect ---- */
+
+/* One SYNC; on success reads the other 7 replies. */
+static int sync_once(struct loader *l, bool *stub_seen)
+{
+    uint8_t pkt[36] = {0x07, 0x07, 0x12, 0x20};
+    struct proto_reply r;
+    bool all_zero;
+    int rc, i;
+
+    memset(pkt + 4, 0x55, 32);
+    rc = proto_command(l->proto, OP_SYNC, pkt, sizeof pkt, 0, 0,
+                       SYNC_TIMEOUT_MS, &r);
+    if (rc)
+        return rc;
+    all_zero = r.value == 0;
+    for (i = 0; i < 7; i++) {
+        const uint8_t *f;
+        size_t n;
+        if (proto_read_frame(l->proto, &f, &n, SYNC_TIMEOUT_MS) != ED_OK)
+            break;
+        if (n >= 8 && f[0] == 1 && f[1] == OP_SYNC && get32(f + 4) != 0)
+            all_zero = false;
+    }
+    *stub_seen = all_zero;
+    return ED_OK;
+}
+
+/* Read whatever arrives for ms (boot banner); frames are dropped. */
+static int read_banner(struct loader *l, int ms)
+{
+    int64_t deadline = clock_ms() + ms;
+    const uint8_t *f;
+    size_t n;
+    int rc;
+
+    while (clock_remaining_ms(deadline) > 0) {
+        rc = proto_read_frame(l->proto, &f, &n, clock_remaining_ms(deadline));
+        if (rc == ED_ERR_TIMEOUT)
+            break;
+        if (rc && rc != ED_ERR_PROTO)
+            return rc;
+    }
+    return ED_OK;
+}
+
+static int detect_chip(struct loader *l)
+{
+    struct proto_reply r;
+    uint32_t magic;
+    int rc;
+
+    rc = proto_command(l->proto, OP_GET_SECURITY_INFO, NULL, 0, 0, 20,
+                       DEFAULT_TIMEOUT_MS, &r);
+    if (rc == ED_OK && r.data_len >= 20) {
+        uint32_t id = get32(r.data + 12);
+        l->desc = chip_by_image_id(id);
+        if (!l->desc)
+            return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_UNSUPPORTED,
+                             "the chip reports chip id %u, which espdeck "
+                             "does not know (it knows ESP32, S2, S3, C2, C3, "
+                             "C6, H2, C5 and P4)", id);
+        return ED_OK;
+    }
+    if (rc && rc != ED_ERR_UNSUPPORTED && rc != ED_ERR_DEVICE &&
+        rc != ED_ERR_PROTO && rc != ED_ERR_TIMEOUT)
+        return fail_proto(l, rc);
+    rc = loader_read_reg(l, CHIP_MAGIC_REG, &magic);
+    if (rc == ED_ERR_UNSUPPORTED) {
+        /* READ_REG refused: only the ESP32-S2 in Secure Download Mode */
+        l->desc = chip_get(CHIP_ESP32S2);
+        l->secure_download = true;
+        return ED_OK;
+    }
+    if (rc)
+        return rc;
+    l->desc = chip_by_magic(magic);
+    if (!l->desc)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_UNSUPPORTED,
+                         "unknown chip (magic value 0x%08x at 0x%08x): "
+                         "espdeck knows ESP32, S2, S3, C2, C3, C6, H2, C5 "
+                         "and P4", magic, CHIP_MAGIC_REG);
+    return ED_OK;
+}
+
+static int after_sync(struct loader *l, bool stub_seen)
+{
+    int rc;
+
+    if (stub_seen) {
+        log_msg(&l->log, ED_LOG_INFO, "a flasher stub is already running");
+        set_stub(l, true);
+    }
+    rc = detect_chip(l);
+    if (rc)
+        return rc;
+    if (l->desc->usb_otg && l->port->usb_vid == ESPRESSIF_VID &&
+        l->port->usb_pid == l->desc->image_chip_id)
+        l->usb_otg = true;
+    log_msg(&l->log, ED_LOG_INFO, "chip is %s%s", l->desc->display,
+            l->stub ? " (stub running)" : "");
+    return ED_OK;
+}
+
+int loader_connect(struct loader *l, enum port_before before,
+                   const char *custom_seq, int attempts, char *reset_used)
+{
+    const char *seqs[8];
+    char boot[96] = "";
+    bool saw_download = false, saw_normal = false;
+    size_t junk_before;
+    int nseq, a, t, rc;
+
+    if (attempts <= 0)
+        attempts = 7;
+    if (reset_used)
+        snprintf(reset_used, 32, "%s", "no reset");
+    if (custom_seq && *custom_seq) {
+        seqs[0] = custom_seq;
+        nseq = 1;
+    } else {
+        nseq = port_reset_plan(l->port, before, seqs, 8);
+        if (nseq < 0)
+            return ed_seterr(l->errmsg, sizeof l->errmsg, nseq,
+                             "no reset plan for %s", l->port->url);
+    }
+    set_stub(l, false);
+    l->desc = NULL;
+    junk_before = proto_junk_total(l->proto);
+
+    if (before == BEFORE_NO_RESET_NO_SYNC) {
+        /* assume a stub is already running (esptool's no-reset-no-sync) */
+        set_stub(l, true);
+        return after_sync(l, false) == ED_OK ? ED_OK : ED_ERR_PROTO;
+    }
+
+    for (a = 0; a < attempts; a++) {
+        const char *seq = nseq ? seqs[a % nseq] : NULL;
+
+        if (seq) {
+            proto_flush_input(l->proto);
+            proto_clear_junk(l->proto);
+            rc = port_reset_custom(l->port, seq);
+            if (rc)
+                return ed_seterr(l->errmsg, sizeof l->errmsg, rc, "%s",
+                                 port_errmsg(l->port));
+            log_msg(&l->log, ED_LOG_DEBUG, "attempt %d: %s", a + 1,
+                    port_reset_seq_name(seq));
+        }
+        if (seq || a == 0) {
+            rc = read_banner(l, BANNER_MS);
+            if (rc)
+                return fail_proto(l, rc);
+        }
+        for (t = 0; t < SYNC_TRIES; t++) {
+            bool stub_seen = false;
+            rc = sync_once(l, &stub_seen);
+            if (rc == ED_OK) {
+                if (reset_used)
+                    snprintf(reset_used, 32, "%s",
+                             seq ? port_reset_seq_name(seq) : "no reset");
+                return after_sync(l, stub_seen);
+            }
+            if (rc != ED_ERR_TIMEOUT && rc != ED_ERR_PROTO &&
+                rc != ED_ERR_DEVICE && rc != ED_ERR_UNSUPPORTED)
+                return ed_seterr(l->errmsg, sizeof l->errmsg, rc,
+                                 "lost the connection on %s: %s",
+                                 l->port->url, proto_errmsg(l->proto));
+            clock_sleep_ms(50);
+        }
+        if (proto_boot_line(l->proto)[0])
+            snprintf(boot, sizeof boot, "%s", proto_boot_line(l->proto));
+        if (proto_download_seen(l->proto))
+            saw_download = true;
+        else if (proto_boot_line(l->proto)[0])
+            saw_normal = true;
+        /* without a reset nothing will change what a booted app does */
+        if (!seq && saw_normal)
+            break;
+    }
+    if (saw_normal && !saw_download)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_BOOT,
+                         "board booted normally, not in download mode (%s): "
+                         "hold BOOT while resetting, or check the DTR/RTS "
+                         "wiring", boot);
+    if (saw_download)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_TIMEOUT,
+                         "download mode seen but no reply to SYNC on %s: "
+                         "the board's RX line may be disconnected",
+                         l->port->url);
+    if (proto_junk_total(l->proto) != junk_before)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_PROTO,
+                         "no reply from the chip on %s after %d attempts, "
+                         "only %zu bytes of other data: check the baud rate "
+                         "and that this is an Espressif board",
+                         l->port->url, attempts,
+                         proto_junk_total(l->proto) - junk_before);
+    if (!l->port->has_lines || nseq == 0)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_TIMEOUT,
+                         "no reply from the chip on %s after %d attempts: "
+                         "this port cannot reset the board, so hold BOOT "
+                         "and press RESET by hand",
+                         l->port->url, attempts);
+    return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_TIMEOUT,
+                     "no reply from the chip on %s after %d attempts: hold "
+                     "BOOT and press RESET, or check the cable",
+                     l->port->url, attempts);
+}
+
+/* ---- registers and chip facts ---- */
+
+static int need_chip(struct loader *l)
+{
+    if (!l->desc)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_ARG,
+                         "not connected to a chip yet");
+    return ED_OK;
+}
+
+int loader_read_reg(struct loader *l, uint32_t addr, uint32_t *out)
+{
+    struct proto_reply r;
+    uint8_t pkt[4];
+    int rc;
+
+    put32(pkt, addr);
+    rc = proto_command(l->proto, OP_READ_REG, pkt, sizeof pkt, 0, 0,
+                       DEFAULT_TIMEOUT_MS, &r);
+    if (rc)
+        return fail_proto(l, rc);
+    *out = r.value;
+    return ED_OK;
+}
+
+int loader_write_reg(struct loader *l, uint32_t addr, uint32_t value,
+                     uint32_t mask, uint32_t delay_us)
+{
+    uint8_t pkt[16];
+    int rc;
+
+    put32(pkt, addr);
+    put32(pkt + 4, value);
+    put32(pkt + 8, mask);
+    put32(pkt + 12, delay_us);
+    rc = proto_command(l->proto, OP_WRITE_REG, pkt, sizeof pkt, 0, 0,
+                       DEFAULT_TIMEOUT_MS, NULL);
+    return rc ? fail_proto(l, rc) : ED_OK;
+}
+
+int loader_read_mac(struct loader *l, uint8_t mac[6])
+{
+    uint32_t lo, hi;
+    int rc;
+
+    if ((rc = need_chip(l)) != ED_OK)
+        return rc;
+    if ((rc = loader_read_reg(l, l->desc->mac_lo, &lo)) != ED_OK ||
+        (rc = loader_read_reg(l, l->desc->mac_hi, &hi)) != ED_OK)
+        return rc;
+    mac[0] = (uint8_t)(hi >> 8);
+    mac[1] = (uint8_t)hi;
+    mac[2] = (uint8_t)(lo >> 24);
+    mac[3] = (uint8_t)(lo >> 16);
+    mac[4] = (uint8_t)(lo >> 8);
+    mac[5] = (uint8_t)lo;
+    return ED_OK;
+}
+
+/* RDID through the SPI user-command registers, as esptool does it. */
+int loader_flash_id(struct loader *l, uint32_t *out)
+{
+    const struct chip_spi_regs *s;
+    uint32_t usr, usr2, cmd = 0, w0;
+    int rc, i;
+
+    if ((rc = need_chip(l)) != ED_OK)
+        return rc;
+    s = &l->desc->spi;
+    if ((rc = loader_read_reg(l, s->base + s->usr, &usr)) != ED_OK ||
+        (rc = loader_read_reg(l, s->base + s->usr2, &usr2)) != ED_OK)
+        return rc;
+    /* 24 bits in (MISO), nothing out */
+    rc = loader_write_reg(l, s->base + s->miso_dlen, 24 - 1, 0xFFFFFFFF, 0);
+    if (!rc)
+        rc = loader_write_reg(l, s->base + s->usr,
+                              (1u << 31) | (1u << 28), 0xFFFFFFFF, 0);
+    if (!rc)
+        rc = loader_write_reg(l, s->base + s->usr2, (7u << 28) | 0x9F,
+                              0xFFFFFFFF, 0);
+    if (!rc)
+        rc = loader_write_reg(l, s->base + s->w0, 0, 0xFFFFFFFF, 0);
+    if (!rc)
+        rc = loader_write_reg(l, s->base, 1u << 18, 0xFFFFFFFF, 0);
+    if (rc)
+        return rc;
+    for (i = 0; i < 10; i++) {
+        if ((rc = loader_read_reg(l, s->base, &cmd)) != ED_OK)
+            return rc;
+        if (!(cmd & (1u << 18)))
+            break;
+    }
+    if (cmd & (1u << 18))
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_DEVICE,
+                         "the SPI flash command (read id) did not complete: "
+                         "is a flash chip attached?");
+    if ((rc = loader_read_reg(l, s->base + s->w0, &w0)) != ED_OK)
+        return rc;
+    if ((rc = loader_write_reg(l, s->base + s->usr, usr, 0xFFFFFFFF, 0)) ||
+        (rc = loader_write_reg(l, s->base + s->usr2, usr2, 0xFFFFFFFF, 0)))
+        return rc;
+    *out = w0 & 0xFFFFFF;
+    return ED_OK;
+}
+
+int loader_crystal_mhz(struct loader *l, int *out)
+{
+    uint32_t div;
+    double est;
+    int rc;
+
+    *out = 0;
+    if ((rc = need_chip(l)) != ED_OK)
+        return rc;
+    if (l->desc->xtal_fixed_mhz) {
+        *out = l->desc->xtal_fixed_mhz;
+        return ED_OK;
+    }
+    if ((rc = loader_read_reg(l, l->desc->uart_clkdiv_reg, &div)) != ED_OK)
+        return rc;
+    div &= 0xFFFFF;
+    if (div == 0)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_DEVICE,
+                         "the UART clock divider reads 0: cannot tell the "
+                         "crystal frequency");
+    est = (double)l->baud * div / 1e6 / l->desc->xtal_clk_divider;
+    *out = est > 45 ? 48 : est > 33 ? 40 : 26;
+    return ED_OK;
+}
+
+int loader_security_info(struct loader *l, uint32_t *flags, uint32_t *chip_id)
+{
+    struct proto_reply r;
+    int rc;
+
+    rc = proto_command(l->proto, OP_GET_SECURITY_INFO, NULL, 0, 0, 20,
+                       DEFAULT_TIMEOUT_MS, &r);
+    if (rc)
+        return fail_proto(l, rc);
+    if (flags)
+        *flags = get32(r.data);
+    if (chip_id) {
+        if (r.data_len < 20)
+            return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_UNSUPPORTED,
+                             "this chip's security info has no chip id");
+        *chip_id = get32(r.data + 12);
+    }
+    return ED_OK;
+}
+
+/* ---- RAM ---- */
+
+static uint32_t ram_block(const struct loader *l)
+{
+    return l->usb_otg ? USB_OTG_BLOCK : LOADER_RAM_BLOCK;
+}
+
+static int mem_segments(struct loader *l, const struct loader_segment *segs,
+                        size_t n)
+{
+    uint32_t bs = ram_block(l);
+    uint8_t *pkt = malloc(16 + bs);
+    size_t i;
+    int rc = ED_OK;
+
+    if (!pkt)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_NOMEM,
+                         "out of memory");
+    for (i = 0; i < n && !rc; i++) {
+        const struct loader_segment *s = &segs[i];
+        uint32_t blocks = (uint32_t)((s->len + bs - 1) / bs), b;
+        uint8_t hdr[16];
+
+        put32(hdr, (uint32_t)s->len);
+        put32(hdr + 4, blocks);
+        put32(hdr + 8, bs);
+        put32(hdr + 12, s->addr);
+        rc = proto_command(l->proto, OP_MEM_BEGIN, hdr, 16, 0, 0,
+                           DEFAULT_TIMEOUT_MS, NULL);
+        if (rc) {
+            rc = fail_proto(l, rc);
+            break;
+        }
+        for (b = 0; b < blocks; b++) {
+            size_t off = (size_t)b * bs;
+            size_t len = s->len - off < bs ? s->len - off : bs;
+            put32(pkt, (uint32_t)len);
+            put32(pkt + 4, b);
+            put32(pkt + 8, 0);
+            put32(pkt + 12, 0);
+            memcpy(pkt + 16, s->data + off, len);
+            rc = proto_command(l->proto, OP_MEM_DATA, pkt, 16 + len,
+                               proto_checksum(s->data + off, len), 0,
+                               DEFAULT_TIMEOUT_MS, NULL);
+            if (rc) {
+                rc = fail_proto(l, rc);
+                break;
+            }
+        }
+    }
+    free(pkt);
+    return rc;
+}
+
+int loader_mem_load(struct loader *l, const struct loader_segment *segs,
+                    size_t n, uint32_t entry)
+{
+    uint8_t end[8];
+    int rc;
+
+    rc = mem_segments(l, segs, n);
+    if (rc)
+        return rc;
+    put32(end, entry == 0 ? 1 : 0);
+    put32(end + 4, entry);
+    rc = proto_command(l->proto, OP_MEM_END, end, 8, 0, 0,
+                       l->stub || !entry ? DEFAULT_TIMEOUT_MS
+                                         : MEM_END_ROM_TIMEOUT_MS, NULL);
+    /* A ROM that jumped may never answer: esptool ignores that too. */
+    if (rc && (l->stub || !entry))
+        return fail_proto(l, rc);
+    return ED_OK;
+}
+
+int loader_run_stub(struct loader *l, const struct loader_segment *segs,
+                    size_t n, uint32_t entry)
+{
+    int64_t deadline;
+    uint8_t end[8];
+    int rc;
+
+    if (l->stub)
+        return ED_OK;
+    rc = mem_segments(l, segs, n);
+    if (rc)
+        return rc;
+    put32(end, 0);
+    put32(end + 4, entry);
+    rc = proto_send(l->proto, OP_MEM_END, end, 8, 0);
+    if (rc)
+        return fail_proto(l, rc);
+    /* the MEM_END reply (maybe), then the stub's raw "OHAI" frame */
+    deadline = clock_ms() + OHAI_TIMEOUT_MS;
+    for (;;) {
+        const uint8_t *f;
+        size_t fl;
+        rc = proto_read_frame(l->proto, &f, &fl, clock_remaining_ms(deadline));
+        if (rc == ED_ERR_TIMEOUT)
+            return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_TIMEOUT,
+                             "the flasher stub did not start (no OHAI within "
+                             "%d ms after MEM_END)", OHAI_TIMEOUT_MS);
+        if (rc)
+            return fail_proto(l, rc);
+        if (fl == 4 && !memcmp(f, "OHAI", 4))
+            break;
+        if (fl >= 10 && f[0] == 1 && f[1] == OP_MEM_END && f[8] != 0)
+            return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_DEVICE,
+                             "MEM_END failed: the chip said %s",
+                             proto_rom_error_name(f[9]));
+    }
+    set_stub(l, true);
+    log_msg(&l->log, ED_LOG_INFO, "flasher stub running");
+    return ED_OK;
+}
+
+/* ---- baud, attach ---- */
+
+int loader_change_baud(struct loader *l, uint32_t baud)
+{
+    uint8_t pkt[8];
+    int rc;
+
+    put32(pkt, baud);
+    put32(pkt + 4, l->stub ? l->baud : 0);
+    rc = proto_command(l->proto, OP_CHANGE_BAUDRATE, pkt, 8, 0, 0,
+                       DEFAULT_TIMEOUT_MS, NULL);
+    if (rc)
+        return fail_proto(l, rc);
+    rc = port_set_baud(l->port, baud);
+    if (rc)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, rc, "%s",
+                         port_errmsg(l->port));
+    clock_sleep_ms(50);
+    proto_flush_input(l->proto);
+    l->baud = baud;
+    log_msg(&l->log, ED_LOG_INFO, "baud rate now %u", baud);
+    return ED_OK;
+}
+
+int loader_flash_attach(struct loader *l, uint32_t flash_size)
+{
+    uint8_t pkt[24];
+    int rc;
+
+    memset(pkt, 0, sizeof pkt);
+    /* config 0 (eFuse pins); the ROM takes 4 more bytes (is_legacy 0) */
+    rc = proto_command(l->proto, OP_SPI_ATTACH, pkt, l->stub ? 4 : 8, 0, 0,
+                       DEFAULT_TIMEOUT_MS, NULL);
+    if (rc)
+        return fail_proto(l, rc);
+    if (!flash_size) {
+        uint32_t id;
+        if (loader_flash_id(l, &id) == ED_OK)
+            flash_size = chip_flash_size_from_id(id);
+        if (!flash_size) {
+            flash_size = 4u << 20;
+            log_msg(&l->log, ED_LOG_WARN,
+                    "flash size unknown, assuming 4 MiB");
+        }
+    }
+    put32(pkt, 0);
+    put32(pkt + 4, flash_size);
+    put32(pkt + 8, 64 * 1024);
+    put32(pkt + 12, 4 * 1024);
+    put32(pkt + 16, 256);
+    put32(pkt + 20, 0xFFFF);
+    rc = proto_command(l->proto, OP_SPI_SET_PARAMS, pkt, 24, 0, 0,
+                       DEFAULT_TIMEOUT_MS, NULL);
+    if (rc)
+        return fail_proto(l, rc);
+    l->flash_size = flash_size;
+    return ED_OK;
+}
+
+/* ---- flash write ---- */
+
+static uint32_t flash_block(const struct loader *l)
+{
+    if (!l->stub)
+        return LOADER_ROM_FLASH_BLOCK;
+    return l->usb_otg ? USB_OTG_BLOCK : LOADER_STUB_FLASH_BLOCK;
+}
+
+/* FLASH_BEGIN / FLASH_DEFL_BEGIN */
+static int flash_begin(struct loader *l, uint8_t op, uint32_t size,
+                       uint32_t blocks, uint32_t bs, uint32_t offset,
+                       uint32_t erase_bytes)
+{
+    uint8_t pkt[20];
+    size_t n = 16;
+    int rc;
+
+    put32(pkt, size);
+    put32(pkt + 4, blocks);
+    put32(pkt + 8, bs);
+    put32(pkt + 12, offset);
+    /* esptool: the "encrypted" word to every stub, to ROMs but the ESP32's */
+    if (l->stub || (l->desc && l->desc->rom_flash_begin_encrypted_word)) {
+        put32(pkt + 16, 0);
+        n = 20;
+    }
+    rc = proto_command(l->proto, op, pkt, n, 0, 0,
+                       loader_timeout_per_mb(ERASE_REGION_S_PER_MB,
+                                             erase_bytes), NULL);
+    return rc ? fail_proto(l, rc) : ED_OK;
+}
+
+/* One data block with esptool's retries on timeout. */
+static int flash_block_send(struct loader *l, uint8_t op, uint8_t *pkt,
+                            const uint8_t *data, size_t len, uint32_t seq,
+                            size_t uncompressed)
+{
+    int timeout = loader_timeout_per_mb(ERASE_WRITE_S_PER_MB, uncompressed);
+    int attempt, rc = ED_OK;
+
+    put32(pkt, (uint32_t)len);
+    put32(pkt + 4, seq);
+    put32(pkt + 8, 0);
+    put32(pkt + 12, 0);
+    memcpy(pkt + 16, data, len);
+    for (attempt = 0; attempt < WRITE_BLOCK_ATTEMPTS; attempt++) {
+        rc = proto_command(l->proto, op, pkt, 16 + len,
+                           proto_checksum(data, len), 0, timeout, NULL);
+        if (rc != ED_ERR_TIMEOUT)
+            break;
+        log_msg(&l->log, ED_LOG_WARN, "block %u timed out, retrying", seq);
+    }
+    return rc ? fail_proto(l, rc) : ED_OK;
+}
+
+static int compress_data(const uint8_t *data, size_t len, uint8_t **out,
+                         size_t *out_len)
+{
+    uLongf cap = compressBound((uLong)len);
+    uint8_t *buf = malloc(cap ? cap : 1);
+
+    *out = NULL;
+    if (!buf)
+        return ED_ERR_NOMEM;
+    if (compress2(buf, &cap, data, (uLong)len, 9) != Z_OK) {
+        free(buf);
+        return ED_ERR_NOMEM;
+    }
+    *out = buf;
+    *out_len = cap;
+    return ED_OK;
+}
+
+int loader_flash_write(struct loader *l, uint32_t offset, const uint8_t *data,
+                       size_t len, bool compress, loader_progress_fn progress,
+                       void *ctx)
+{
+    uint32_t bs = flash_block(l), blocks, seq;
+    uint8_t *comp = NULL, *pkt = NULL, *scratch = NULL, *pad = NULL;
+    size_t comp_len = 0, wire_total, wire_done = 0, done = 0;
+    bool defl = false;
+    z_stream zs;
+    bool zs_init = false;
+    int rc;
+
+    if ((rc = need_chip(l)) != ED_OK)
+        return rc;
+    if (len == 0 || len > 0xFFFFFFFFu - offset)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_ARG,
+                         "nothing to write at 0x%x", offset);
+    if (compress) {
+        rc = compress_data(data, len, &comp, &comp_len);
+        if (rc)
+            return ed_seterr(l->errmsg, sizeof l->errmsg, rc,
+                             "could not compress %zu bytes", len);
+        defl = comp_len < len;
+    }
+    pkt = malloc(16 + (size_t)bs);
+    pad = malloc(bs);
+    if (!pkt || !pad) {
+        rc = ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_NOMEM,
+                       "out of memory");
+        goto out;
+    }
+    if (defl) {
+        uint32_t size = l->stub ? (uint32_t)len
+                                : (uint32_t)((len + LOADER_ROM_FLASH_BLOCK - 1) /
+                                             LOADER_ROM_FLASH_BLOCK *
+                                             LOADER_ROM_FLASH_BLOCK);
+        blocks = (uint32_t)((comp_len + bs - 1) / bs);
+        wire_total = comp_len;
+        scratch = malloc(32768);
+        memset(&zs, 0, sizeof zs);
+        if (!scratch || inflateInit(&zs) != Z_OK) {
+            rc = ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_NOMEM,
+                           "out of memory");
+            goto out;
+        }
+        zs_init = true;
+        rc = flash_begin(l, OP_FLASH_DEFL_BEGIN, size, blocks, bs, offset,
+                         size);
+    } else {
+        blocks = (uint32_t)((len + bs - 1) / bs);
+        wire_total = (size_t)blocks * bs;
+        rc = flash_begin(l, OP_FLASH_BEGIN, (uint32_t)len, blocks, bs, offset,
+                         len);
+    }
+    if (rc)
+        goto out;
+    l->defl_pending = defl;
+    l->write_pending = !defl;
+    log_msg(&l->log, ED_LOG_DEBUG, "writing %zu bytes at 0x%x in %u blocks%s",
+            len, offset, blocks, defl ? " (compressed)" : "");
+
+    for (seq = 0; seq < blocks; seq++) {
+        if (cancelled(l)) {
+            rc = ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_CANCELLED,
+                           "cancelled after %zu of %zu bytes", done, len);
+            goto out;
+        }
+        if (defl) {
+            size_t off = (size_t)seq * bs;
+            size_t n = comp_len - off < bs ? comp_len - off : bs;
+            size_t before = zs.total_out;
+            /* how much this block inflates to, for its timeout */
+            zs.next_in = comp + off;
+            zs.avail_in = (uInt)n;
+            while (zs.avail_in) {
+                int zr;
+                zs.next_out = scratch;
+                zs.avail_out = 32768;
+                zr = inflate(&zs, Z_NO_FLUSH);
+                if (zr == Z_STREAM_END)
+                    break;
+                if (zr != Z_OK && zr != Z_BUF_ERROR)
+                    break;
+            }
+            rc = flash_block_send(l, OP_FLASH_DEFL_DATA, pkt, comp + off, n,
+                                  seq, zs.total_out - before);
+            if (rc)
+                goto out;
+            done = zs.total_out;
+            wire_done += n;
+        } else {
+            size_t off = (size_t)seq * bs;
+            size_t n = len - off < bs ? len - off : bs;
+            const uint8_t *src = data + off;
+            if (n < bs) {
+                memcpy(pad, data + off, n);
+                memset(pad + n, 0xFF, bs - n);
+                src = pad;
+            }
+            rc = flash_block_send(l, OP_FLASH_DATA, pkt, src, bs, seq, bs);
+            if (rc)
+                goto out;
+            done += n;
+            wire_done += bs;
+        }
+        if (progress)
+            progress(ctx, done > len ? len : done, len, wire_done,
+                     wire_total);
+    }
+    rc = ED_OK;
+out:
+    if (zs_init)
+        inflateEnd(&zs);
+    free(scratch);
+    free(comp);
+    free(pkt);
+    free(pad);
+    return rc;
+}
+
+int loader_flash_finish(struct loader *l, bool reboot)
+{
+    uint8_t pkt[4];
+    uint8_t op = l->defl_pending ? OP_FLASH_DEFL_END : OP_FLASH_END;
+    int rc;
+
+    l->defl_pending = l->write_pending = false;
+    /* FLASH_END makes a ROM leave the loader: esptool never sends it */
+    if (!l->stub && !reboot)
+        return ED_OK;
+    put32(pkt, reboot ? 0 : 1);
+    rc = proto_command(l->proto, op, pkt, 4, 0, 0, DEFAULT_TIMEOUT_MS, NULL);
+    if (rc && !(reboot && rc == ED_ERR_TIMEOUT))
+        return fail_proto(l, rc);
+    return ED_OK;
+}
+
+static int hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int loader_md5(struct loader *l, uint32_t offset, uint32_t len,
+               uint8_t digest[16])
+{
+    struct proto_reply r;
+    uint8_t pkt[16];
+    int rc, i;
+
+    put32(pkt, offset);
+    put32(pkt + 4, len);
+    put32(pkt + 8, 0);
+    put32(pkt + 12, 0);
+    rc = proto_command(l->proto, OP_SPI_FLASH_MD5, pkt, 16, 0,
+                       l->stub ? 16 : 32,
+                       loader_timeout_per_mb(MD5_S_PER_MB, len), &r);
+    if (rc)
+        return fail_proto(l, rc);
+    if (l->stub) {
+        memcpy(digest, r.data, 16);
+        return ED_OK;
+    }
+    for (i = 0; i < 16; i++) {
+        int hi = hexval(r.data[2 * i]), lo = hexval(r.data[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_PROTO,
+                             "the ROM's MD5 reply is not hexadecimal");
+        digest[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return ED_OK;
+}
+
+/* ---- read ---- */
+
+static int read_flash_rom(struct loader *l, uint32_t offset, uint8_t *buf,
+                          size_t len, loader_progress_fn progress, void *ctx)
+{
+    size_t done = 0;
+    int rc;
+
+    while (done < len) {
+        struct proto_reply r;
+        uint8_t pkt[8];
+        size_t n = len - done < 64 ? len - done : 64;
+
+        if (cancelled(l))
+            return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_CANCELLED,
+                             "cancelled after %zu of %zu bytes", done, len);
+        put32(pkt, offset + (uint32_t)done);
+        put32(pkt + 4, (uint32_t)n);
+        rc = proto_command(l->proto, OP_READ_FLASH_SLOW, pkt, 8, 0, 64,
+                           DEFAULT_TIMEOUT_MS, &r);
+        if (rc)
+            return fail_proto(l, rc);
+        memcpy(buf + done, r.data, n);
+        done += n;
+        if (progress)
+            progress(ctx, done, len, done, len);
+    }
+    return ED_OK;
+}
+
+int loader_read_flash(struct loader *l, uint32_t offset, uint8_t *buf,
+                      size_t len, loader_progress_fn progress, void *ctx)
+{
+    uint8_t pkt[16], ack[4], want[16];
+    const uint8_t *f;
+    size_t fl, done = 0;
+    MD5_CTX md5;
+    int rc;
+
+    if (len == 0)
+        return ED_OK;
+    if (!l->stub)
+        return read_flash_rom(l, offset, buf, len, progress, ctx);
+    put32(pkt, offset);
+    put32(pkt + 4, (uint32_t)len);
+    put32(pkt + 8, READ_FLASH_PACKET);
+    put32(pkt + 12, READ_FLASH_IN_FLIGHT);
+    rc = proto_command(l->proto, OP_READ_FLASH, pkt, 16, 0, 0,
+                       DEFAULT_TIMEOUT_MS, NULL);
+    if (rc)
+        return fail_proto(l, rc);
+    while (done < len) {
+        rc = proto_read_frame(l->proto, &f, &fl, DEFAULT_TIMEOUT_MS);
+        if (rc == ED_ERR_TIMEOUT)
+            return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_TIMEOUT,
+                             "READ_FLASH stalled after %zu of %zu bytes",
+                             done, len);
+        if (rc)
+            return fail_proto(l, rc);
+        if (fl > len - done)
+            return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_PROTO,
+                             "READ_FLASH sent %zu bytes when %zu were left",
+                             fl, len - done);
+        memcpy(buf + done, f, fl);
+        done += fl;
+        put32(ack, (uint32_t)done);
+        rc = proto_send_frame(l->proto, ack, 4);
+        if (rc)
+            return fail_proto(l, rc);
+        if (progress)
+            progress(ctx, done, len, done, len);
+        if (done < len && cancelled(l))
+            return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_CANCELLED,
+                             "cancelled after %zu of %zu bytes (the stub "
+                             "must be reset)", done, len);
+    }
+    rc = proto_read_frame(l->proto, &f, &fl, DEFAULT_TIMEOUT_MS);
+    if (rc)
+        return fail_proto(l, rc);
+    if (fl != 16)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_PROTO,
+                         "READ_FLASH ended with a %zu-byte frame instead of "
+                         "the 16-byte MD5", fl);
+    MD5Init(&md5);
+    MD5Update(&md5, buf, len);
+    MD5Final(want, &md5);
+    if (memcmp(want, f, 16) != 0)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_VERIFY,
+                         "the data read from 0x%x (%zu bytes) does not match "
+                         "the chip's MD5: the serial line corrupted it",
+                         offset, len);
+    return ED_OK;
+}
+
+/* ---- erase ---- */
+
+int loader_erase_region(struct loader *l, uint32_t offset, uint32_t len)
+{
+    uint8_t pkt[8];
+    int rc;
+
+    if ((offset | len) & 0xFFF)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_ARG,
+                         "erase region 0x%x+0x%x is not aligned to 4 KiB "
+                         "sectors", offset, len);
+    if (len == 0)
+        return ED_OK;
+    if (!l->stub) {
+        /* the ROM has no erase command: FLASH_BEGIN erases up front */
+        rc = flash_begin(l, OP_FLASH_BEGIN, len, 0, LOADER_ROM_FLASH_BLOCK,
+                         offset, len);
+        l->write_pending = true;
+        return rc;
+    }
+    put32(pkt, offset);
+    put32(pkt + 4, len);
+    rc = proto_command(l->proto, OP_ERASE_REGION, pkt, 8, 0, 0,
+                       loader_timeout_per_mb(ERASE_REGION_S_PER_MB, len),
+                       NULL);
+    return rc ? fail_proto(l, rc) : ED_OK;
+}
+
+int loader_erase_flash(struct loader *l)
+{
+    int rc;
+
+    if (!l->stub) {
+        uint32_t size = l->flash_size, id;
+        if (!size && loader_flash_id(l, &id) == ED_OK)
+            size = chip_flash_size_from_id(id);
+        if (!size)
+            return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_UNSUPPORTED,
+                             "cannot erase the whole flash through the ROM "
+                             "without knowing its size: use the stub");
+        return loader_erase_region(l, 0, size);
+    }
+    rc = proto_command(l->proto, OP_ERASE_FLASH, NULL, 0, 0, 0,
+                       CHIP_ERASE_TIMEOUT_MS, NULL);
+    return rc ? fail_proto(l, rc) : ED_OK;
+}
+
+/* ---- after ---- */
+
+static int watchdog_reset(struct loader *l)
+{
+    uint32_t base, c0, c1, wp;
+    int rc;
+
+    switch (loader_chip(l)) {
+    case CHIP_ESP32S2:
+        base = 0x3F408000; c0 = 0x94; c1 = 0x98; wp = 0xAC;
+        break;
+    case CHIP_ESP32S3:
+        base = 0x60008000; c0 = 0x98; c1 = 0x9C; wp = 0xB0;
+        break;
+    case CHIP_ESP32C3:
+        base = 0x60008000; c0 = 0x90; c1 = 0x94; wp = 0xA8;
+        break;
+    case CHIP_ESP32C2:
+        base = 0x60008000; c0 = 0x84; c1 = 0x88; wp = 0x9C;
+        break;
+    case CHIP_ESP32P4:
+        base = 0x50116000; c0 = 0x0; c1 = 0x4; wp = 0x18;
+        break;
+    default:
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_UNSUPPORTED,
+                         "watchdog reset is not available on %s: use "
+                         "--after hard-reset",
+                         l->desc ? l->desc->display : "this chip");
+    }
+    if ((rc = loader_write_reg(l, base + wp, 0x50D83AA1, 0xFFFFFFFF, 0)) ||
+        (rc = loader_write_reg(l, base + c1, 2000, 0xFFFFFFFF, 0)) ||
+        (rc = loader_write_reg(l, base + c0,
+                               (1u << 31) | (5u << 28) | (1u << 8) | 2,
+                               0xFFFFFFFF, 0)) ||
+        (rc = loader_write_reg(l, base + wp, 0, 0xFFFFFFFF, 0)))
+        return rc;
+    clock_sleep_ms(500);
+    return ED_OK;
+}
+
+/* FLASH_BEGIN(0, 0) + FLASH_END(flag) */
+static int begin_end(struct loader *l, uint32_t flag)
+{
+    uint8_t pkt[4];
+    int rc;
+
+    rc = flash_begin(l, OP_FLASH_BEGIN, 0, 0, flash_block(l), 0, 0);
+    if (rc)
+        return rc;
+    put32(pkt, flag);
+    rc = proto_command(l->proto, OP_FLASH_END, pkt, 4, 0, 0,
+                       DEFAULT_TIMEOUT_MS, NULL);
+    /* a loader that leaves may not answer */
+    if (rc && rc != ED_ERR_TIMEOUT)
+        return fail_proto(l, rc);
+    return ED_OK;
+}
+
+int loader_after(struct loader *l, enum port_after after)
+{
+    int rc;
+
+    switch (after) {
+    case AFTER_HARD_RESET:
+        if (!l->port->has_lines) {
+            log_msg(&l->log, ED_LOG_WARN,
+                    "%s has no reset lines: reset the board by hand",
+                    l->port->url);
+            return ED_OK;
+        }
+        rc = port_reset_hard(l->port);
+        if (rc)
+            return ed_seterr(l->errmsg, sizeof l->errmsg, rc, "%s",
+                             port_errmsg(l->port));
+        set_stub(l, false);
+        return ED_OK;
+    case AFTER_SOFT_RESET:
+        if (l->stub)
+            return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_UNSUPPORTED,
+                             "soft reset is not possible from the flasher "
+                             "stub on %s: use --after hard-reset",
+                             l->desc ? l->desc->display : "this chip");
+        /* ROM: FLASH_END(1) leaves the loader and runs the app */
+        return begin_end(l, 1);
+    case AFTER_NO_RESET:
+        if (!l->stub)
+            return ED_OK;
+        /* the stub reboots into the ROM loader */
+        rc = begin_end(l, 0);
+        if (rc == ED_OK)
+            set_stub(l, false);
+        return rc;
+    case AFTER_NO_RESET_STUB:
+        return ED_OK;
+    case AFTER_WATCHDOG_RESET:
+        rc = watchdog_reset(l);
+        if (rc == ED_OK)
+            set_stub(l, false);
+        return rc;
+    }
+    return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_ARG,
+                     "unknown --after mode");
+}
