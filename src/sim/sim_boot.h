@@ -8,19 +8,25 @@
  *   (a) an app whose descriptor (esp_app_desc_t) names the project
  *       "hello_world" prints "Hello world!\r\n" once a second;
  *   (b) an app carrying a simulator script prints the script's lines.  The
- *       script is a string table inside the image's first DROM or DRAM
- *       data segment (searched across every data segment that is not
- *       executable): the 19 bytes "ESPDECK-SIM-OUTPUT" + NUL, then lines,
- *       each NUL-terminated, ended by an empty line (two NULs) or by the
- *       segment's end.  A line "@period=MS" (decimal, 10..3600000) sets
- *       the repeat period (default 1000 ms); a line "@once" prints the
- *       remaining lines once instead of repeating; every other line is one
- *       output line per period, in order, cycling.  A line starting "E (",
- *       "W (" or "I (" is printed as an ESP-IDF log line: the timestamp in
- *       the parentheses is replaced by the simulated milliseconds since boot
- *       ("I () tag: msg" or "I (0) tag: msg" both work) and the line is
- *       wrapped in the ESP-IDF colour (E red 0;31, W yellow 0;33, I green
- *       0;32).  Lines end with CR LF.
+ *       script is a string table inside one of the image's data segments
+ *       (normally the first DROM or DRAM segment; every segment is
+ *       searched): the 19 bytes "ESPDECK-SIM-OUTPUT" + NUL, then lines,
+ *       each NUL-terminated, ended by an empty line (two NULs in a row) or
+ *       by the segment's end.  Lines are printed one at a time, in order:
+ *         "@period=MS"  (decimal, 1..3600000) the wait after each following
+ *                       line (default 1000 ms); may appear again later;
+ *         "@loop"       the lines after it repeat forever, the ones before
+ *                       it print once; without "@loop" the whole script
+ *                       repeats;
+ *         "@stop"       print nothing after the previous line;
+ *         "E (...", "W (...", "I (..." an ESP-IDF log line: whatever stands
+ *                       in the parentheses is replaced by the simulated
+ *                       milliseconds since reset, and the line is wrapped in
+ *                       the ESP-IDF colour (E 0;31 red, W 0;33 yellow,
+ *                       I 0;32 green);
+ *         anything else  printed as it is.
+ *       Every printed line ends with CR LF.  The first line comes right
+ *       after the app start log.
  *   (c) otherwise it prints its start log (app_init lines) and nothing more.
  * See docs/simulator.md.
  *
