@@ -1,0 +1,122 @@
+/*
+ * keys.h - every console key, once.
+ *
+ * One X-macro table: the console dispatches keys through it and the help
+ * screen and the key bar are drawn from it, so they cannot disagree.
+ *   X(action, key, key2, label, where, bar, name, help)
+ * key/key2: curses key codes (0 = none); UI_CHORD(c) is "Ctrl-T, then c".
+ * where: the screens on which the key works (UI_IN_*).
+ * bar: shown in the key bar (1) or only in the help (0); name: its
+ * word in the key bar.
+ */
+#ifndef ED_KEYS_H
+#define ED_KEYS_H
+
+#include <curses.h>
+
+#define UI_CTRL(c) ((c) & 0x1f)
+#define UI_CHORD_PREFIX UI_CTRL('t')
+#define UI_CHORD(c) (0x100000 | (c))
+
+#define UI_IN_FLASH 1   /* panes, while flashing */
+#define UI_IN_MON 2     /* split view and monitor-only */
+#define UI_IN_ALL 3
+
+#define UI_KEYS(X)                                                            \
+    X(UI_ACT_HELP, KEY_F(1), '?', "F1",                                       \
+      UI_IN_ALL, 1, "help",                                                   \
+      "help: this list of keys (also ?)")                                     \
+    X(UI_ACT_CANCEL, 'c', 0, "c",                                             \
+      UI_IN_FLASH, 1, "cancel",                                               \
+      "cancel flashing (asks first; shows what was not written)")             \
+    X(UI_ACT_RESET, UI_CHORD('r'), UI_CHORD(UI_CTRL('r')), "Ctrl-T R",        \
+      UI_IN_MON, 1, "reset",                                                  \
+      "reset the target (hard reset into the app)")                           \
+    X(UI_ACT_REFLASH, UI_CHORD('f'), UI_CHORD(UI_CTRL('f')), "Ctrl-T F",      \
+      UI_IN_MON, 1, "flash again",                                            \
+      "flash again with the same profile")                                    \
+    X(UI_ACT_LOGFILE, UI_CHORD('l'), UI_CHORD(UI_CTRL('l')), "Ctrl-T L",      \
+      UI_IN_MON, 1, "log file",                                               \
+      "log the target's output to a file (on/off)")                           \
+    X(UI_ACT_TIME, UI_CHORD('i'), UI_CHORD(UI_CTRL('i')), "Ctrl-T I",         \
+      UI_IN_MON, 1, "time",                                                   \
+      "timestamps on/off")                                                    \
+    X(UI_ACT_PAUSE, ' ', 0, "space",                                          \
+      UI_IN_MON, 0, "pause",                                                  \
+      "pause/resume auto-scroll (output keeps buffering)")                    \
+    X(UI_ACT_SEARCH, '/', 0, "/",                                             \
+      UI_IN_MON, 1, "search",                                                 \
+      "search the output (Enter to find, Esc to stop)")                       \
+    X(UI_ACT_NEXT, 'n', 0, "n",                                               \
+      UI_IN_MON, 0, "next",                                                   \
+      "next match (older lines)")                                             \
+    X(UI_ACT_PREV, 'N', 0, "N",                                               \
+      UI_IN_MON, 0, "previous",                                               \
+      "previous match (newer lines)")                                         \
+    X(UI_ACT_PGUP, KEY_PPAGE, 0, "PgUp",                                      \
+      UI_IN_MON, 0, "page up",                                                \
+      "scroll back one page")                                                 \
+    X(UI_ACT_PGDN, KEY_NPAGE, 0, "PgDn",                                      \
+      UI_IN_MON, 0, "page down",                                              \
+      "scroll forward one page")                                              \
+    X(UI_ACT_UP, KEY_UP, 'k', "Up",                                           \
+      UI_IN_MON, 0, "up",                                                     \
+      "scroll back one line")                                                 \
+    X(UI_ACT_DOWN, KEY_DOWN, 'j', "Down",                                     \
+      UI_IN_MON, 0, "down",                                                   \
+      "scroll forward one line")                                              \
+    X(UI_ACT_HOME, KEY_HOME, 'g', "Home",                                     \
+      UI_IN_MON, 0, "oldest",                                                 \
+      "oldest line kept")                                                     \
+    X(UI_ACT_END, KEY_END, 'G', "End",                                        \
+      UI_IN_MON, 0, "newest",                                                 \
+      "newest line, follow the output again")                                 \
+    X(UI_ACT_REDRAW, UI_CTRL('l'), 0, "Ctrl-L",                               \
+      UI_IN_ALL, 0, "redraw",                                                 \
+      "redraw the screen")                                                    \
+    X(UI_ACT_QUIT, 'q', UI_CTRL(']'), "q",                                    \
+      UI_IN_ALL, 1, "quit",                                                   \
+      "quit (also Ctrl-] and Ctrl-T X; asks while flashing)")                 \
+    X(UI_ACT_QUIT2, UI_CHORD('x'), UI_CHORD(UI_CTRL('x')), "Ctrl-T X",        \
+      UI_IN_MON, 0, "quit",                                                   \
+      "quit")
+
+enum ui_action {
+    UI_ACT_NONE,
+#define UI_KEY_ENUM(a, k, k2, label, where, bar, name, help) a,
+    UI_KEYS(UI_KEY_ENUM)
+#undef UI_KEY_ENUM
+};
+
+struct ui_key {
+    enum ui_action action;
+    int key, key2;
+    const char *label;
+    int where;
+    int bar;
+    const char *name;
+    const char *help;
+};
+
+static const struct ui_key ui_keys[] = {
+#define UI_KEY_ROW(a, k, k2, label, where, bar, name, help)                   \
+    {a, k, k2, label, where, bar, name, help},
+    UI_KEYS(UI_KEY_ROW)
+#undef UI_KEY_ROW
+};
+
+#define UI_N_KEYS (sizeof ui_keys / sizeof ui_keys[0])
+
+/* The action for a key on a screen (UI_IN_FLASH or UI_IN_MON). */
+static inline enum ui_action ui_key_action(int key, int where)
+{
+    size_t i;
+
+    for (i = 0; i < UI_N_KEYS; i++)
+        if ((ui_keys[i].where & where) &&
+            (ui_keys[i].key == key || (ui_keys[i].key2 && ui_keys[i].key2 == key)))
+            return ui_keys[i].action;
+    return UI_ACT_NONE;
+}
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * view_header.c - the two header lines and the key bar.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "keys.h"
+#include "view.h"
+
+static const char *state_text(const struct view_state *v, char *buf,
+                              size_t len)
+{
+    const struct model *m = v->m;
+    char t[24];
+
+    if (v->fatal)
+        return "stopped";
+    if (m->finished && m->status == ED_ERR_CANCELLED)
+        return "cancelled";
+    if (m->finished && m->status != ED_OK)
+        return "failed";
+    switch (m->state) {
+    case STATE_IDLE: return "starting";
+    case STATE_CONNECTING: return "connecting";
+    case STATE_STUB: return "starting the stub";
+    case STATE_BAUD: return "changing baud";
+    case STATE_FLASHING:
+        snprintf(buf, len, "flashing %s",
+                 view_fmt_secs(t, sizeof t,
+                               model_flash_seconds(m, v->mono_ms)));
+        return buf;
+    case STATE_RESETTING: return "resetting";
+    case STATE_MONITORING: return "monitoring";
+    case STATE_DONE: return "done";
+    case STATE_FAILED: return "failed";
+    case STATE_CANCELLED: return "cancelled";
+    }
+    return "";
+}
+
+void view_header(const struct view_state *v, int y, int w)
+{
+    const struct term_glyphs *g = term_glyphs();
+    const struct model *m = v->m;
+    char right[96], st[64], clock[16];
+    time_t now = (time_t)(v->wall_ms / 1000);
+    struct tm tm;
+    const char *sep = g->utf8 ? " \u2500 " : " - ";
+    int x, rw;
+
+    localtime_r(&now, &tm);
+    strftime(clock, sizeof clock, "%H:%M:%S", &tm);
+    snprintf(right, sizeof right, "%s%s%s", state_text(v, st, sizeof st),
+             g->dot, clock);
+    attrset(term_attr(TERM_TITLE));
+    mvhline(y, 0, ' ', w);
+    x = 1;
+    x += view_put(y, x, w - 2, TERM_TITLE, "espdeck");
+    if (m->profile[0]) {
+        x += view_put(y, x, w - x, TERM_DIM, sep);
+        x += view_put(y, x, w - x - 12, TERM_NORMAL, m->profile);
+    }
+    if (m->port[0]) {
+        x += view_put(y, x, w - x, TERM_DIM, sep);
+        x += view_put(y, x, w - x - 12, TERM_NORMAL, m->port);
+    }
+    rw = view_width(right);
+    if (x + 2 + rw < w) {
+        attrset(term_attr(TERM_BORDER));
+        if (g->utf8)
+            mvhline_set(y, x + 1, WACS_HLINE, w - x - rw - 3);
+        else
+            mvhline(y, x + 1, '-', w - x - rw - 3);
+        attrset(A_NORMAL);
+        view_put(y, w - rw - 1, rw, TERM_DIM, right);
+    }
+}
+
+void view_chipline(const struct view_state *v, int y, int w)
+{
+    const struct term_glyphs *g = term_glyphs();
+    const struct model *m = v->m;
+    const struct engine_chip_info *c = &m->chip;
+    char line[320], fl[48];
+    size_t n = 0;
+
+    if (!m->have_chip) {
+        if (m->mode == MODEL_MODE_MONITOR_ONLY)
+            snprintf(line, sizeof line, "monitor %u baud%sno reset%s"
+                                        "Ctrl-T R resets the target",
+                     m->monitor_baud, g->dot, g->dot);
+        else if (m->state == STATE_IDLE || m->state == STATE_CONNECTING)
+            snprintf(line, sizeof line, "connecting to %s%s", m->port,
+                     g->ellipsis);
+        else
+            snprintf(line, sizeof line, "%s", "chip not identified");
+        view_put(y, 1, w - 2, TERM_DIM, line);
+        return;
+    }
+    n += (size_t)snprintf(line + n, sizeof line - n, "%s", c->display);
+    n += (size_t)snprintf(line + n, sizeof line - n,
+                          "%sMAC %02x:%02x:%02x:%02x:%02x:%02x", g->dot,
+                          c->mac[0], c->mac[1], c->mac[2], c->mac[3],
+                          c->mac[4], c->mac[5]);
+    if (c->flash_size >= 1024 * 1024)
+        snprintf(fl, sizeof fl, "%u MB", c->flash_size / (1024 * 1024));
+    else if (c->flash_size)
+        snprintf(fl, sizeof fl, "%u KB", c->flash_size / 1024);
+    else
+        snprintf(fl, sizeof fl, "size ?");
+    if (n < sizeof line)
+        n += (size_t)snprintf(line + n, sizeof line - n,
+                              "%sflash %s (%02x %02x %02x)", g->dot, fl,
+                              c->flash_id & 0xff, (c->flash_id >> 8) & 0xff,
+                              (c->flash_id >> 16) & 0xff);
+    if (n < sizeof line)
+        n += (size_t)snprintf(line + n, sizeof line - n, "%s%s%s%u baud",
+                              g->dot, c->stub ? "stub" : "ROM loader",
+                              g->dot, c->baud);
+    if (c->crystal_mhz && n < sizeof line)
+        n += (size_t)snprintf(line + n, sizeof line - n, "%s%d MHz xtal",
+                              g->dot, c->crystal_mhz);
+    if (c->reset_used[0] && n < sizeof line)
+        snprintf(line + n, sizeof line - n, "%s%s", g->dot, c->reset_used);
+    view_put(y, 1, w - 2, TERM_NORMAL, line);
+}
+
+void view_keybar(const struct view_state *v, int y, int w)
+{
+    size_t i;
+    int x = 1;
+
+    attrset(A_NORMAL);
+    mvhline(y, 0, ' ', w);
+    if (v->searching) {
+        x += view_put(y, x, w - 2, TERM_TITLE, "search: ");
+        x += view_put(y, x, w - x - 1, TERM_NORMAL, v->search);
+        view_put(y, x, 1, TERM_SELECTED, " ");
+        view_put(y, x + 2, w - x - 3, TERM_DIM,
+                 "Enter find  Esc stop");
+        return;
+    }
+    if (v->chord) {
+        x += view_put(y, x, w - 2, TERM_KEY, " Ctrl-T ");
+        x += view_put(y, x, w - x, TERM_DIM, " then: ");
+        for (i = 0; i < UI_N_KEYS; i++) {
+            const struct ui_key *k = &ui_keys[i];
+            char buf[64];
+
+            if (!(k->key & UI_CHORD(0)) || !(k->where & v->where))
+                continue;
+            snprintf(buf, sizeof buf, "%c %s  ", k->label[7], k->name);
+            x += view_put(y, x, w - x - 1, TERM_NORMAL, buf);
+        }
+        return;
+    }
+    for (i = 0; i < UI_N_KEYS; i++) {
+        const struct ui_key *k = &ui_keys[i];
+        int need;
+
+        if (!k->bar || !(k->where & v->where))
+            continue;
+        need = view_width(k->label) + view_width(k->name) + 4;
+        if (x + need > w - 1)
+            break;
+        x += view_put(y, x, w - x, TERM_KEY, k->label);
+        x += view_put(y, x, w - x, TERM_NORMAL, " ");
+        x += view_put(y, x, w - x, TERM_NORMAL, k->name);
+        x += view_put(y, x, w - x, TERM_NORMAL, "   ");
+    }
+    if (v->status && *v->status) {
+        int sw = view_width(v->status);
+
+        if (sw > w - x - 1)
+            sw = w - x - 1;
+        if (sw > 0)
+            view_put(y, w - sw - 1, sw, TERM_WARN, v->status);
+    }
+}

@@ -1,0 +1,113 @@
+/*
+ * view_help.c - overlays: the key list, yes/no questions, fatal errors.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "keys.h"
+#include "view.h"
+
+/* Word-wrap s into rows of width w starting at (y, x); returns rows used. */
+static int put_wrapped(int y, int x, int w, int max_rows, enum term_role role,
+                       const char *s)
+{
+    char line[512];
+    int rows = 0;
+
+    while (*s && rows < max_rows) {
+        int n = (int)strlen(s), cut = n;
+
+        if (n > w) {
+            cut = w;
+            while (cut > 0 && s[cut] != ' ')
+                cut--;
+            if (cut == 0)
+                cut = w;
+        }
+        snprintf(line, sizeof line, "%.*s", cut, s);
+        view_put(y + rows, x, w, role, line);
+        rows++;
+        s += cut;
+        while (*s == ' ')
+            s++;
+    }
+    return rows;
+}
+
+static int wrapped_rows(int w, const char *s)
+{
+    int rows = 0;
+
+    while (*s) {
+        int n = (int)strlen(s), cut = n;
+
+        if (n > w) {
+            cut = w;
+            while (cut > 0 && s[cut] != ' ')
+                cut--;
+            if (cut == 0)
+                cut = w;
+        }
+        rows++;
+        s += cut;
+        while (*s == ' ')
+            s++;
+    }
+    return rows;
+}
+
+void view_help(const struct view_state *v)
+{
+    int w = COLS - 4 > 78 ? 78 : COLS - 4;
+    int h = (int)UI_N_KEYS + 6;
+    int y, x, row = 0;
+    size_t i;
+
+    (void)v;
+    if (h > LINES - 2)
+        h = LINES - 2;
+    y = (LINES - h) / 2;
+    x = (COLS - w) / 2;
+    view_clear(y, x, h, w);
+    view_box(y, x, h, w, "keys", "any key closes", TERM_TITLE);
+    view_put(y + 1, x + 2, w - 4, TERM_DIM,
+             "key        where     what it does");
+    for (i = 0; i < UI_N_KEYS && row < h - 4; i++, row++) {
+        const struct ui_key *k = &ui_keys[i];
+        const char *where = k->where == UI_IN_ALL     ? "always"
+                            : k->where == UI_IN_FLASH ? "flashing"
+                                                      : "monitor";
+
+        view_put(y + 2 + row, x + 2, 10, TERM_KEY, k->label);
+        view_put(y + 2 + row, x + 13, 9, TERM_DIM, where);
+        view_put(y + 2 + row, x + 23, w - 25, TERM_NORMAL, k->help);
+    }
+    view_put(y + h - 2, x + 2, w - 4, TERM_DIM,
+             "Ctrl-T is the monitor's menu key, as in idf monitor.");
+}
+
+void view_confirm(const struct view_state *v, const char *title,
+                  const char *text)
+{
+    int w = COLS - 4 > 64 ? 64 : COLS - 4;
+    int tr = wrapped_rows(w - 4, text);
+    int h = tr + 4, y = (LINES - h) / 2, x = (COLS - w) / 2;
+
+    (void)v;
+    view_clear(y, x, h, w);
+    view_box(y, x, h, w, title, NULL, TERM_WARN);
+    put_wrapped(y + 1, x + 2, w - 4, tr, TERM_NORMAL, text);
+    view_put(y + h - 2, x + 2, w - 4, TERM_TITLE, "y = yes    n = no");
+}
+
+void view_fatal(const struct view_state *v, int y, int h, int w)
+{
+    int tr = wrapped_rows(w - 4, v->fatal);
+    int bh = tr + 4;
+
+    if (bh > h)
+        bh = h;
+    view_box(y, 0, bh, w, "error", NULL, TERM_ERROR);
+    put_wrapped(y + 1, 2, w - 4, bh - 3, TERM_ERROR, v->fatal);
+    view_put(y + bh - 2, 2, w - 4, TERM_DIM, "press q to quit");
+}

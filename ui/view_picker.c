@@ -1,0 +1,108 @@
+/*
+ * view_picker.c - a full-screen list to choose a profile or a port.
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "keys.h"
+#include "view.h"
+
+static void draw(const char *title, const struct view_pick_item *items,
+                 size_t n, size_t sel, size_t *first, const char *note)
+{
+    int h = LINES, w = COLS, rows, y;
+    size_t i;
+    char right[64];
+
+    erase();
+    view_put(0, 1, w - 2, TERM_TITLE, "espdeck");
+    view_put(1, 1, w - 2, TERM_DIM, title);
+    rows = h - 5 - (note ? 1 : 0);
+    if (rows < 1)
+        rows = 1;
+    if (sel < *first)
+        *first = sel;
+    if (sel >= *first + (size_t)rows)
+        *first = sel - (size_t)rows + 1;
+    snprintf(right, sizeof right, "%zu of %zu", n ? sel + 1 : 0, n);
+    view_box(2, 0, rows + 2, w, title, right, TERM_TITLE);
+    for (i = *first, y = 3; i < n && y < 3 + rows; i++, y++) {
+        int lw = view_width(items[i].label);
+        enum term_role role = i == sel ? TERM_SELECTED : TERM_NORMAL;
+
+        if (i == sel) {
+            attrset(term_attr(TERM_SELECTED));
+            mvhline(y, 1, ' ', w - 2);
+            attrset(A_NORMAL);
+        }
+        if (lw > w / 2)
+            lw = w / 2;
+        view_put(y, 2, w / 2, role, items[i].label);
+        view_put(y, 4 + lw, w - 6 - lw,
+                 i == sel ? TERM_SELECTED : TERM_DIM, items[i].detail);
+    }
+    if (!n)
+        view_put(3, 2, w - 4, TERM_WARN, "nothing to choose from");
+    if (note)
+        view_put(h - 2, 1, w - 2, TERM_WARN, note);
+    view_put(h - 1, 1, w - 2, TERM_DIM,
+             "Up/Down choose   Enter start   q quit");
+    wnoutrefresh(stdscr);
+    doupdate();
+}
+
+int view_pick(const char *title, const struct view_pick_item *items,
+              size_t n, size_t selected, const char *note)
+{
+    size_t sel = selected < n ? selected : 0, first = 0;
+    int ch;
+
+    for (;;) {
+        struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+
+        draw(title, items, n, sel, &first, note);
+        poll(&pfd, 1, 1000);
+        if (term_quit_requested())
+            return -1;
+        while ((ch = getch()) != ERR) {
+            switch (ch) {
+            case KEY_UP:
+            case 'k':
+                if (sel > 0)
+                    sel--;
+                break;
+            case KEY_DOWN:
+            case 'j':
+                if (sel + 1 < n)
+                    sel++;
+                break;
+            case KEY_HOME:
+                sel = 0;
+                break;
+            case KEY_END:
+                sel = n ? n - 1 : 0;
+                break;
+            case KEY_PPAGE:
+                sel = sel > 10 ? sel - 10 : 0;
+                break;
+            case KEY_NPAGE:
+                sel = sel + 10 < n ? sel + 10 : (n ? n - 1 : 0);
+                break;
+            case '\r':
+            case '\n':
+            case KEY_ENTER:
+                if (n)
+                    return (int)sel;
+                break;
+            case 'q':
+            case 27:
+            case UI_CTRL('c'):
+            case UI_CTRL(']'):
+                return -1;
+            default:
+                break;
+            }
+        }
+    }
+}
