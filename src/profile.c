@@ -372,7 +372,8 @@ static bool check_keys(struct ctx *c, yaml_node_t *map, const char *where,
          a < map->data.mapping.pairs.top; a++) {
         yaml_node_t *k = node_of(c, a->key);
         if (k->type != YAML_SCALAR_NODE) {
-            ERR(c, k, "keys in %s must be plain words", where);
+            ERR(c, k, "keys in %s must be plain words",
+                where ? where : "a profile");
             ok = false;
             continue;
         }
@@ -382,12 +383,14 @@ static bool check_keys(struct ctx *c, yaml_node_t *map, const char *where,
             known |= strcmp(key, names[i]) == 0;
         if (!known) {
             const char *near = nearest(key, names);
+            /* top level: no "in ..." (where is NULL) */
             if (near)
-                ERR(c, k, "unknown key '%s' in %s; did you mean '%s'?", key,
-                    where, near);
+                ERR(c, k, "unknown key '%s'%s%s; did you mean '%s'?", key,
+                    where ? " in " : "", where ? where : "", near);
             else
-                ERR(c, k, "unknown key '%s' in %s; known keys: %s", key,
-                    where, join(names, list, sizeof list));
+                ERR(c, k, "unknown key '%s'%s%s; known keys: %s", key,
+                    where ? " in " : "", where ? where : "",
+                    join(names, list, sizeof list));
             ok = false;
             continue;
         }
@@ -395,8 +398,8 @@ static bool check_keys(struct ctx *c, yaml_node_t *map, const char *where,
             yaml_node_t *kb = node_of(c, b->key);
             if (kb->type == YAML_SCALAR_NODE &&
                 strcmp((const char *)kb->data.scalar.value, key) == 0) {
-                ERR(c, k, "'%s' is given twice in %s (first at line %d)",
-                    key, where, (int)kb->start_mark.line + 1);
+                ERR(c, k, "'%s' is given twice (first at line %d)", key,
+                    (int)kb->start_mark.line + 1);
                 ok = false;
                 break;
             }
@@ -817,7 +820,9 @@ static bool parse_entry(struct ctx *c, yaml_node_t *n, struct ptable *t,
         ok = false;
     } else {
         info->size_at = mark_of(v);
-        if (number(c, v, "size", &e->size) && e->size == 0) {
+        if (!number(c, v, "size", &e->size)) {
+            ok = false;
+        } else if (e->size == 0) {
             ERR(c, v, "partition '%s' has size 0", e->name);
             ok = false;
         }
@@ -1352,7 +1357,7 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
             "port:, ...), not %s", kind_text(root));
         return;
     }
-    check_keys(c, root, "the profile", top_keys);
+    check_keys(c, root, NULL, top_keys);
     if ((v = get(c, root, "name")))
         scalar(c, v, "name", p->name, sizeof p->name);
     if ((v = get(c, root, "chip")))
@@ -1381,7 +1386,7 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
     qsort(p->regions, p->n_regions, sizeof *p->regions, region_cmp);
     for (size_t i = 0; i < p->n_regions; i++)
         fix_pointers(&p->regions[i]);
-    if (p->n_regions == 0)
+    if (p->n_regions == 0 && c->rep->n_errors == 0)
         WARN_AT(c, mark_of(root), "the profile has nothing to flash (no "
                 "partition_table and no images)");
 }
@@ -1424,10 +1429,16 @@ int profile_check(struct profile **out, const char *path,
     if (!yaml_parser_load(&parser, &c.doc)) {
         struct mark m = {(int)parser.problem_mark.line + 1,
                          (int)parser.problem_mark.column + 1};
-        ERR_AT(&c, m, "not valid YAML: %s%s%s",
+        /* "${VAR}" inside { } is YAML flow syntax: say so */
+        bool env_in_flow = strstr((const char *)text, "${") != NULL &&
+                           parser.context &&
+                           strstr(parser.context, "flow") != NULL;
+        ERR_AT(&c, m, "not valid YAML: %s%s%s%s",
                parser.problem ? parser.problem : "syntax error",
                parser.context ? " " : "",
-               parser.context ? parser.context : "");
+               parser.context ? parser.context : "",
+               env_in_flow ? " (inside { } put values with ${...} in "
+                             "quotes: file: \"${VAR}/x.bin\")" : "");
         yaml_parser_delete(&parser);
         goto out;
     }
