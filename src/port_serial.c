@@ -25,6 +25,7 @@
 #include <grp.h>
 #include <libserialport.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,6 +346,9 @@ static int ser_gone(struct port *p)
 static int ser_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms)
 {
     struct serial_port *s = ser_of(p);
+    int64_t deadline = clock_ms() + timeout_ms;
+    bool hup = false;
+    struct pollfd pfd;
     ssize_t n;
     int rc;
 
@@ -360,17 +364,25 @@ static int ser_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms)
             return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_IO,
                              "read from %s: %s", s->path, strerror(errno));
         }
-        if (n == 0 && timeout_ms == 0)
-            return 0;
-        rc = port_fd_wait(s->fd, false, timeout_ms);
+        /*
+         * With VMIN = VTIME = 0 a read of 0 means "nothing yet"; only
+         * after poll() reported a hang-up does it mean the end.
+         */
+        if (hup)
+            return ser_gone(p);
+        pfd.fd = s->fd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        rc = poll(&pfd, 1, clock_remaining_ms(deadline));
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0)
+            return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_IO,
+                             "waiting for %s: %s", s->path, strerror(errno));
         if (rc == 0)
             return 0;
-        if (rc == ED_ERR_CLOSED)
-            return ser_gone(p);
-        if (rc < 0)
-            return ed_seterr(p->errmsg, sizeof p->errmsg, rc,
-                             "waiting for %s: %s", s->path, ed_strerror(rc));
-        timeout_ms = 0;
+        if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL))
+            hup = true;
     }
 }
 
