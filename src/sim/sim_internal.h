@@ -89,7 +89,9 @@ struct sim {
     /* Board: power, modem lines, auto-reset circuit. */
     bool connected, has_lines, powered;
     bool dtr, rts;
-    bool en;                   /* EN pin high = chip runs */
+    bool en;                   /* EN pin released (high) */
+    bool strap_low;            /* no modem lines: IO0 held low at boot */
+    int64_t boot_at;           /* chip leaves reset then (EN RC), or -1 */
     enum sim_state state;
 
     /* UART.  baud = chip side; host_baud = 0 when the transport cannot say. */
@@ -117,6 +119,7 @@ struct sim {
     uint8_t stub_err;          /* deferred error for the next command */
 
     struct sim_app *app;
+    int64_t app_origin;        /* app clock zero (absolute us) */
 };
 
 /* ---- for the boot chain and transports ---- */
@@ -150,6 +153,20 @@ void sim_start_app(struct sim *s, char *text, size_t len,
                    struct sim_app *app, int64_t now_us);
 void sim_set_chip_baud(struct sim *s, uint32_t baud);
 
+/* Failure classes shared by the ROM and stub handlers (each maps them to
+ * its own error codes). */
+enum {
+    SIM_E_OK,
+    SIM_E_LEN,      /* bad payload length */
+    SIM_E_CHK,      /* data checksum */
+    SIM_E_STATE,    /* DATA/END without BEGIN */
+    SIM_E_RANGE,    /* address out of range */
+    SIM_E_NOMEM,
+    SIM_E_BLOCK,    /* block size too big */
+    SIM_E_INFLATE,
+    SIM_E_SHORT,    /* END before all data */
+};
+
 /* sim_rom.c: one decoded frame in ROM / stub mode; t = when it is acted on. */
 void sim_rom_command(struct sim *s, const uint8_t *f, size_t len, int64_t t);
 void sim_stub_command(struct sim *s, const uint8_t *f, size_t len, int64_t t);
@@ -157,6 +174,14 @@ uint32_t sim_read_reg(struct sim *s, uint32_t addr);
 void sim_write_reg(struct sim *s, uint32_t addr, uint32_t value,
                    uint32_t mask);
 void sim_mem_reset(struct sim *s);
+int sim_mem_begin(struct sim *s, const uint8_t *d, size_t n);
+int sim_mem_data(struct sim *s, const uint8_t *d, size_t n, uint32_t chk);
+uint8_t sim_checksum(const uint8_t *d, size_t n);
+/* Apply WRITE_REG records; returns the sum of their delays (us). */
+int64_t sim_write_regs(struct sim *s, const uint8_t *d, size_t n);
+bool sim_is_sync(const uint8_t *d, size_t n);
+/* GET_SECURITY_INFO payload; returns its length (0 = not on this chip). */
+size_t sim_security_info(const struct sim *s, uint8_t out[20]);
 /* Answer MEM_END with an entry: returns true if a stub was started. */
 bool sim_mem_run(struct sim *s, uint32_t entry, int64_t t);
 
@@ -166,6 +191,7 @@ void sim_flash_erase(struct sim *s, uint32_t addr, uint32_t len);
 void sim_flash_program(struct sim *s, uint32_t addr, const uint8_t *data,
                        size_t len);
 int64_t sim_flash_erase_us(uint32_t len, bool block64);
+int64_t sim_flash_region_erase_us(uint32_t addr, uint32_t len);
 int64_t sim_flash_chip_erase_us(size_t flash_size);
 int64_t sim_flash_program_us(size_t len);
 int64_t sim_flash_md5_us(size_t len);

@@ -1,0 +1,607 @@
+/*
+ * sim.c - the simulated board: life cycle, auto-reset circuit, the UART
+ * wire (pacing, baud mismatch), frame dispatch, trace.
+ *
+ * Time model: every byte carries the simulated time it is due.  Bytes from
+ * the host arrive one 10-bit character after another at the host's baud;
+ * a command is acted on once its last byte has arrived and the chip is no
+ * longer busy (stub writing flash).  Bytes for the host leave at the chip's
+ * UART baud and sim_tx() hands out only those due by `now`.  With
+ * cfg.no_pacing every time collapses to `now`.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "sim/sim_boot.h"
+#include "sim/sim_internal.h"
+#include "slip.h"
+
+#define ROM_BAUD 115200u
+#define FRAME_CAP (0x4000 + 64)
+
+/* ---- timed byte queues ---- */
+
+static int q_reserve(struct sim_queue *q, size_t more)
+{
+    if (q->head > 0 && q->head + q->len + more > q->cap) {
+        memmove(q->b, q->b + q->head, q->len);
+        memmove(q->t, q->t + q->head, q->len * sizeof *q->t);
+        q->head = 0;
+    }
+    if (q->len + more > q->cap) {
+        size_t cap = q->cap ? q->cap : 4096;
+        uint8_t *b;
+        int64_t *t;
+
+        while (cap < q->len + more)
+            cap *= 2;
+        b = realloc(q->b, cap);
+        if (!b)
+            return -1;
+        q->b = b;
+        t = realloc(q->t, cap * sizeof *t);
+        if (!t)
+            return -1;
+        q->t = t;
+        q->cap = cap;
+    }
+    return 0;
+}
+
+static void q_push(struct sim_queue *q, uint8_t b, int64_t t)
+{
+    size_t i = q->head + q->len;
+
+    q->b[i] = b;
+    q->t[i] = t;
+    q->len++;
+}
+
+static void q_drop(struct sim_queue *q, size_t n)
+{
+    q->head += n;
+    q->len -= n;
+    if (q->len == 0)
+        q->head = 0;
+}
+
+/* Keep only bytes due by now (already on the wire). */
+static void q_cut_after(struct sim_queue *q, int64_t now)
+{
+    while (q->len && q->t[q->head + q->len - 1] > now)
+        q->len--;
+}
+
+static void q_free(struct sim_queue *q)
+{
+    free(q->b);
+    free(q->t);
+    memset(q, 0, sizeof *q);
+}
+
+/* What a UART receiving at the wrong baud makes of a byte: garbage, never
+ * a SLIP delimiter (a real line would rarely frame one anyway). */
+static uint8_t garble(uint8_t b)
+{
+    uint8_t g = (uint8_t)((b * 0x9D + 0x3B) ^ 0xA5);
+
+    return g == SLIP_END ? 0x00 : g;
+}
+
+/* Due time of the i-th (0-based) byte of a burst starting at t0. */
+static int64_t byte_due(int64_t t0, size_t i, uint32_t baud)
+{
+    return t0 + (int64_t)(((uint64_t)(i + 1) * 10000000u + baud - 1) / baud);
+}
+
+/* ---- accessors (sim_internal.h) ---- */
+
+const struct sim_chip *sim_chip_of(const struct sim *s)
+{
+    return s->chip;
+}
+
+uint8_t *sim_flash_mut(struct sim *s, size_t *size)
+{
+    if (size)
+        *size = s->flash_size;
+    s->flash_dirty = true;
+    return s->flash;
+}
+
+const uint8_t *sim_flash(const struct sim *s, size_t *size)
+{
+    if (size)
+        *size = s->flash_size;
+    return s->flash;
+}
+
+const uint8_t *sim_mac(const struct sim *s)
+{
+    return s->mac;
+}
+
+const struct log_sink *sim_log(const struct sim *s)
+{
+    return &s->log;
+}
+
+uint32_t sim_uart_baud(const struct sim *s)
+{
+    return s->baud;
+}
+
+void sim_set_chip_baud(struct sim *s, uint32_t baud)
+{
+    s->baud = baud;
+}
+
+void sim_uart_emit(struct sim *s, const void *data, size_t len,
+                   int64_t now_us)
+{
+    const uint8_t *p = data;
+    bool bad = s->host_baud && s->host_baud != s->baud;
+    int64_t t0 = now_us > s->tx_free_us ? now_us : s->tx_free_us;
+    int64_t t = now_us;
+
+    if (!len || !s->connected || s->state == SIM_OFF)
+        return;
+    if (q_reserve(&s->tx, len) != 0) {
+        log_msg(&s->log, ED_LOG_ERROR, "sim: out of memory on UART TX");
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (!s->cfg.no_pacing)
+            t = byte_due(t0, i, s->baud);
+        q_push(&s->tx, bad ? garble(p[i]) : p[i], t);
+    }
+    if (!s->cfg.no_pacing)
+        s->tx_free_us = t;
+}
+
+/* ---- trace ---- */
+
+void sim_trace(struct sim *s, const char *dir, const uint8_t *body,
+               size_t len, int64_t now_us)
+{
+    char line[160];
+    int n;
+
+    if (s->trace_fd < 0)
+        return;
+    n = snprintf(line, sizeof line, "%10.6f %s %zu", (double)(now_us -
+                 s->trace_t0) / 1e6, dir, len);
+    for (size_t i = 0; i < len; i++) {
+        if (n > (int)sizeof line - 4) {
+            if (write(s->trace_fd, line, (size_t)n) < 0)
+                return;
+            n = 0;
+        }
+        n += snprintf(line + n, sizeof line - (size_t)n, " %02x", body[i]);
+    }
+    line[n++] = '\n';
+    if (write(s->trace_fd, line, (size_t)n) < 0)
+        log_msg(&s->log, ED_LOG_WARN, "sim: trace write failed: %s",
+                strerror(errno));
+}
+
+void sim_send_frame(struct sim *s, const uint8_t *body, size_t len,
+                    int64_t at_us)
+{
+    size_t cap = SLIP_ENCODED_MAX(len);
+    uint8_t *wire = malloc(cap);
+    size_t n;
+
+    if (!wire)
+        return;
+    n = slip_encode(wire, cap, body, len);
+    sim_trace(s, "TX", body, len, at_us);
+    sim_uart_emit(s, wire, n, at_us);
+    free(wire);
+}
+
+/* ---- boot chain ---- */
+
+
+/* Drop whatever runs; keep_mem keeps the loaded RAM segments (a RAM app
+ * started from them may point into them). */
+static void stop_running_keep(struct sim *s, bool keep_mem)
+{
+    sim_app_free(s->app);
+    s->app = NULL;
+    if (s->fj.inf)
+        sim_inflater_free(s->fj.inf);
+    memset(&s->fj, 0, sizeof s->fj);
+    if (!keep_mem)
+        sim_mem_reset(s);
+    free(s->rj.md5);
+    memset(&s->rj, 0, sizeof s->rj);
+    s->stub_err = 0;
+    s->n_wregs = 0;
+    s->busy_until = 0;
+}
+
+static void stop_running(struct sim *s)
+{
+    stop_running_keep(s, false);
+}
+
+void sim_start_app(struct sim *s, char *text, size_t len,
+                   struct sim_app *app, int64_t now_us)
+{
+    s->state = SIM_RUN;
+    s->app = app;
+    s->app_origin = now_us;
+    if (text)
+        sim_uart_emit(s, text, len, now_us);
+    free(text);
+}
+
+void sim_reset_chip(struct sim *s, bool download, int64_t now_us)
+{
+    const struct sim_chip *c = s->chip;
+
+    stop_running(s);
+    s->baud = ROM_BAUD;
+    s->rom_op = 0;
+    s->rom_value = 0;
+    slip_decoder_reset(&s->dec);
+    if (download) {
+        s->state = SIM_ROM;
+        sim_uart_emit(s, c->rom_header, strlen(c->rom_header), now_us);
+        sim_uart_emit(s, c->rst_poweron, strlen(c->rst_poweron), now_us);
+        sim_uart_emit(s, c->boot_download, strlen(c->boot_download),
+                      now_us);
+        log_msg(&s->log, ED_LOG_DEBUG, "sim: %s reset into download mode",
+                c->name);
+    } else {
+        size_t len = 0;
+        struct sim_app *app = NULL;
+        char *text;
+
+        s->state = SIM_RUN;
+        text = sim_boot_flash(c, s->flash, s->flash_size, &len, &app);
+        sim_start_app(s, text, len, app, now_us);
+        log_msg(&s->log, ED_LOG_DEBUG, "sim: %s booting from flash",
+                c->name);
+    }
+}
+
+/* ---- the auto-reset circuit ---- */
+
+/*
+ * EN has an RC delay on every devkit (10 kOhm / 1 uF class): the chip leaves
+ * reset, and latches the strapping pins, this long after EN is released.
+ * That is why esptool's classic sequence (DTR=1 while RTS=1, then RTS=0)
+ * works although the bridge passes through "both asserted" = EN high.
+ */
+#define EN_RISE_US 5000
+
+static void apply_pins(struct sim *s, bool en, int64_t now)
+{
+    if (!en) {
+        s->boot_at = -1;
+        if (s->en || s->state != SIM_OFF) {
+            stop_running(s);
+            s->state = SIM_OFF;
+            q_cut_after(&s->tx, now);
+            s->tx_free_us = now;
+        }
+        s->en = false;
+        return;
+    }
+    if (!s->en) {
+        s->en = true;
+        s->boot_at = now + EN_RISE_US;
+    }
+}
+
+/* The chip leaves reset: sample IO0 (through the bridge, or the board's
+ * strap when the transport has no modem lines). */
+static void leave_reset(struct sim *s, int64_t at)
+{
+    bool io0_low = s->has_lines ? (s->dtr && !s->rts) : s->strap_low;
+
+    s->boot_at = -1;
+    s->powered = true;
+    s->state = SIM_RUN; /* so the banner can be emitted */
+    sim_reset_chip(s, io0_low, at);
+}
+
+static void advance(struct sim *s, int64_t now);
+
+void sim_set_lines(struct sim *s, bool dtr, bool rts, int64_t now_us)
+{
+    advance(s, now_us);
+    s->dtr = dtr;
+    s->rts = rts;
+    /* Two-transistor bridge: EN low only with RTS asserted and DTR not;
+     * IO0 low only with DTR asserted and RTS not (sampled at boot). */
+    apply_pins(s, !(rts && !dtr), now_us);
+}
+
+void sim_connect(struct sim *s, bool has_lines, int64_t now_us)
+{
+    s->connected = true;
+    s->has_lines = has_lines;
+    s->host_baud = 0;
+    s->tx_free_us = now_us;
+    s->rx_free_us = now_us;
+    if (s->trace_fd >= 0 && s->trace_t0 == 0)
+        s->trace_t0 = now_us;
+    if (s->powered || s->boot_at >= 0)
+        return; /* the board keeps its state across connections */
+    /* Power-up: with lines released the chip boots from flash; without
+     * lines the board acts as if BOOT were held (unless boot_normal). */
+    s->dtr = s->rts = false;
+    s->strap_low = !has_lines && !s->cfg.boot_normal;
+    s->en = true;
+    leave_reset(s, now_us);
+}
+
+void sim_disconnect(struct sim *s, int64_t now_us)
+{
+    (void)now_us;
+    s->connected = false;
+    s->host_baud = 0;
+    s->tx.len = s->tx.head = 0;
+    s->rx.len = s->rx.head = 0;
+    slip_decoder_reset(&s->dec);
+}
+
+void sim_set_host_baud(struct sim *s, uint32_t baud, int64_t now_us)
+{
+    advance(s, now_us);
+    s->host_baud = baud;
+}
+
+/* ---- frame processing ---- */
+
+static void dispatch(struct sim *s, const uint8_t *f, size_t len, int64_t t)
+{
+    if (t < s->busy_until)
+        t = s->busy_until;
+    sim_trace(s, "RX", f, len, t);
+    if (s->state == SIM_ROM)
+        sim_rom_command(s, f, len, t);
+    else if (s->state == SIM_STUB)
+        sim_stub_command(s, f, len, t);
+}
+
+static void poll_app(struct sim *s, int64_t now)
+{
+    char buf[1024];
+
+    while (s->app && s->state == SIM_RUN) {
+        int64_t next = sim_app_next_us(s->app);
+        int64_t at;
+        size_t n;
+
+        if (next < 0)
+            return;
+        at = s->app_origin + next;
+        if (at > now)
+            return;
+        n = sim_app_poll(s->app, next, buf, sizeof buf);
+        if (n == 0)
+            return;
+        sim_uart_emit(s, buf, n, at);
+    }
+}
+
+static void advance(struct sim *s, int64_t now)
+{
+    size_t i = 0;
+
+    if (s->boot_at >= 0 && s->boot_at <= now)
+        leave_reset(s, s->boot_at);
+
+    while (i < s->rx.len) {
+        size_t at = s->rx.head + i, flen = 0;
+        int64_t t = s->rx.t[at];
+
+        if (t > now)
+            break;
+        slip_decode(&s->dec, &s->rx.b[at], 1, &flen);
+        i++;
+        if (flen) {
+            q_drop(&s->rx, i);
+            i = 0;
+            dispatch(s, s->dec.buf, flen, t);
+        }
+    }
+    q_drop(&s->rx, i);
+    poll_app(s, now);
+}
+
+void sim_rx(struct sim *s, const uint8_t *buf, size_t len, int64_t now_us)
+{
+    uint32_t hb;
+    bool bad;
+    int64_t t0, t = now_us;
+
+    advance(s, now_us);
+    if (!len || s->state == SIM_OFF)
+        return;
+    hb = s->host_baud ? s->host_baud : s->baud;
+    bad = s->host_baud && s->host_baud != s->baud;
+    t0 = now_us > s->rx_free_us ? now_us : s->rx_free_us;
+    if (q_reserve(&s->rx, len) != 0)
+        return;
+    for (size_t i = 0; i < len; i++) {
+        if (!s->cfg.no_pacing)
+            t = byte_due(t0, i, hb);
+        q_push(&s->rx, bad ? garble(buf[i]) : buf[i], t);
+    }
+    if (!s->cfg.no_pacing)
+        s->rx_free_us = t;
+    advance(s, now_us);
+}
+
+size_t sim_tx(struct sim *s, uint8_t *buf, size_t cap, int64_t now_us)
+{
+    size_t n = 0;
+
+    advance(s, now_us);
+    while (n < cap && n < s->tx.len && s->tx.t[s->tx.head + n] <= now_us) {
+        buf[n] = s->tx.b[s->tx.head + n];
+        n++;
+    }
+    q_drop(&s->tx, n);
+    return n;
+}
+
+int64_t sim_next_event_us(struct sim *s, int64_t now_us)
+{
+    int64_t next = -1;
+
+    advance(s, now_us);
+    if (s->tx.len)
+        next = s->tx.t[s->tx.head];
+    if (s->rx.len && (next < 0 || s->rx.t[s->rx.head] < next))
+        next = s->rx.t[s->rx.head];
+    if (s->boot_at >= 0 && (next < 0 || s->boot_at < next))
+        next = s->boot_at;
+    if (s->app && s->state == SIM_RUN) {
+        int64_t a = sim_app_next_us(s->app);
+
+        if (a >= 0 && (next < 0 || s->app_origin + a < next))
+            next = s->app_origin + a;
+    }
+    if (next >= 0 && next < now_us)
+        next = now_us;
+    return next;
+}
+
+/* ---- life cycle ---- */
+
+static char *dup_or_null(const char *p)
+{
+    return p ? strdup(p) : NULL;
+}
+
+int sim_new(struct sim **out, const struct sim_config *cfg, char *err,
+            size_t errlen)
+{
+    struct sim *s;
+    int rc;
+
+    *out = NULL;
+    if (!cfg)
+        return ed_seterr(err, errlen, ED_ERR_ARG, "no simulator config");
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return ed_seterr(err, errlen, ED_ERR_NOMEM, "out of memory");
+    s->trace_fd = -1;
+    s->cfg = *cfg;
+    s->log = cfg->log;
+    s->chip = sim_chip_find(cfg->chip ? cfg->chip : "esp32");
+    if (!s->chip) {
+        rc = ed_seterr(err, errlen, ED_ERR_ARG,
+                       "unknown chip \"%s\" for the simulator: use esp32, "
+                       "esp32s2, esp32s3, esp32c2, esp32c3, esp32c6, "
+                       "esp32h2, esp32c5 or esp32p4", cfg->chip);
+        goto fail;
+    }
+    s->flash_size = cfg->flash_size ? cfg->flash_size : 4u << 20;
+    if (s->flash_size < 256u * 1024 || s->flash_size > 128u << 20 ||
+        (s->flash_size & (s->flash_size - 1))) {
+        rc = ed_seterr(err, errlen, ED_ERR_ARG,
+                       "simulated flash size %zu is not a power of two "
+                       "between 256 KiB and 128 MiB", s->flash_size);
+        goto fail;
+    }
+    s->flash_file = dup_or_null(cfg->flash_file);
+    s->trace_path = dup_or_null(cfg->trace_path);
+    s->cfg.flash_file = s->flash_file;
+    s->cfg.trace_path = s->trace_path;
+    s->cfg.chip = s->chip->name;
+    if (cfg->mac_set) {
+        memcpy(s->mac, cfg->mac, 6);
+    } else {
+        /* Espressif OUI and a per-chip tail: stable across runs. */
+        const uint8_t def[6] = {0x24, 0x0A, 0xC4, 0x5E,
+                                (uint8_t)(0x10 + s->chip->chip_id), 0x01};
+        memcpy(s->mac, def, 6);
+    }
+    s->flash = malloc(s->flash_size);
+    s->frame_cap = FRAME_CAP;
+    s->frame = malloc(s->frame_cap);
+    if (!s->flash || !s->frame) {
+        rc = ed_seterr(err, errlen, ED_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    slip_decoder_init(&s->dec, s->frame, s->frame_cap);
+    rc = sim_flash_load(s, err, errlen);
+    if (rc != ED_OK)
+        goto fail;
+    if (s->trace_path) {
+        s->trace_fd = open(s->trace_path,
+                           O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (s->trace_fd < 0) {
+            rc = ed_seterr(err, errlen, ED_ERR_IO,
+                           "cannot open trace file %s: %s", s->trace_path,
+                           strerror(errno));
+            goto fail;
+        }
+    }
+    s->baud = ROM_BAUD;
+    s->state = SIM_OFF;
+    s->boot_at = -1;
+    *out = s;
+    return ED_OK;
+fail:
+    free(s->flash_file);
+    s->flash_file = NULL; /* nothing to save */
+    sim_free(s);
+    return rc;
+}
+
+void sim_free(struct sim *s)
+{
+    if (!s)
+        return;
+    if (s->flash && s->flash_file && s->flash_dirty)
+        sim_save(s);
+    stop_running(s);
+    if (s->trace_fd >= 0)
+        close(s->trace_fd);
+    q_free(&s->rx);
+    q_free(&s->tx);
+    free(s->flash);
+    free(s->frame);
+    free(s->flash_file);
+    free(s->trace_path);
+    free(s);
+}
+
+/* ---- RAM images (MEM_END with an entry) ---- */
+
+bool sim_mem_run(struct sim *s, uint32_t entry, int64_t t)
+{
+    static const uint8_t ohai[4] = {'O', 'H', 'A', 'I'};
+    char *text = NULL;
+    size_t len = 0;
+    struct sim_app *app = NULL;
+
+    if (sim_boot_ram(s->chip, s->mj.seg, s->mj.n_seg, entry, &text, &len,
+                     &app)) {
+        log_msg(&s->log, ED_LOG_INFO,
+                "sim: RAM app started at 0x%08x", (unsigned)entry);
+        stop_running_keep(s, true);
+        sim_start_app(s, text, len, app, t);
+        return false;
+    }
+    /* Anything else is a flasher stub: ours or another client's. */
+    log_msg(&s->log, ED_LOG_DEBUG, "sim: flasher stub started at 0x%08x",
+            (unsigned)entry);
+    stop_running_keep(s, true);
+    s->state = SIM_STUB;
+    sim_send_frame(s, ohai, sizeof ohai, t);
+    return true;
+}

@@ -1,0 +1,424 @@
+/*
+ * sim_stub.c - the flasher-stub protocol, as any uploaded stub (esptool's
+ * legacy and new stubs, espflash's, esptool-js's) speaks it once it has
+ * said OHAI.
+ *
+ * Replies carry 2 status bytes, error code first (0xC0..0xFF).  Behaviour
+ * follows the new esp-flasher-stub where the two stubs differ (unknown
+ * opcode 0xC3, FLASH_END before all data 0xC0, padded tails clipped), and
+ * the legacy stub where the new one has gaps (FLASH_END flag 0 reboots,
+ * CHANGE_BAUDRATE honours the old-baud word).  Flash writes are acknowledged
+ * before they are done; the chip is then busy and the next command waits
+ * (sim.c delays dispatch until busy_until).  A failure found while writing
+ * is reported in the status of the next command, which is not executed.
+ * Flash is erased as the writes reach it: a 64 KiB block when aligned and
+ * wholly inside the announced size, else a 4 KiB sector.
+ */
+#include <md5.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_internal.h"
+
+#define STUB_MAX_BLOCK 0x4000u
+
+enum {
+    ST_OK = 0x00,
+    ST_BAD_DATA_LEN = 0xC0,
+    ST_BAD_CHECKSUM = 0xC1,
+    ST_BAD_BLOCKSIZE = 0xC2,
+    ST_INVALID_COMMAND = 0xC3,
+    ST_FAILED_SPI_OP = 0xC4,
+    ST_NOT_IN_FLASH_MODE = 0xC6,
+    ST_INFLATE_ERROR = 0xC7,
+    ST_NOT_ENOUGH_DATA = 0xC8,
+    ST_NOT_IMPLEMENTED = 0xFF,
+};
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static void reply(struct sim *s, uint8_t op, uint32_t value,
+                  const uint8_t *data, size_t dlen, uint8_t err, int64_t t)
+{
+    uint8_t body[8 + 32 + 2];
+
+    if (dlen > 32)
+        dlen = 32;
+    body[0] = 0x01;
+    body[1] = op;
+    body[2] = (uint8_t)(dlen + 2);
+    body[3] = 0;
+    put32(body + 4, value);
+    if (dlen)
+        memcpy(body + 8, data, dlen);
+    body[8 + dlen] = err;
+    body[9 + dlen] = 0;
+    sim_send_frame(s, body, 10 + dlen, t);
+}
+
+static void status(struct sim *s, uint8_t op, uint8_t err, int64_t t)
+{
+    reply(s, op, 0, NULL, 0, err, t);
+}
+
+static uint8_t code_of(int e)
+{
+    switch (e) {
+    case SIM_E_OK: return ST_OK;
+    case SIM_E_CHK: return ST_BAD_CHECKSUM;
+    case SIM_E_STATE: return ST_NOT_IN_FLASH_MODE;
+    case SIM_E_RANGE: case SIM_E_NOMEM: return ST_FAILED_SPI_OP;
+    case SIM_E_BLOCK: return ST_BAD_BLOCKSIZE;
+    case SIM_E_INFLATE: return ST_INFLATE_ERROR;
+    default: return ST_BAD_DATA_LEN;
+    }
+}
+
+static int64_t paced(const struct sim *s, int64_t us)
+{
+    return s->cfg.no_pacing ? 0 : us;
+}
+
+/* ---- flash writing ---- */
+
+static void flash_begin(struct sim *s, uint8_t op, const uint8_t *d,
+                        size_t n, int64_t t)
+{
+    uint32_t size, offset, bs;
+
+    if (n != 16 && n != 20)
+        return status(s, op, ST_BAD_DATA_LEN, t);
+    size = get32(d);
+    bs = get32(d + 8);
+    offset = get32(d + 12);
+    if (bs > STUB_MAX_BLOCK)
+        return status(s, op, ST_BAD_BLOCKSIZE, t);
+    if ((uint64_t)offset + size > s->flash_size)
+        return status(s, op, ST_FAILED_SPI_OP, t);
+    if (s->fj.inf)
+        sim_inflater_free(s->fj.inf);
+    memset(&s->fj, 0, sizeof s->fj);
+    s->fj.active = true;
+    s->fj.deflate = op == 0x10;
+    s->fj.start = s->fj.offset = offset;
+    s->fj.total = size;
+    s->fj.num_blocks = get32(d + 4);
+    s->fj.block_size = bs;
+    s->fj.erased_to = offset & ~0xFFFu;
+    if (s->fj.deflate && !(s->fj.inf = sim_inflater_new()))
+        return status(s, op, ST_FAILED_SPI_OP, t);
+    status(s, op, ST_OK, t);
+}
+
+/* Erase ahead of a write ending at `end`; returns the time it takes. */
+static int64_t erase_ahead(struct sim *s, uint64_t end)
+{
+    uint64_t region_end = (uint64_t)s->fj.start + s->fj.total;
+    int64_t us = 0;
+
+    while (s->fj.erased_to < end) {
+        uint32_t a = s->fj.erased_to;
+
+        if (a % 0x10000 == 0 && a + 0x10000ull <= region_end) {
+            sim_flash_erase(s, a, 0x10000);
+            us += sim_flash_erase_us(0x10000, true);
+            s->fj.erased_to = a + 0x10000;
+        } else {
+            sim_flash_erase(s, a, 0x1000);
+            us += sim_flash_erase_us(0x1000, false);
+            s->fj.erased_to = a + 0x1000;
+        }
+    }
+    return us;
+}
+
+/* Write data at the job's position (clipped to the announced size). */
+static int write_out(struct sim *s, const uint8_t *data, size_t len,
+                     int64_t *us)
+{
+    uint32_t left = s->fj.total - s->fj.written;
+
+    if (len > left)
+        len = left; /* padding of the last block */
+    if (!len)
+        return SIM_E_OK;
+    if ((uint64_t)s->fj.offset + len > s->flash_size)
+        return SIM_E_RANGE;
+    *us += erase_ahead(s, (uint64_t)s->fj.offset + len);
+    sim_flash_program(s, s->fj.offset, data, len);
+    *us += sim_flash_program_us(len);
+    s->fj.offset += (uint32_t)len;
+    s->fj.written += (uint32_t)len;
+    return SIM_E_OK;
+}
+
+static void flash_data(struct sim *s, uint8_t op, const uint8_t *d,
+                       size_t n, uint32_t chk, int64_t t)
+{
+    uint32_t len;
+    int64_t us = 0;
+    int e;
+
+    if (n < 16)
+        return status(s, op, ST_NOT_ENOUGH_DATA, t);
+    len = get32(d);
+    if (len != n - 16)
+        return status(s, op, ST_BAD_DATA_LEN, t);
+    if (chk != sim_checksum(d + 16, len))
+        return status(s, op, ST_BAD_CHECKSUM, t);
+    if (!s->fj.active || s->fj.deflate != (op == 0x11))
+        return status(s, op, ST_NOT_IN_FLASH_MODE, t);
+    /* Acknowledge first, then write (the host sends the next block
+     * meanwhile). */
+    status(s, op, ST_OK, t);
+    if (!s->fj.deflate) {
+        e = write_out(s, d + 16, len, &us);
+    } else {
+        uint8_t *out = NULL;
+        size_t olen = 0;
+
+        if (sim_inflate(s->fj.inf, d + 16, len, &out, &olen) < 0)
+            e = SIM_E_INFLATE;
+        else
+            e = write_out(s, out, olen, &us);
+        free(out);
+    }
+    if (e)
+        s->stub_err = code_of(e);
+    s->busy_until = t + paced(s, us);
+}
+
+static void flash_end(struct sim *s, uint8_t op, const uint8_t *d, size_t n,
+                      int64_t t)
+{
+    if (n != 4)
+        return status(s, op, ST_BAD_DATA_LEN, t);
+    if (!s->fj.active)
+        return status(s, op, ST_NOT_IN_FLASH_MODE, t);
+    if (s->fj.written < s->fj.total)
+        return status(s, op, ST_BAD_DATA_LEN, t);
+    if (s->fj.inf)
+        sim_inflater_free(s->fj.inf);
+    memset(&s->fj, 0, sizeof s->fj);
+    status(s, op, ST_OK, t);
+    if (get32(d) == 0) /* reboot: back into the ROM loader */
+        sim_reset_chip(s, true, s->tx_free_us + paced(s, 10000));
+}
+
+/* ---- reading ---- */
+
+static void read_send(struct sim *s, int64_t t)
+{
+    uint32_t n = s->rj.len - s->rj.sent;
+
+    if (n > s->rj.packet)
+        n = s->rj.packet;
+    MD5Update(s->rj.md5, s->flash + s->rj.offset + s->rj.sent, n);
+    sim_send_frame(s, s->flash + s->rj.offset + s->rj.sent, n, t);
+    s->rj.sent += n;
+}
+
+static void read_flash(struct sim *s, uint8_t op, const uint8_t *d,
+                       size_t n, int64_t t)
+{
+    uint32_t off, len, packet;
+
+    if (n != 16)
+        return status(s, op, ST_BAD_DATA_LEN, t);
+    off = get32(d);
+    len = get32(d + 4);
+    packet = get32(d + 8);
+    if (packet == 0 || packet > STUB_MAX_BLOCK)
+        return status(s, op, ST_BAD_DATA_LEN, t);
+    if ((uint64_t)off + len > s->flash_size)
+        return status(s, op, ST_FAILED_SPI_OP, t);
+    free(s->rj.md5);
+    memset(&s->rj, 0, sizeof s->rj);
+    s->rj.md5 = malloc(sizeof(MD5_CTX));
+    if (!s->rj.md5)
+        return status(s, op, ST_FAILED_SPI_OP, t);
+    MD5Init(s->rj.md5);
+    s->rj.active = true;
+    s->rj.offset = off;
+    s->rj.len = len;
+    s->rj.packet = packet;
+    status(s, op, ST_OK, t);
+    if (len)
+        read_send(s, t);
+    else
+        s->rj.acked = 0;
+}
+
+/* The host's 4-byte ack: total bytes it has received. */
+static void read_ack(struct sim *s, const uint8_t *f, int64_t t)
+{
+    uint8_t dig[16];
+
+    s->rj.acked = get32(f);
+    if (s->rj.acked < s->rj.sent)
+        return; /* one packet in flight: wait for the rest */
+    if (s->rj.sent < s->rj.len) {
+        read_send(s, t);
+        return;
+    }
+    MD5Final(dig, s->rj.md5);
+    free(s->rj.md5);
+    memset(&s->rj, 0, sizeof s->rj);
+    sim_send_frame(s, dig, sizeof dig, t);
+}
+
+/* ---- dispatch ---- */
+
+void sim_stub_command(struct sim *s, const uint8_t *f, size_t len, int64_t t)
+{
+    uint8_t op, err;
+    size_t n;
+    const uint8_t *d;
+    uint32_t chk;
+    int e;
+
+    if (s->rj.active) {
+        if (len == 4)
+            return read_ack(s, f, t);
+        free(s->rj.md5); /* a command instead of an ack: give up */
+        memset(&s->rj, 0, sizeof s->rj);
+    }
+    if (len < 8)
+        return;
+    op = f[1];
+    if (f[0] != 0x00)
+        return status(s, op, ST_INVALID_COMMAND, t);
+    n = len - 8;
+    d = f + 8;
+    chk = get32(f + 4);
+    if ((size_t)(f[2] | f[3] << 8) != n)
+        return status(s, op, ST_BAD_DATA_LEN, t);
+    if (s->stub_err) {
+        err = s->stub_err;
+        s->stub_err = 0;
+        return status(s, op, err, t);
+    }
+
+    switch (op) {
+    case 0x08: /* SYNC */
+        if (!sim_is_sync(d, n))
+            return status(s, op, ST_BAD_DATA_LEN, t);
+        for (int i = 0; i < 8; i++)
+            status(s, op, ST_OK, t);
+        return;
+    case 0x0A: /* READ_REG */
+        if (n != 4)
+            return status(s, op, ST_BAD_DATA_LEN, t);
+        return reply(s, op, sim_read_reg(s, get32(d)), NULL, 0, ST_OK, t);
+    case 0x09: { /* WRITE_REG: delay, then write, per record */
+        int64_t delay;
+
+        if (n == 0 || n % 16)
+            return status(s, op, ST_BAD_DATA_LEN, t);
+        delay = sim_write_regs(s, d, n);
+        return status(s, op, ST_OK, t + paced(s, delay));
+    }
+    case 0x0B: /* SPI_SET_PARAMS */
+        return status(s, op, n == 24 ? ST_OK : ST_BAD_DATA_LEN, t);
+    case 0x0D: /* SPI_ATTACH */
+        return status(s, op, n == 4 || n == 8 ? ST_OK : ST_BAD_DATA_LEN, t);
+    case 0x0F: { /* CHANGE_BAUDRATE: new, old */
+        uint64_t nb, ob;
+
+        if (n != 8)
+            return status(s, op, ST_BAD_DATA_LEN, t);
+        nb = get32(d);
+        ob = get32(d + 4);
+        /* Legacy stub: divider scaled by old/new; the new stub ignores
+         * the old word.  Both agree when old is 0 or the current baud. */
+        if (ob && ob != s->baud)
+            nb = nb * s->baud / ob;
+        if (nb < 1200 || nb > 5000000)
+            return status(s, op, ST_BAD_DATA_LEN, t);
+        status(s, op, ST_OK, t);
+        sim_set_chip_baud(s, (uint32_t)nb);
+        return;
+    }
+    case 0x02: case 0x10:
+        return flash_begin(s, op, d, n, t);
+    case 0x03: case 0x11:
+        return flash_data(s, op, d, n, chk, t);
+    case 0x04: case 0x12:
+        return flash_end(s, op, d, n, t);
+    case 0x13: { /* SPI_FLASH_MD5: 16 raw bytes */
+        uint8_t dig[16];
+        uint32_t addr, size;
+
+        if (n != 16)
+            return status(s, op, ST_BAD_DATA_LEN, t);
+        addr = get32(d);
+        size = get32(d + 4);
+        if ((uint64_t)addr + size > s->flash_size)
+            return status(s, op, ST_FAILED_SPI_OP, t);
+        sim_md5(s->flash + addr, size, dig);
+        return reply(s, op, 0, dig, 16, ST_OK,
+                     t + paced(s, sim_flash_md5_us(size)));
+    }
+    case 0x14: { /* GET_SECURITY_INFO */
+        uint8_t info[20];
+        size_t il = sim_security_info(s, info);
+
+        if (!il)
+            return status(s, op, ST_NOT_IMPLEMENTED, t);
+        return reply(s, op, 0, info, il, ST_OK, t);
+    }
+    case 0xD0: /* ERASE_FLASH */
+        if (n != 0)
+            return status(s, op, ST_BAD_DATA_LEN, t);
+        sim_flash_erase(s, 0, (uint32_t)s->flash_size);
+        return status(s, op, ST_OK,
+                      t + paced(s, sim_flash_chip_erase_us(s->flash_size)));
+    case 0xD1: { /* ERASE_REGION: 4 KiB aligned */
+        uint32_t off, size;
+
+        if (n != 8)
+            return status(s, op, ST_BAD_DATA_LEN, t);
+        off = get32(d);
+        size = get32(d + 4);
+        if (off % 0x1000 || size % 0x1000)
+            return status(s, op, ST_BAD_DATA_LEN, t);
+        if ((uint64_t)off + size > s->flash_size)
+            return status(s, op, ST_FAILED_SPI_OP, t);
+        sim_flash_erase(s, off, size);
+        return status(s, op, ST_OK,
+                      t + paced(s, sim_flash_region_erase_us(off, size)));
+    }
+    case 0xD2:
+        return read_flash(s, op, d, n, t);
+    case 0xD3: /* RUN_USER_CODE: no reply */
+        sim_reset_chip(s, false, t);
+        return;
+    case 0x05:
+        e = sim_mem_begin(s, d, n);
+        return status(s, op, code_of(e), t);
+    case 0x07:
+        e = sim_mem_data(s, d, n, chk);
+        return status(s, op, code_of(e), t);
+    case 0x06:
+        if (n != 8)
+            return status(s, op, ST_BAD_DATA_LEN, t);
+        status(s, op, ST_OK, t);
+        if (get32(d) == 0)
+            sim_mem_run(s, get32(d + 4), t);
+        return;
+    default:
+        return status(s, op, ST_INVALID_COMMAND, t);
+    }
+}

@@ -1,0 +1,765 @@
+/*
+ * Tests of the simulated chip core (src/sim/sim*.c).  Frames are built and
+ * parsed here with the test's own helpers (only SLIP framing is shared), so
+ * the examiner is checked independently of the flasher's packet layer.
+ */
+#include <md5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "sim/sim.h"
+#include "sim/sim_chip.h"
+#include "slip.h"
+#include "test.h"
+
+/* ---- helpers ---- */
+
+struct rx {
+    uint8_t frames[64][0x4100];
+    size_t flen[64];
+    size_t nframes;
+    char text[8192];
+    size_t tlen;
+};
+
+static struct sim *mk(const char *chip, bool pacing)
+{
+    struct sim_config cfg;
+    struct sim *s = NULL;
+    char err[256];
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.chip = chip;
+    cfg.no_pacing = !pacing;
+    if (sim_new(&s, &cfg, err, sizeof err) != 0)
+        return NULL;
+    return s;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static void send_raw(struct sim *s, const uint8_t *body, size_t len,
+                     int64_t now)
+{
+    uint8_t *wire = malloc(SLIP_ENCODED_MAX(len));
+    size_t n = slip_encode(wire, SLIP_ENCODED_MAX(len), body, len);
+
+    sim_rx(s, wire, n, now);
+    free(wire);
+}
+
+static void send_cmd(struct sim *s, uint8_t op, const uint8_t *data,
+                     size_t len, uint32_t chk, int64_t now)
+{
+    uint8_t *b = malloc(8 + len);
+
+    b[0] = 0;
+    b[1] = op;
+    b[2] = (uint8_t)len;
+    b[3] = (uint8_t)(len >> 8);
+    put32(b + 4, chk);
+    if (len)
+        memcpy(b + 8, data, len);
+    send_raw(s, b, 8 + len, now);
+    free(b);
+}
+
+static uint32_t xsum(const uint8_t *d, size_t n)
+{
+    uint8_t c = 0xEF;
+
+    while (n--)
+        c ^= *d++;
+    return c;
+}
+
+/* Drain everything due by now into frames and text. */
+static void drain(struct sim *s, struct rx *r, int64_t now)
+{
+    uint8_t buf[4096];
+    static uint8_t fb[0x4100];
+    struct slip_decoder d;
+    size_t n;
+
+    memset(r, 0, sizeof *r);
+    slip_decoder_init(&d, fb, sizeof fb);
+    while ((n = sim_tx(s, buf, sizeof buf, now)) > 0) {
+        size_t off = 0;
+
+        while (off < n) {
+            size_t flen = 0, used;
+            size_t junk0 = d.junk_total;
+
+            used = slip_decode(&d, buf + off, n - off, &flen);
+            (void)junk0;
+            off += used;
+            if (flen && r->nframes < 64) {
+                memcpy(r->frames[r->nframes], fb, flen);
+                r->flen[r->nframes++] = flen;
+            }
+        }
+    }
+    memcpy(r->text, d.junk, d.junk_len < sizeof r->text - 1 ?
+           d.junk_len : sizeof r->text - 1);
+    r->tlen = d.junk_len;
+    r->text[r->tlen < sizeof r->text ? r->tlen : sizeof r->text - 1] = 0;
+}
+
+static const uint8_t sync_data[36] = {
+    0x07, 0x07, 0x12, 0x20,
+    0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+    0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+    0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+    0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+};
+
+static struct rx *R(void)
+{
+    static struct rx *r;
+
+    if (!r)
+        r = malloc(sizeof *r);
+    return r;
+}
+
+static uint32_t read_reg(struct sim *s, uint32_t addr)
+{
+    uint8_t a[4];
+    struct rx *r = R();
+
+    put32(a, addr);
+    send_cmd(s, 0x0A, a, 4, 0, 0);
+    drain(s, r, 0);
+    if (r->nframes != 1 || r->frames[0][1] != 0x0A)
+        return 0xDEADBEEF;
+    return get32(r->frames[0] + 4);
+}
+
+static int write_reg(struct sim *s, uint32_t addr, uint32_t v)
+{
+    uint8_t a[16];
+    struct rx *r = R();
+
+    put32(a, addr);
+    put32(a + 4, v);
+    put32(a + 8, 0xFFFFFFFF);
+    put32(a + 12, 0);
+    send_cmd(s, 0x09, a, 16, 0, 0);
+    drain(s, r, 0);
+    return r->nframes == 1 ? r->frames[0][r->flen[0] - 4] : -1;
+}
+
+/* A connected board in download mode with the banner drained. */
+static struct sim *board(const char *chip)
+{
+    struct sim *s = mk(chip, false);
+
+    if (!s)
+        return NULL;
+    sim_connect(s, false, 0);
+    drain(s, R(), 0);
+    return s;
+}
+
+/* Status byte of the single reply (ROM: byte 0 of 4; stub: byte 0 of 2). */
+static int rom_cmd(struct sim *s, uint8_t op, const uint8_t *d, size_t n,
+                   uint32_t chk, size_t status_len)
+{
+    struct rx *r = R();
+
+    send_cmd(s, op, d, n, chk, 0);
+    drain(s, r, 0);
+    if (r->nframes < 1 || r->frames[0][1] != op)
+        return -1;
+    return r->frames[0][r->flen[0] - status_len] << 8 |
+           r->frames[0][r->flen[0] - status_len + 1];
+}
+
+/* ---- ROM ---- */
+
+void test_sim__sync_eight_replies(void)
+{
+    struct sim *s = board("esp32");
+    struct rx *r = R();
+
+    T_ASSERT(s);
+    send_cmd(s, 0x08, sync_data, sizeof sync_data, 0, 0);
+    drain(s, r, 0);
+    T_EQ_INT(r->nframes, 8);
+    for (size_t i = 0; i < 8; i++) {
+        T_EQ_INT(r->flen[i], 12);
+        T_EQ_INT(r->frames[i][1], 0x08);
+        T_EQ_INT(get32(r->frames[i] + 4), 0x20120707);
+        T_EQ_INT(get32(r->frames[i] + 8), 0);
+    }
+    sim_free(s);
+}
+
+void test_sim__magic_every_chip(void)
+{
+    static const struct { const char *n; uint32_t m; } want[] = {
+        {"esp32", 0x00F01D83}, {"esp32s2", 0x000007C6},
+        {"esp32s3", 0x00000009}, {"esp32c2", 0x6F51306F},
+        {"esp32c3", 0x1B31506F}, {"esp32c6", 0x2CE0806F},
+        {"esp32h2", 0xD7B73E80}, {"esp32c5", 0x1101406F},
+        {"esp32p4", 0x0ADDBAD0},
+    };
+
+    T_EQ_INT(sim_chip_count(), 9);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        struct sim *s = board(want[i].n);
+
+        T_ASSERT(s);
+        T_EQ_INT(read_reg(s, 0x40001000), want[i].m);
+        sim_free(s);
+    }
+}
+
+void test_sim__security_info_per_chip(void)
+{
+    static const struct { const char *n; int len; uint32_t id; } want[] = {
+        {"esp32s2", 12, 0}, {"esp32s3", 20, 9}, {"esp32c2", 20, 12},
+        {"esp32c3", 20, 5}, {"esp32c6", 20, 13}, {"esp32h2", 20, 16},
+        {"esp32c5", 20, 23}, {"esp32p4", 20, 18},
+    };
+    struct rx *r = R();
+    struct sim *s = board("esp32");
+
+    /* ESP32: previous op and value echoed, status 01 05. */
+    T_ASSERT(s);
+    T_EQ_INT(read_reg(s, 0x40001000), 0x00F01D83);
+    send_cmd(s, 0x14, NULL, 0, 0, 0);
+    drain(s, r, 0);
+    T_EQ_INT(r->nframes, 1);
+    T_EQ_MEM(r->frames[0], "\x01\x0a\x04\x00\x83\x1d\xf0\x00\x01\x05\x00\x00",
+             12);
+    sim_free(s);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        s = board(want[i].n);
+        T_ASSERT(s);
+        send_cmd(s, 0x14, NULL, 0, 0, 0);
+        drain(s, r, 0);
+        T_EQ_INT(r->nframes, 1);
+        T_EQ_INT(r->frames[0][1], 0x14);
+        T_EQ_INT(r->flen[0], 8 + want[i].len + 4);
+        T_EQ_INT(r->frames[0][2], want[i].len + 4);
+        if (want[i].len == 20)
+            T_EQ_INT(get32(r->frames[0] + 8 + 12), want[i].id);
+        sim_free(s);
+    }
+}
+
+void test_sim__bad_checksum_and_lengths(void)
+{
+    struct sim *s = board("esp32c3");
+    uint8_t d[16 + 4], beg[16];
+
+    T_ASSERT(s);
+    put32(beg, 0x1000);
+    put32(beg + 4, 1);
+    put32(beg + 8, 0x400);
+    put32(beg + 12, 0x10000);
+    T_EQ_INT(rom_cmd(s, 0x02, beg, 16, 0, 4), 0x0000);
+    put32(d, 4);
+    put32(d + 4, 0);
+    put32(d + 8, 0);
+    put32(d + 12, 0);
+    memcpy(d + 16, "abcd", 4);
+    T_EQ_INT(rom_cmd(s, 0x03, d, 20, xsum(d + 16, 4) ^ 1, 4), 0x0107);
+    /* length word disagrees with the payload */
+    put32(d, 5);
+    T_EQ_INT(rom_cmd(s, 0x03, d, 20, xsum(d + 16, 4), 4), 0x0105);
+    /* READ_REG without an address */
+    T_EQ_INT(rom_cmd(s, 0x0A, d, 0, 0, 4), 0x0105);
+    /* stub-only opcode on the ROM: rejected with status 01 05 */
+    {
+        struct rx *r = R();
+        send_cmd(s, 0xD0, NULL, 0, 0, 0);
+        drain(s, r, 0);
+        T_EQ_INT(r->nframes, 1);
+        T_ASSERT(r->frames[0][1] != 0xD0);
+        T_EQ_INT(r->frames[0][8], 1);
+        T_EQ_INT(r->frames[0][9], 5);
+    }
+    sim_free(s);
+}
+
+void test_sim__mac_words(void)
+{
+    struct sim_config cfg;
+    struct sim *s = NULL;
+    char err[128];
+    const uint8_t mac[6] = {0x24, 0x0A, 0xC4, 0x12, 0x34, 0x56};
+    uint32_t lo, hi;
+    uint8_t got[6], crc = 0;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.chip = "esp32";
+    cfg.no_pacing = true;
+    memcpy(cfg.mac, mac, 6);
+    cfg.mac_set = true;
+    T_EQ_INT(sim_new(&s, &cfg, err, sizeof err), 0);
+    sim_connect(s, false, 0);
+    drain(s, R(), 0);
+    lo = read_reg(s, 0x3FF5A004);
+    hi = read_reg(s, 0x3FF5A008);
+    got[0] = (uint8_t)(hi >> 8);
+    got[1] = (uint8_t)hi;
+    got[2] = (uint8_t)(lo >> 24);
+    got[3] = (uint8_t)(lo >> 16);
+    got[4] = (uint8_t)(lo >> 8);
+    got[5] = (uint8_t)lo;
+    T_EQ_MEM(got, mac, 6);
+    for (int i = 0; i < 6; i++) {
+        crc ^= mac[i];
+        for (int b = 0; b < 8; b++)
+            crc = (crc & 1) ? (uint8_t)((crc >> 1) ^ 0x8C) : crc >> 1;
+    }
+    T_EQ_INT((hi >> 16) & 0xFF, crc);
+    sim_free(s);
+
+    /* C3: MAC at 0x60008844/48, no CRC */
+    s = board("esp32c3");
+    T_ASSERT(s);
+    hi = read_reg(s, 0x60008848);
+    T_EQ_INT(hi >> 16, 0);
+    T_ASSERT(read_reg(s, 0x60008844) != 0);
+    sim_free(s);
+}
+
+/* esptool's run_spiflash_command sequence for RDID / SFDP. */
+static uint32_t spi_cmd(struct sim *s, uint32_t base, uint32_t usr,
+                        uint32_t usr2, uint32_t miso_dlen, uint32_t w0,
+                        uint8_t op, int bits)
+{
+    uint32_t old_usr = read_reg(s, base + usr);
+    uint32_t old_usr2 = read_reg(s, base + usr2);
+    uint32_t v;
+    int i;
+
+    write_reg(s, base + miso_dlen, (uint32_t)bits - 1);
+    write_reg(s, base + usr, (1u << 31) | (1u << 28));
+    write_reg(s, base + usr2, (7u << 28) | op);
+    write_reg(s, base + w0, 0);
+    write_reg(s, base, 1u << 18);
+    for (i = 0; i < 10; i++)
+        if ((read_reg(s, base) & (1u << 18)) == 0)
+            break;
+    if (i == 10)
+        return 0xFFFFFFFF;
+    v = read_reg(s, base + w0);
+    write_reg(s, base + usr, old_usr);
+    write_reg(s, base + usr2, old_usr2);
+    return v;
+}
+
+void test_sim__rdid_sfdp_clkdiv(void)
+{
+    struct sim *s = board("esp32");
+    uint32_t id;
+
+    T_ASSERT(s);
+    id = spi_cmd(s, 0x3FF42000, 0x1C, 0x24, 0x2C, 0x80, 0x9F, 24);
+    T_EQ_INT(id & 0xFFFFFF, 0x1640C8);
+    T_EQ_INT(spi_cmd(s, 0x3FF42000, 0x1C, 0x24, 0x2C, 0x80, 0x5A, 32),
+             0x50444653);
+    T_EQ_INT(read_reg(s, 0x3FF40014) & 0xFFFFF, 347);
+    sim_free(s);
+    s = board("esp32c6");
+    T_ASSERT(s);
+    id = spi_cmd(s, 0x60003000, 0x18, 0x20, 0x28, 0x58, 0x9F, 24);
+    T_EQ_INT(id & 0xFFFFFF, 0x1640C8);
+    sim_free(s);
+}
+
+static int flash_begin(struct sim *s, uint8_t op, uint32_t size,
+                       uint32_t blocks, uint32_t bs, uint32_t off, size_t sl)
+{
+    uint8_t d[16];
+
+    put32(d, size);
+    put32(d + 4, blocks);
+    put32(d + 8, bs);
+    put32(d + 12, off);
+    return rom_cmd(s, op, d, 16, 0, sl);
+}
+
+static int flash_block(struct sim *s, uint8_t op, uint32_t seq,
+                       const uint8_t *data, size_t n, size_t sl)
+{
+    uint8_t *d = malloc(16 + n);
+    int rc;
+
+    put32(d, (uint32_t)n);
+    put32(d + 4, seq);
+    put32(d + 8, 0);
+    put32(d + 12, 0);
+    memcpy(d + 16, data, n);
+    rc = rom_cmd(s, op, d, 16 + n, xsum(data, n), sl);
+    free(d);
+    return rc;
+}
+
+void test_sim__nor_and_rom_md5(void)
+{
+    struct sim *s = board("esp32c3");
+    uint8_t blk[0x400], md[16], q[16];
+    const uint8_t *fl;
+    char hex[33];
+    struct rx *r = R();
+    MD5_CTX c;
+
+    T_ASSERT(s);
+    memset(blk, 0x0F, sizeof blk);
+    T_EQ_INT(flash_begin(s, 0x02, 0x1000, 1, 0x400, 0x2000, 4), 0);
+    T_EQ_INT(flash_block(s, 0x03, 0, blk, sizeof blk, 4), 0);
+    /* write again without erasing: bits only clear */
+    memset(blk, 0xF3, sizeof blk);
+    T_EQ_INT(flash_begin(s, 0x02, 0, 1, 0x400, 0x2000, 4), 0);
+    T_EQ_INT(flash_block(s, 0x03, 0, blk, sizeof blk, 4), 0);
+    fl = sim_flash(s, NULL);
+    T_EQ_INT(fl[0x2000], 0x03);
+    T_EQ_INT(fl[0x23FF], 0x03);
+    T_EQ_INT(fl[0x2400], 0xFF);
+    /* ROM MD5: 32 lowercase hex digits */
+    put32(q, 0x2000);
+    put32(q + 4, 0x400);
+    put32(q + 8, 0);
+    put32(q + 12, 0);
+    send_cmd(s, 0x13, q, 16, 0, 0);
+    drain(s, r, 0);
+    T_EQ_INT(r->nframes, 1);
+    T_EQ_INT(r->flen[0], 8 + 32 + 4);
+    MD5Init(&c);
+    MD5Update(&c, fl + 0x2000, 0x400);
+    MD5Final(md, &c);
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    T_EQ_MEM(r->frames[0] + 8, hex, 32);
+    sim_free(s);
+}
+
+/* ---- stub ---- */
+
+/* Upload a fake stub image (no app descriptor): expects OHAI. */
+static int start_stub(struct sim *s)
+{
+    uint8_t code[64], d[16], e[8];
+    struct rx *r = R();
+
+    memset(code, 0x13, sizeof code);
+    put32(d, sizeof code);
+    put32(d + 4, 1);
+    put32(d + 8, 0x1800);
+    put32(d + 12, 0x40380000);
+    if (rom_cmd(s, 0x05, d, 16, 0, 4) != 0)
+        return -1;
+    if (flash_block(s, 0x07, 0, code, sizeof code, 4) != 0)
+        return -2;
+    put32(e, 0);
+    put32(e + 4, 0x40380004);
+    send_cmd(s, 0x06, e, 8, 0, 0);
+    drain(s, r, 0);
+    if (r->nframes != 2 || r->flen[1] != 4 ||
+        memcmp(r->frames[1], "OHAI", 4) != 0)
+        return -3;
+    return 0;
+}
+
+void test_sim__stub_upload_and_status(void)
+{
+    struct sim *s = board("esp32");
+    struct rx *r = R();
+
+    T_ASSERT(s);
+    T_EQ_INT(start_stub(s), 0);
+    send_cmd(s, 0x08, sync_data, sizeof sync_data, 0, 0);
+    drain(s, r, 0);
+    T_EQ_INT(r->nframes, 8);
+    T_EQ_INT(r->flen[0], 10);
+    T_EQ_INT(get32(r->frames[0] + 4), 0);
+    T_EQ_INT(read_reg(s, 0x40001000), 0x00F01D83);
+    T_EQ_INT(rom_cmd(s, 0xEE, NULL, 0, 0, 2), 0xC300);
+    /* unaligned ERASE_REGION */
+    {
+        uint8_t d[8];
+        put32(d, 0x1001);
+        put32(d + 4, 0x1000);
+        T_EQ_INT(rom_cmd(s, 0xD1, d, 8, 0, 2), 0xC000);
+        put32(d, 0x1000);
+        T_EQ_INT(rom_cmd(s, 0xD1, d, 8, 0, 2), 0x0000);
+    }
+    sim_free(s);
+}
+
+void test_sim__stub_deflate_write_and_md5(void)
+{
+    struct sim *s = board("esp32c3");
+    struct rx *r = R();
+    size_t n = 40000;
+    uint8_t *img = malloc(n), *z = malloc(n + 1024), q[16], md[16];
+    uLongf zl = n + 1024;
+    const uint8_t *fl;
+    MD5_CTX c;
+    uint32_t blocks, off = 0x10000;
+
+    T_ASSERT(s && img && z);
+    for (size_t i = 0; i < n; i++)
+        img[i] = (uint8_t)(i * 7 + (i >> 9));
+    T_EQ_INT(compress2(z, &zl, img, n, 9), Z_OK);
+    T_EQ_INT(start_stub(s), 0);
+    blocks = (uint32_t)((zl + 0x3FFF) / 0x4000);
+    T_EQ_INT(flash_begin(s, 0x10, (uint32_t)n, blocks, 0x4000, off, 2), 0);
+    for (uint32_t b = 0; b < blocks; b++) {
+        size_t len = zl - b * 0x4000u > 0x4000 ? 0x4000 : zl - b * 0x4000u;
+        T_EQ_INT(flash_block(s, 0x11, b, z + b * 0x4000u, len, 2), 0);
+    }
+    {
+        uint8_t e[4] = {1, 0, 0, 0};
+        T_EQ_INT(rom_cmd(s, 0x12, e, 4, 0, 2), 0);
+    }
+    fl = sim_flash(s, NULL);
+    T_EQ_MEM(fl + off, img, n);
+    T_EQ_INT(fl[off + n], 0xFF);
+    put32(q, off);
+    put32(q + 4, (uint32_t)n);
+    put32(q + 8, 0);
+    put32(q + 12, 0);
+    send_cmd(s, 0x13, q, 16, 0, 0);
+    drain(s, r, 0);
+    T_EQ_INT(r->nframes, 1);
+    T_EQ_INT(r->flen[0], 8 + 16 + 2);
+    MD5Init(&c);
+    MD5Update(&c, img, n);
+    MD5Final(md, &c);
+    T_EQ_MEM(r->frames[0] + 8, md, 16);
+    free(img);
+    free(z);
+    sim_free(s);
+}
+
+void test_sim__stub_read_flash_stream(void)
+{
+    struct sim *s = board("esp32s3");
+    struct rx *r = R();
+    uint8_t q[16], ack[4], md[16], got[10000];
+    size_t total = 0;
+    MD5_CTX c;
+
+    T_ASSERT(s);
+    T_EQ_INT(start_stub(s), 0);
+    put32(q, 0);
+    put32(q + 4, sizeof got);
+    put32(q + 8, 4096);
+    put32(q + 12, 64);
+    send_cmd(s, 0xD2, q, 16, 0, 0);
+    drain(s, r, 0);
+    T_EQ_INT(r->nframes, 2); /* reply + first packet only */
+    T_EQ_INT(r->frames[0][8], 0);
+    T_EQ_INT(r->flen[1], 4096);
+    memcpy(got, r->frames[1], 4096);
+    total = 4096;
+    while (total < sizeof got) {
+        put32(ack, (uint32_t)total);
+        send_raw(s, ack, 4, 0);
+        drain(s, r, 0);
+        T_EQ_INT(r->nframes, 1);
+        memcpy(got + total, r->frames[0], r->flen[0]);
+        total += r->flen[0];
+    }
+    T_EQ_INT(total, sizeof got);
+    put32(ack, (uint32_t)total);
+    send_raw(s, ack, 4, 0);
+    drain(s, r, 0);
+    T_EQ_INT(r->nframes, 1);
+    T_EQ_INT(r->flen[0], 16);
+    MD5Init(&c);
+    MD5Update(&c, sim_flash(s, NULL), sizeof got);
+    MD5Final(md, &c);
+    T_EQ_MEM(r->frames[0], md, 16);
+    T_EQ_MEM(got, sim_flash(s, NULL), sizeof got);
+    sim_free(s);
+}
+
+void test_sim__stub_deferred_error(void)
+{
+    struct sim *s = board("esp32c3");
+    uint8_t junk[64];
+
+    T_ASSERT(s);
+    T_EQ_INT(start_stub(s), 0);
+    memset(junk, 0x5A, sizeof junk); /* not a zlib stream */
+    T_EQ_INT(flash_begin(s, 0x10, 0x1000, 1, 0x4000, 0x0, 2), 0);
+    /* acknowledged at once ... */
+    T_EQ_INT(flash_block(s, 0x11, 0, junk, sizeof junk, 2), 0);
+    /* ... the inflate error comes with the next command */
+    T_EQ_INT(rom_cmd(s, 0x0A, (const uint8_t *)"\0\x10\0\x40", 4, 0, 2),
+             0xC700);
+    T_EQ_INT(rom_cmd(s, 0x0A, (const uint8_t *)"\0\x10\0\x40", 4, 0, 2), 0);
+    sim_free(s);
+}
+
+/* ---- reset circuit ---- */
+
+/* esptool's ClassicReset: DTR=0 RTS=1; 100 ms; DTR=1; RTS=0; 50 ms; DTR=0 */
+static void classic_reset(struct sim *s, int64_t t0)
+{
+    sim_set_lines(s, false, true, t0);
+    sim_set_lines(s, true, true, t0 + 100000);
+    sim_set_lines(s, true, false, t0 + 100010);
+    sim_set_lines(s, false, false, t0 + 150010);
+}
+
+void test_sim__reset_circuit(void)
+{
+    struct sim *s = mk("esp32", false);
+    struct rx *r = R();
+
+    T_ASSERT(s);
+    sim_connect(s, true, 0);
+    drain(s, r, 0);
+    /* power-up with lines released: normal boot */
+    T_CONTAINS(r->text, "SPI_FAST_FLASH_BOOT");
+    /* EN held low: silence */
+    drain(s, r, 999999);
+    sim_set_lines(s, false, true, 1000000);
+    drain(s, r, 1050000);
+    T_EQ_INT(r->tlen, 0);
+    sim_set_lines(s, false, false, 1060000);
+    drain(s, r, 1999999);
+    classic_reset(s, 2000000);
+    drain(s, r, 2200000);
+    T_EQ_STR(r->text, "ets Jul 29 2019 12:21:46\r\n\r\nrst:0x1 (POWERON_RESET),"
+             "boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\n"
+             "waiting for download\r\n");
+    send_cmd(s, 0x08, sync_data, sizeof sync_data, 0, 2300000);
+    drain(s, r, 2300000);
+    T_EQ_INT(r->nframes, 8);
+    /* hard reset: RTS pulse -> normal boot, no SYNC answer */
+    sim_set_lines(s, false, true, 3000000);
+    sim_set_lines(s, false, false, 3100000);
+    drain(s, r, 3200000);
+    T_CONTAINS(r->text, "boot:0x12 (SPI_FAST_FLASH_BOOT)");
+    send_cmd(s, 0x08, sync_data, sizeof sync_data, 0, 3300000);
+    drain(s, r, 3300000);
+    T_EQ_INT(r->nframes, 0);
+    /* both lines asserted alone never resets */
+    sim_set_lines(s, true, true, 4000000);
+    drain(s, r, 4100000);
+    T_ASSERT(strstr(r->text, "rst:") == NULL);
+    sim_free(s);
+}
+
+void test_sim__no_lines_download_then_keeps_state(void)
+{
+    struct sim *s = mk("esp32c3", false);
+    struct rx *r = R();
+
+    T_ASSERT(s);
+    sim_connect(s, false, 0);
+    drain(s, r, 0);
+    T_EQ_STR(r->text, "ESP-ROM:esp32c3-api1-20210207\r\nBuild:Feb  7 2021\r\n"
+             "rst:0x1 (POWERON),boot:0x2 (UART0_BOOT)\r\n"
+             "wait uart0 download\r\n");
+    sim_disconnect(s, 10);
+    sim_connect(s, false, 20);
+    drain(s, r, 20);
+    T_EQ_INT(r->tlen, 0); /* no new banner: state kept */
+    T_EQ_INT(read_reg(s, 0x40001000), 0x1B31506F);
+    sim_free(s);
+}
+
+/* ---- pacing ---- */
+
+void test_sim__paced_release(void)
+{
+    struct sim *s = mk("esp32", true);
+    uint8_t buf[64];
+    size_t got = 0, n;
+    int64_t t, first = -1, last = -1;
+    const size_t banner = strlen("ets Jul 29 2019 12:21:46\r\n\r\n");
+
+    T_ASSERT(s);
+    sim_connect(s, false, 0);
+    /* nothing is due at once */
+    T_EQ_INT(sim_tx(s, buf, sizeof buf, 0), 0);
+    /* step through simulated time one microsecond at a time */
+    for (t = 0; got < banner && t < 100000; t++) {
+        n = sim_tx(s, buf, 1, t);
+        if (n) {
+            /* byte k may not appear before (k+1) * 10 bits / 115200 */
+            T_ASSERT(t * 115200 >= (int64_t)(got + 1) * 10 * 1000000);
+            if (first < 0)
+                first = t;
+            last = t;
+            got++;
+        }
+    }
+    T_EQ_INT(got, banner);
+    T_ASSERT(last - first >= (int64_t)(banner - 1) * 86);
+    T_ASSERT(sim_next_event_us(s, t) >= t);
+    sim_free(s);
+}
+
+void test_sim__paced_command_waits_for_last_byte(void)
+{
+    struct sim *s = mk("esp32", true);
+    uint8_t wire[128], buf[256];
+    uint8_t body[8 + 36];
+    size_t n;
+    int64_t end;
+
+    T_ASSERT(s);
+    sim_connect(s, false, 0);
+    while (sim_next_event_us(s, 0) >= 0 &&
+           sim_tx(s, buf, sizeof buf, 1000000) > 0)
+        ;
+    body[0] = 0;
+    body[1] = 8;
+    body[2] = 36;
+    body[3] = 0;
+    put32(body + 4, 0);
+    memcpy(body + 8, sync_data, 36);
+    n = slip_encode(wire, sizeof wire, body, sizeof body);
+    sim_rx(s, wire, n, 2000000);
+    end = 2000000 + (int64_t)n * 10 * 1000000 / 115200;
+    /* no reply before the command's last byte has arrived */
+    T_EQ_INT(sim_tx(s, buf, sizeof buf, end - 100), 0);
+    T_ASSERT(sim_tx(s, buf, sizeof buf, end + 2000) > 0);
+    sim_free(s);
+}
+
+void test_sim__baud_mismatch_is_garbage(void)
+{
+    struct sim *s = mk("esp32", false);
+    struct rx *r = R();
+
+    T_ASSERT(s);
+    sim_connect(s, true, 0);
+    classic_reset(s, 1000000);
+    drain(s, r, 1200000);
+    T_CONTAINS(r->text, "waiting for download");
+    sim_set_host_baud(s, 460800, 1300000);
+    send_cmd(s, 0x08, sync_data, sizeof sync_data, 0, 1300000);
+    drain(s, r, 1300000);
+    T_EQ_INT(r->nframes, 0);
+    sim_set_host_baud(s, 115200, 1400000);
+    send_cmd(s, 0x08, sync_data, sizeof sync_data, 0, 1400000);
+    drain(s, r, 1400000);
+    T_EQ_INT(r->nframes, 8);
+    sim_free(s);
+}
