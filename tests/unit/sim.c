@@ -763,3 +763,99 @@ void test_sim__baud_mismatch_is_garbage(void)
     T_EQ_INT(r->nframes, 8);
     sim_free(s);
 }
+
+/* ---- golden transcripts of the real ROMs ---- */
+
+static size_t parse_hex(const char *p, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    unsigned v;
+    int used;
+
+    while (n < cap && sscanf(p, " %2x%n", &v, &used) == 1) {
+        /* stop at the "[SYNC]" style annotation */
+        out[n++] = (uint8_t)v;
+        p += used;
+        while (*p == ' ')
+            p++;
+        if (*p == '[' || *p == '\n' || !*p)
+            break;
+    }
+    return n;
+}
+
+static void golden(const char *file, const char *chip, size_t banner_cmp)
+{
+    const char *dir = t_shared_dir();
+    char path[1024];
+    uint8_t *txt, *rx_g, *rx_s, buf[4096];
+    size_t len, ng = 0, ns = 0, bg, bs;
+    struct sim *s;
+    char *line, *save = NULL;
+
+    if (!dir)
+        T_SKIP("../shared is absent: golden ROM transcripts not checked");
+    snprintf(path, sizeof path, "%s/golden/%s", dir, file);
+    txt = t_read_file(path, &len);
+    if (!txt)
+        T_SKIP("golden transcript missing");
+    rx_g = malloc(65536);
+    rx_s = malloc(65536);
+    s = mk(chip, false);
+    T_ASSERT(s && rx_g && rx_s);
+    sim_connect(s, false, 0);
+    ns += sim_tx(s, rx_s + ns, 65536 - ns, 0);
+    txt = realloc(txt, len + 1);
+    txt[len] = 0;
+    for (line = strtok_r((char *)txt, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        const char *k;
+
+        if (line[0] == '#')
+            continue;
+        if ((k = strstr(line, "s RX ")) != NULL) {
+            ng += parse_hex(k + 5, rx_g + ng, 65536 - ng);
+        } else if ((k = strstr(line, "s TX ")) != NULL) {
+            size_t n = parse_hex(k + 5, buf, sizeof buf);
+
+            sim_rx(s, buf, n, 0);
+            while ((n = sim_tx(s, rx_s + ns, 65536 - ns, 0)) > 0)
+                ns += n;
+        }
+    }
+    /* banner: text before the first frame */
+    for (bg = 0; bg < ng && rx_g[bg] != 0xC0; bg++)
+        ;
+    for (bs = 0; bs < ns && rx_s[bs] != 0xC0; bs++)
+        ;
+    T_ASSERT(bg >= banner_cmp && bs >= banner_cmp);
+    T_EQ_MEM(rx_s, rx_g, banner_cmp);
+    if (banner_cmp == bg)
+        T_EQ_INT(bs, bg);
+    /* every reply byte, SLIP framing included */
+    T_ASSERT(ng - bg > 100);
+    T_EQ_INT(ns - bs, ng - bg);
+    T_EQ_MEM(rx_s + bs, rx_g + bg, ng - bg);
+    free(rx_g);
+    free(rx_s);
+    free(txt);
+    sim_free(s);
+}
+
+void test_sim__golden_esp32_rom(void)
+{
+    /* The capture strapped QEMU to boot:0xf (UART_BOOT), a mode a real
+     * board with IO0 low does not show; the banner is compared up to the
+     * strap value, everything after it byte for byte. */
+    golden("qemu-esp32-rom.txt", "esp32",
+           strlen("ets Jul 29 2019 12:21:46\r\n\r\nrst:0x1 (POWERON_RESET),"
+                  "boot:"));
+}
+
+void test_sim__golden_esp32c3_rom(void)
+{
+    golden("qemu-esp32c3-rom.txt", "esp32c3",
+           strlen("ESP-ROM:esp32c3-api1-20210207\r\nBuild:Feb  7 2021\r\n"
+                  "rst:0x1 (POWERON),boot:0x2 (UART0_BOOT)\r\n"
+                  "wait uart0 download\r\n"));
+}
