@@ -859,3 +859,137 @@ void test_sim__golden_esp32c3_rom(void)
                   "rst:0x1 (POWERON),boot:0x2 (UART0_BOOT)\r\n"
                   "wait uart0 download\r\n"));
 }
+
+/* ---- flash file, trace, timing of work ---- */
+
+void test_sim__flash_file_and_trace(void)
+{
+    struct sim_config cfg;
+    struct sim *s = NULL;
+    char err[256], fpath[512], tpath[512];
+    uint8_t blk[0x400], *trace, *img;
+    size_t len;
+
+    snprintf(fpath, sizeof fpath, "%s/flash.bin", t_tmpdir());
+    snprintf(tpath, sizeof tpath, "%s/trace.txt", t_tmpdir());
+    memset(&cfg, 0, sizeof cfg);
+    cfg.chip = "esp32s3";
+    cfg.no_pacing = true;
+    cfg.flash_size = 1 << 20;
+    cfg.flash_file = fpath;
+    cfg.trace_path = tpath;
+    T_EQ_INT(sim_new(&s, &cfg, err, sizeof err), 0);
+    sim_connect(s, false, 0);
+    drain(s, R(), 0);
+    memset(blk, 0xA5, sizeof blk);
+    T_EQ_INT(flash_begin(s, 0x02, 0x1000, 1, 0x400, 0x3000, 4), 0);
+    T_EQ_INT(flash_block(s, 0x03, 0, blk, sizeof blk, 4), 0);
+    sim_free(s);
+    img = t_read_file(fpath, &len);
+    T_ASSERT(img);
+    T_EQ_INT(len, 1 << 20);
+    T_EQ_INT(img[0x3000], 0xA5);
+    T_EQ_INT(img[0x2FFF], 0xFF);
+    free(img);
+    trace = t_read_file(tpath, &len);
+    T_ASSERT(trace);
+    trace = realloc(trace, len + 1);
+    trace[len] = 0;
+    T_CONTAINS((char *)trace, " RX 24 00 02 10 00");
+    T_CONTAINS((char *)trace, " TX 12 01 03 04 00");
+    free(trace);
+    /* reopened: contents kept */
+    s = NULL;
+    cfg.trace_path = NULL;
+    T_EQ_INT(sim_new(&s, &cfg, err, sizeof err), 0);
+    T_EQ_INT(sim_flash(s, NULL)[0x3000], 0xA5);
+    sim_free(s);
+}
+
+/* Send a command and return the time its first reply byte is due. */
+static int64_t paced_cmd(struct sim *s, uint8_t op, const uint8_t *d,
+                         size_t n, uint32_t chk, int64_t now, int64_t limit)
+{
+    uint8_t buf[64];
+
+    send_cmd(s, op, d, n, chk, now);
+    for (int64_t t = now; t < limit; t += 100)
+        if (sim_tx(s, buf, sizeof buf, t) > 0) {
+            int64_t due = t;
+            while (sim_tx(s, buf, sizeof buf, t + 1000000) > 0)
+                ;
+            return due;
+        }
+    return -1;
+}
+
+void test_sim__rom_erase_and_stub_overlap_timing(void)
+{
+    struct sim *s = mk("esp32c3", true);
+    uint8_t d[16], *blk = calloc(1, 16 + 0x4000);
+    uint8_t buf[512];
+    int64_t t, wire_us;
+
+    T_ASSERT(s && blk);
+    sim_connect(s, false, 0);
+    while (sim_tx(s, buf, sizeof buf, 1000000) > 0)
+        ;
+    /* ROM FLASH_BEGIN over 64 KiB at 0x10000: one block erase, 150 ms */
+    put32(d, 0x10000);
+    put32(d + 4, 64);
+    put32(d + 8, 0x400);
+    put32(d + 12, 0x10000);
+    t = paced_cmd(s, 0x02, d, 16, 0, 2000000, 3000000);
+    wire_us = 26 * 10 * 1000000 / 115200;
+    T_ASSERT(t >= 2000000 + wire_us + 150000);
+    T_ASSERT(t < 2000000 + wire_us + 160000);
+
+    /* stub: upload, then two 16 KiB blocks and FLASH_END */
+    {
+        uint8_t code[64], e[8];
+        int64_t now = 3000000, arrive;
+
+        memset(code, 0x13, sizeof code);
+        put32(d, sizeof code);
+        put32(d + 4, 1);
+        put32(d + 8, 0x1800);
+        put32(d + 12, 0x40380000);
+        T_ASSERT((now = paced_cmd(s, 0x05, d, 16, 0, now, now + 100000)) > 0);
+        put32(blk, sizeof code);
+        memcpy(blk + 16, code, sizeof code);
+        T_ASSERT((now = paced_cmd(s, 0x07, blk, 16 + sizeof code,
+                                  xsum(code, sizeof code), now,
+                                  now + 100000)) > 0);
+        put32(e, 0);
+        put32(e + 4, 0x40380004);
+        T_ASSERT((now = paced_cmd(s, 0x06, e, 8, 0, now, now + 100000)) > 0);
+        now += 100000;
+        put32(d, 0x8000);
+        put32(d + 4, 2);
+        put32(d + 8, 0x4000);
+        put32(d + 12, 0x20000);
+        T_ASSERT((now = paced_cmd(s, 0x02, d, 16, 0, now, now + 100000)) > 0);
+        memset(blk, 0, 16 + 0x4000);
+        put32(blk, 0x4000);
+        wire_us = (int64_t)(2 + 8 + 16 + 0x4000) * 10 * 1000000 / 115200;
+        for (uint32_t b = 0; b < 2; b++) {
+            put32(blk + 4, b);
+            arrive = now + wire_us;
+            t = paced_cmd(s, 0x03, blk, 16 + 0x4000, xsum(blk + 16, 0x4000),
+                          now, now + 3000000);
+            /* acknowledged on arrival: the previous block's write (4
+             * sectors erased + 64 pages = 205.6 ms) hid under the transfer */
+            T_ASSERT(t >= arrive);
+            T_ASSERT(t < arrive + 5000);
+            now = t + 1000;
+        }
+        put32(e, 1);
+        arrive = now - 1000; /* when the last block was acknowledged */
+        t = paced_cmd(s, 0x04, e, 4, 0, now, now + 3000000);
+        /* FLASH_END waits for the last block's write */
+        T_ASSERT(t >= arrive + 4 * 45000 + 64 * 400);
+        T_ASSERT(t < arrive + 4 * 45000 + 64 * 400 + 5000);
+    }
+    sim_free(s);
+    free(blk);
+}
