@@ -1,12 +1,143 @@
-/* placeholder: replaced by the module's owner */
+/*
+ * cmd_demo.c - `espdeck demo`: the console on the built-in simulated ESP32.
+ *
+ *   espdeck demo [--port URL] [--no-monitor]   generate images, then flash
+ *   espdeck demo --images DIR                  only write the images
+ *
+ * The images (src/demoimg.c) go to build/demo/, where profiles/demo.yaml
+ * expects them; run it from the source tree (make demo does).
+ */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd.h"
+#include "console.h"
+#include "demoimg.h"
+
+#define DEMO_PROFILE "profiles/demo.yaml"
+#define DEMO_DIR "build/demo"
+
+static int mkdirs(const char *dir)
+{
+    char tmp[512], *p;
+
+    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp)
+        return -1;
+    for (p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    if (mkdir(tmp, 0755) && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+/* Write data to dir/name unless it already holds exactly that. */
+static int write_file(const char *dir, const char *name, const uint8_t *data,
+                      size_t len)
+{
+    char path[600], tmp[620];
+    FILE *f;
+    int same = 0;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "rb");
+    if (f) {
+        uint8_t *old = malloc(len + 1);
+
+        if (old && fread(old, 1, len + 1, f) == len && !memcmp(old, data, len))
+            same = 1;
+        free(old);
+        fclose(f);
+    }
+    if (same)
+        return 0;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    f = fopen(tmp, "wb");
+    if (!f || fwrite(data, 1, len, f) != len) {
+        fprintf(stderr, "espdeck: cannot write %s: %s (is the directory "
+                        "writable?)\n", tmp, strerror(errno));
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    if (fclose(f) || rename(tmp, path)) {
+        fprintf(stderr, "espdeck: cannot write %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int make_images(const char *dir)
+{
+    uint8_t *boot = NULL, *app = NULL;
+    size_t boot_len = 0, app_len = 0;
+    int rc = -1;
+
+    if (mkdirs(dir)) {
+        fprintf(stderr, "espdeck: cannot create %s: %s\n", dir,
+                strerror(errno));
+        return -1;
+    }
+    if (demoimg_bootloader(&boot, &boot_len, CHIP_ESP32) ||
+        demoimg_app(&app, &app_len, CHIP_ESP32)) {
+        fprintf(stderr, "espdeck: out of memory generating the demo images\n");
+        goto out;
+    }
+    if (write_file(dir, "bootloader.bin", boot, boot_len) ||
+        write_file(dir, DEMOIMG_PROJECT ".bin", app, app_len))
+        goto out;
+    rc = 0;
+out:
+    free(boot);
+    free(app);
+    return rc;
+}
 
 int cmd_demo(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "espdeck: 'demo' is not built yet\n");
-    return EXIT_INTERNAL;
+    struct console_opts o;
+    const char *images_only = NULL;
+    int i;
+
+    memset(&o, 0, sizeof o);
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--images") && i + 1 < argc) {
+            images_only = argv[++i];
+        } else if (!strcmp(argv[i], "--port") && i + 1 < argc) {
+            o.port = argv[++i];
+        } else if (!strcmp(argv[i], "--no-monitor")) {
+            o.no_monitor = true;
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: espdeck demo [--port URL] [--no-monitor]\n"
+                   "       espdeck demo --images DIR\n"
+                   "Flashes the built-in simulated ESP32 (sim:esp32) with "
+                   "generated firmware\nusing " DEMO_PROFILE
+                   "; run it from the espdeck source tree.\n");
+            return EXIT_OK_;
+        } else {
+            fprintf(stderr, "espdeck: unknown demo argument '%s' (espdeck "
+                            "demo --help)\n", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (images_only)
+        return make_images(images_only) ? EXIT_INTERNAL : EXIT_OK_;
+    if (access(DEMO_PROFILE, R_OK)) {
+        fprintf(stderr, "espdeck: %s not found: run `espdeck demo` (or make "
+                        "demo) from the espdeck source tree\n", DEMO_PROFILE);
+        return EXIT_USAGE;
+    }
+    if (make_images(DEMO_DIR))
+        return EXIT_INTERNAL;
+    o.profile_path = DEMO_PROFILE;
+    return console_run(&o);
 }
