@@ -174,8 +174,9 @@ void sim_trace(struct sim *s, const char *dir, const uint8_t *body,
 
     if (s->trace_fd < 0)
         return;
-    n = snprintf(line, sizeof line, "%10.6f %s %zu", (double)(now_us -
-                 s->trace_t0) / 1e6, dir, len);
+    n = snprintf(line, sizeof line, "%10.6f %s %zu",
+                 (double)(now_us - (s->trace_t0 > 0 ? s->trace_t0 : 0)) / 1e6,
+                 dir, len);
     for (size_t i = 0; i < len; i++) {
         if (n > (int)sizeof line - 4) {
             if (write(s->trace_fd, line, (size_t)n) < 0)
@@ -332,7 +333,7 @@ void sim_connect(struct sim *s, bool has_lines, int64_t now_us)
     s->host_baud = 0;
     s->tx_free_us = now_us;
     s->rx_free_us = now_us;
-    if (s->trace_fd >= 0 && s->trace_t0 == 0)
+    if (s->trace_t0 < 0)
         s->trace_t0 = now_us;
     if (s->powered || s->boot_at >= 0)
         return; /* the board keeps its state across connections */
@@ -498,6 +499,7 @@ int sim_new(struct sim **out, const struct sim_config *cfg, char *err,
     if (!s)
         return ed_seterr(err, errlen, ED_ERR_NOMEM, "out of memory");
     s->trace_fd = -1;
+    s->trace_t0 = -1;
     s->cfg = *cfg;
     s->log = cfg->log;
     s->chip = sim_chip_find(cfg->chip ? cfg->chip : "esp32");
