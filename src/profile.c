@@ -1383,7 +1383,8 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
     load_images(c);
     check_chip(c, &chip);
     check_layout(c, chip);
-    qsort(p->regions, p->n_regions, sizeof *p->regions, region_cmp);
+    if (p->n_regions)
+        qsort(p->regions, p->n_regions, sizeof *p->regions, region_cmp);
     for (size_t i = 0; i < p->n_regions; i++)
         fix_pointers(&p->regions[i]);
     if (p->n_regions == 0 && c->rep->n_errors == 0)
