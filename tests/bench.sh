@@ -47,18 +47,14 @@ cat > "$OUT/bench.yaml" <<EOF
 name: bench-$CHIP
 chip: $CHIP
 baud: $BAUD
-flash:
-  mode: keep
-  freq: keep
-  size: keep
-partition_table: partition-table.bin
+reset: {before: no-reset, after: no-reset}
+flash: {mode: keep, freq: keep, size: keep}
+partition_table:
+  offset: 0x8000
+  file: $OUT/partition-table.bin
 images:
-  - name: bootloader
-    offset: $boot_off
-    file: bootloader.bin
-  - name: factory
-    offset: 0x10000
-    file: app.bin
+  - {name: bootloader, offset: $boot_off, file: $OUT/bootloader.bin}
+  - {partition: factory, file: $OUT/app.bin}
 EOF
 if ! "$ESPDECK" check "$OUT/bench.yaml" > "$OUT/check.log" 2>&1; then
     cat "$OUT/check.log" >&2

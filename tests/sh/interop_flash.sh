@@ -41,7 +41,7 @@ partition_table:
   file: $dir/partition-table.bin
 images:
   - {name: bootloader, offset: $boot, file: $dir/bootloader.bin}
-  - {name: app, offset: 0x10000, file: $dir/hello_world.bin}
+  - {partition: factory, file: $dir/hello_world.bin}
 EOF
 }
 
