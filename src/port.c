@@ -77,6 +77,11 @@ int port_open(struct port **out, const char *url, uint32_t baud,
         p->log = *log;
     if (!p->baud)
         p->baud = baud;
+    /* A backend that opened with a caveat left it here. */
+    if (p->errmsg[0]) {
+        log_msg(&p->log, ED_LOG_WARN, "%s", p->errmsg);
+        p->errmsg[0] = '\0';
+    }
     log_msg(&p->log, ED_LOG_DEBUG, "opened %s at %u baud%s%s", p->url,
             (unsigned)p->baud, p->has_lines ? "" : " (no DTR/RTS)",
             p->usb_jtag ? " (USB-Serial/JTAG)" : "");
@@ -497,25 +502,35 @@ int port_reset_custom(struct port *p, const char *seq)
     return port_reset_run(p, steps, n);
 }
 
-/* Sequence with the final delay (ms) spliced in, e.g. classic 50 ms. */
+/*
+ * Sequence with the final delay spliced in as seconds, written the way the
+ * plan writes them ("0.05", "0.55", "1"), e.g. classic 50 ms.
+ */
 static int run_with_delay(struct port *p, const char *fmt, int delay_ms)
 {
-    char seq[128];
+    char secs[24], seq[128];
+    size_t n;
 
     if (delay_ms < 0)
         delay_ms = 0;
-    snprintf(seq, sizeof seq, fmt, delay_ms / 1000, delay_ms % 1000);
+    snprintf(secs, sizeof secs, "%d.%03d", delay_ms / 1000, delay_ms % 1000);
+    n = strlen(secs);
+    while (secs[n - 1] == '0')
+        secs[--n] = '\0';
+    if (secs[n - 1] == '.')
+        secs[--n] = '\0';
+    snprintf(seq, sizeof seq, fmt, secs);
     return port_reset_custom(p, seq);
 }
 
 int port_reset_classic(struct port *p, int delay_ms)
 {
-    return run_with_delay(p, "D0|R1|W0.1|D1|R0|W%d.%03d|D0", delay_ms);
+    return run_with_delay(p, "D0|R1|W0.1|D1|R0|W%s|D0", delay_ms);
 }
 
 int port_reset_unix_tight(struct port *p, int delay_ms)
 {
-    return run_with_delay(p, "U0,0|U1,1|U0,1|W0.1|U1,0|W%d.%03d|U0,0|D0",
+    return run_with_delay(p, "U0,0|U1,1|U0,1|W0.1|U1,0|W%s|U0,0|D0",
                           delay_ms);
 }
 

@@ -21,8 +21,10 @@
  * next read.
  *
  * Options: ?timeout=MS (negotiation and acknowledgement deadline, default
- * 3000), &ign_set_control (do not wait for DTR/RTS acknowledgements, for
- * servers that never send them; as pyserial's option of that name).
+ * 3000; DTR/RTS acknowledgements wait at most 1000), &ign_set_control (do
+ * not wait for DTR/RTS acknowledgements at all; pyserial's option of that
+ * name).  A server that leaves a DTR/RTS change unacknowledged is warned
+ * about once and not waited for again.
  */
 #include <errno.h>
 #include <poll.h>
@@ -67,6 +69,7 @@
 #define CONNECT_TIMEOUT_MS 5000
 #define DEFAULT_TIMEOUT_MS 3000
 #define PURGE_TIMEOUT_MS 500
+#define CONTROL_ACK_MS 1000
 #define RX_MAX (1u << 20)
 
 /* Option states, ours (WILL) and the server's (DO). */
@@ -81,6 +84,7 @@ struct rfc_port {
     int timeout_ms;
     bool ign_set_control;
     bool purge_unacked; /* the server never acknowledged a purge */
+    bool control_unacked; /* ... nor a DTR/RTS change */
     bool comport_refused;
 
     enum tn_state tn;
@@ -414,12 +418,9 @@ static int wait_ack(struct rfc_port *r, unsigned code, unsigned want,
             return ed_seterr(r->base.errmsg, sizeof r->base.errmsg,
                              ED_ERR_TIMEOUT,
                              "the RFC 2217 server at %s did not acknowledge "
-                             "%s within %d ms: check the server%s",
-                             r->where, what, r->timeout_ms,
-                             code == CPO_SET_CONTROL
-                                 ? ", or add ?ign_set_control to the URL to "
-                                   "go on without"
-                                 : "");
+                             "%s in time: check the server and its serial "
+                             "device",
+                             r->where, what);
     }
     return ED_OK;
 }
@@ -506,15 +507,33 @@ static int rfc_set_baud(struct port *p, uint32_t baud)
     return set_param(r, CPO_SET_BAUDRATE, v, 4, what);
 }
 
+/*
+ * DTR/RTS changes wait for their acknowledgement, at most CONTROL_ACK_MS.
+ * A server that never acknowledges them (ser2net when its device is a pty,
+ * which has no modem lines) is noted once with a warning and not waited for
+ * again, so it costs one deadline, not one per line change.
+ */
 static int set_control(struct rfc_port *r, uint8_t value, const char *what)
 {
     unsigned want = r->acks[CPO_SET_CONTROL] + 1;
+    int wait = r->timeout_ms < CONTROL_ACK_MS ? r->timeout_ms
+                                              : CONTROL_ACK_MS;
     int rc = send_sub(r, CPO_SET_CONTROL, &value, 1);
 
-    if (rc != ED_OK || r->ign_set_control)
+    if (rc != ED_OK || r->ign_set_control || r->control_unacked)
         return rc;
-    return wait_ack(r, CPO_SET_CONTROL, want, clock_ms() + r->timeout_ms,
-                    what);
+    rc = wait_ack(r, CPO_SET_CONTROL, want, clock_ms() + wait, what);
+    if (rc != ED_ERR_TIMEOUT)
+        return rc;
+    r->control_unacked = true;
+    /* Kept in errmsg too: port_open() logs it once the sink is known. */
+    ed_seterr(r->base.errmsg, sizeof r->base.errmsg, ED_OK,
+              "the RFC 2217 server at %s does not acknowledge %s within %d "
+              "ms (its device may have no modem lines, like a pty): resets "
+              "may not reach the board; not waiting for DTR/RTS again",
+              r->where, what, wait);
+    log_msg(&r->base.log, ED_LOG_WARN, "%s", r->base.errmsg);
+    return ED_OK;
 }
 
 static int rfc_set_lines(struct port *p, int dtr, int rts)
@@ -736,7 +755,6 @@ int port_rfc2217_open(struct port **out, const char *hostport, uint32_t baud,
         goto fail;
     }
     r->base.dtr = r->base.rts = 0;
-    r->base.errmsg[0] = '\0';
     *out = &r->base;
     return ED_OK;
 fail:

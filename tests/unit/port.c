@@ -31,6 +31,7 @@ struct fake {
     int ncalls;
     char log[64][64];
     int nlog;
+    char title[128]; /* "reset classic 50 ms: D0|R1|..." */
 };
 
 static int fake_set_lines(struct port *p, int dtr, int rts)
@@ -55,6 +56,8 @@ static void fake_log(void *ctx, enum log_level level, const char *msg)
     (void)level;
     if (f->nlog < 64 && !strncmp(msg, "reset: ", 7))
         snprintf(f->log[f->nlog++], sizeof f->log[0], "%s", msg + 7);
+    else if (!strncmp(msg, "reset ", 6))
+        snprintf(f->title, sizeof f->title, "%s", msg);
 }
 
 static void fake_init(struct fake *f, enum port_kind kind, bool lines)
@@ -271,6 +274,8 @@ void test_port__classic_reset_transitions(void)
     T_EQ_STR(got, "0,-1 -1,1 0,-1 1,-1 -1,0 1,-1 0,-1");
     log_str(&f, got, sizeof got);
     T_EQ_STR(got, "DTR=0|RTS=1|wait 100 ms|DTR=1|RTS=0|wait 50 ms|DTR=0");
+    /* The same sequence the plan uses, so logs name it the same way. */
+    T_EQ_STR(f.title, "reset classic 50 ms: D0|R1|W0.1|D1|R0|W0.05|D0");
     T_EQ_INT(f.base.dtr, 0);
     T_EQ_INT(f.base.rts, 0);
     /* The waits happened between the right transitions (lower bounds). */
@@ -293,6 +298,11 @@ void test_port__unix_tight_reset_sets_both_at_once(void)
     T_EQ_STR(got, "DTR=0 RTS=0|DTR=1 RTS=1|DTR=0 RTS=1|wait 100 ms|"
                   "DTR=1 RTS=0|wait 550 ms|DTR=0 RTS=0|DTR=0");
     T_ASSERT(f.calls[4].at_ms - f.calls[3].at_ms >= 550);
+    T_EQ_STR(f.title,
+             "reset unix-tight 550 ms: U0,0|U1,1|U0,1|W0.1|U1,0|W0.55|U0,0|D0");
+    fake_init(&f, PORT_SERIAL, true);
+    T_EQ_INT(port_reset_unix_tight(&f.base, 1000), ED_OK);
+    T_CONTAINS(f.title, "|W1|");
 }
 
 void test_port__usb_jtag_and_hard_reset(void)
