@@ -66,6 +66,10 @@ struct engine_job {
     uint32_t erase_offset, erase_size;   /* ENGINE_OP_ERASE; size 0 = whole chip */
     uint32_t read_offset, read_size;     /* ENGINE_OP_READ */
     uint8_t *read_out;      /* ENGINE_OP_READ: filled buffer, owned by the job */
+    /* Added by the engine module (engine_job_init sets the defaults). */
+    char stub_dir[256];     /* "" = embedded stubs; else DIR/<chip>.json */
+    enum log_level log_level; /* EV_LOG lines up to this level (ED_LOG_INFO) */
+    int connect_attempts;   /* reset+sync rounds (7, as esptool) */
 };
 
 /* Defaults: 921600 baud, default-reset, hard-reset, keep, auto chip. */
@@ -138,7 +142,11 @@ struct engine_event {
         struct engine_chip_info chip;
         struct engine_part_info part;
         struct { size_t len; uint8_t data[1024]; } monitor;
-        struct { int status; char message[ED_ERRMSG_MAX]; } finished;
+        struct {
+            int status;         /* ED_OK or an enum ed_err */
+            enum engine_state stage; /* where it failed (STATE_CONNECTING ...) */
+            char message[ED_ERRMSG_MAX];
+        } finished;
     } u;
 };
 
@@ -166,6 +174,27 @@ bool engine_finished(const struct engine *e);
 const struct engine_job *engine_job(const struct engine *e);
 /* Stop (cancel if running), join the thread, free. NULL is fine. */
 void engine_free(struct engine *e);
+
+/*
+ * Test hooks (tests only; set before engine_start).  after_write runs on
+ * the engine thread after image index was written and before its MD5 check;
+ * it may change the job's image data (to provoke a verify mismatch).
+ * engine_cancel() is safe from any thread (an atomic flag).
+ */
+struct engine_hooks {
+    void (*after_write)(void *ctx, struct engine_job *job, size_t index);
+    /* after every written block (engine thread); may call engine_cancel */
+    void (*progress)(void *ctx, size_t index, uint64_t done, uint64_t total);
+    void *ctx;
+};
+void engine_set_hooks(struct engine *e, const struct engine_hooks *h);
+
+/*
+ * The exit-code class of a finished job: 0 ok, else which cmd_exit applies
+ * is decided by the caller from these: true when status/stage mean the
+ * board could not be reached (port, reset, sync, chip mismatch, stub).
+ */
+bool engine_failed_connecting(int status, enum engine_state stage);
 
 const char *engine_phase_name(enum engine_phase ph);
 const char *engine_state_name(enum engine_state st);

@@ -1,0 +1,1267 @@
+/*
+ * engine.c - the flashing engine: one board, one background thread.
+ *
+ * The controlling thread (UI or batch loop) owns struct engine and talks to
+ * the engine thread through three things only: the event queue (mutex
+ * protected, bounded, with a wake-up pipe), the atomic cancel/stop flags
+ * and the atomic command bits.  Everything else in struct engine below the
+ * "engine thread only" line is touched by the engine thread alone, and the
+ * job is handed over in engine_new and read back only after the thread
+ * finished.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <md5.h>
+
+#include "clock.h"
+#include "image.h"
+#include "loader.h"
+#include "stub.h"
+
+#define ENGINE_QCAP 256
+#define ENGINE_LOG_RESERVE 48   /* slots kept free of log lines */
+#define ENGINE_MON_POLL_MS 50
+
+enum {
+    CMD_BIT_RESET = 1u << 0,
+    CMD_BIT_REFLASH = 1u << 1,
+    CMD_BIT_STOP = 1u << 2,
+};
+
+struct engine {
+    /* ---- shared with the controlling thread ---- */
+    pthread_mutex_t mu;
+    pthread_cond_t space;
+    struct engine_event *q;
+    size_t head, count;
+    unsigned dropped_logs;
+    int wake[2];
+    atomic_bool cancel;
+    atomic_bool stop;           /* engine_free: give up waiting for space */
+    atomic_bool finished;
+    atomic_uint cmds;
+    pthread_t thread;
+    bool started;
+
+    /* ---- engine thread only (after engine_start) ---- */
+    struct engine_job job;
+    struct engine_hooks hooks;
+    struct log_sink log;
+    struct engine_part_info parts[ENGINE_MAX_IMAGES];
+    struct engine_chip_info chip;
+    enum engine_state state;
+    struct port *port;
+    struct loader *l;
+    uint32_t flash_size;
+};
+
+/* ------------------------------------------------------------------ */
+/* event queue                                                         */
+
+static void wake_write(struct engine *e)
+{
+    const char b = 'e';
+    ssize_t r;
+
+    do
+        r = write(e->wake[1], &b, 1);
+    while (r < 0 && errno == EINTR);
+    /* EAGAIN: the pipe is full of wake-ups already, which is enough. */
+}
+
+static void wake_drain(struct engine *e)
+{
+    char buf[64];
+    ssize_t r;
+
+    do
+        r = read(e->wake[0], buf, sizeof buf);
+    while (r > 0 || (r < 0 && errno == EINTR));
+}
+
+static struct engine_event *q_at(struct engine *e, size_t i)
+{
+    return &e->q[(e->head + i) % ENGINE_QCAP];
+}
+
+/* Try to fold ev into a queued event (progress, monitor bytes). */
+static bool q_merge(struct engine *e, const struct engine_event *ev)
+{
+    size_t i;
+
+    if (e->count == 0)
+        return false;
+    if (ev->kind == EV_MONITOR) {
+        struct engine_event *last = q_at(e, e->count - 1);
+
+        if (last->kind == EV_MONITOR &&
+            last->u.monitor.len + ev->u.monitor.len <=
+                sizeof last->u.monitor.data) {
+            memcpy(last->u.monitor.data + last->u.monitor.len,
+                   ev->u.monitor.data, ev->u.monitor.len);
+            last->u.monitor.len += ev->u.monitor.len;
+            return true;
+        }
+        return false;
+    }
+    if (ev->kind != EV_PART)
+        return false;
+    /* Only the latest progress of a partition matters: replace a queued
+     * event of the same partition in the same phase, never across a phase
+     * change (each phase change is seen). */
+    for (i = e->count; i-- > 0;) {
+        struct engine_event *q = q_at(e, i);
+
+        if (q->kind != EV_PART || q->u.part.index != ev->u.part.index)
+            continue;
+        if (q->u.part.phase != ev->u.part.phase)
+            return false;
+        q->u.part = ev->u.part;
+        return true;
+    }
+    return false;
+}
+
+static void q_put(struct engine *e, const struct engine_event *ev)
+{
+    *q_at(e, e->count) = *ev;
+    e->count++;
+}
+
+static void push(struct engine *e, const struct engine_event *ev)
+{
+    pthread_mutex_lock(&e->mu);
+    if (q_merge(e, ev))
+        goto out;
+    if (ev->kind == EV_LOG) {
+        if (e->count + ENGINE_LOG_RESERVE >= ENGINE_QCAP) {
+            e->dropped_logs++;
+            goto out;
+        }
+        if (e->dropped_logs) {
+            struct engine_event d;
+
+            memset(&d, 0, sizeof d);
+            d.kind = EV_LOG;
+            d.u.log.level = ED_LOG_WARN;
+            snprintf(d.u.log.text, sizeof d.u.log.text,
+                     "(%u log lines dropped: the display fell behind)",
+                     e->dropped_logs);
+            e->dropped_logs = 0;
+            q_put(e, &d);
+        }
+    } else {
+        /* Never drop a state, chip, phase or the final event: wait. */
+        while (e->count == ENGINE_QCAP && !atomic_load(&e->stop)) {
+            struct timespec ts;
+
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 100 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&e->space, &e->mu, &ts);
+        }
+        if (e->count == ENGINE_QCAP)
+            goto out; /* nobody reads any more (engine_free) */
+    }
+    q_put(e, ev);
+    wake_write(e);
+out:
+    pthread_mutex_unlock(&e->mu);
+}
+
+bool engine_poll(struct engine *e, struct engine_event *ev)
+{
+    bool got = false;
+
+    pthread_mutex_lock(&e->mu);
+    if (e->count) {
+        *ev = e->q[e->head];
+        e->head = (e->head + 1) % ENGINE_QCAP;
+        e->count--;
+        got = true;
+        pthread_cond_signal(&e->space);
+    } else {
+        wake_drain(e);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return got;
+}
+
+int engine_wake_fd(const struct engine *e)
+{
+    return e->wake[0];
+}
+
+/* ------------------------------------------------------------------ */
+/* events from the engine thread                                       */
+
+static void log_write(void *ctx, enum log_level level, const char *msg)
+{
+    struct engine *e = ctx;
+    struct engine_event ev;
+
+    memset(&ev, 0, sizeof ev);
+    ev.kind = EV_LOG;
+    ev.u.log.level = level;
+    snprintf(ev.u.log.text, sizeof ev.u.log.text, "%s", msg);
+    push(e, &ev);
+}
+
+static void set_state(struct engine *e, enum engine_state st)
+{
+    struct engine_event ev;
+
+    e->state = st;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = EV_STATE;
+    ev.u.state.state = st;
+    push(e, &ev);
+}
+
+static void emit_part(struct engine *e, size_t i)
+{
+    struct engine_event ev;
+
+    memset(&ev, 0, sizeof ev);
+    ev.kind = EV_PART;
+    ev.u.part = e->parts[i];
+    push(e, &ev);
+}
+
+static void set_phase(struct engine *e, size_t i, enum engine_phase ph,
+                      const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void set_phase(struct engine *e, size_t i, enum engine_phase ph,
+                      const char *fmt, ...)
+{
+    e->parts[i].phase = ph;
+    e->parts[i].message[0] = '\0';
+    if (fmt) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(e->parts[i].message, sizeof e->parts[i].message, fmt, ap);
+        va_end(ap);
+    }
+    emit_part(e, i);
+}
+
+static void emit_chip(struct engine *e)
+{
+    struct engine_event ev;
+
+    memset(&ev, 0, sizeof ev);
+    ev.kind = EV_CHIP;
+    ev.u.chip = e->chip;
+    push(e, &ev);
+}
+
+static void finish(struct engine *e, int status, enum engine_state stage,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void finish(struct engine *e, int status, enum engine_state stage,
+                   const char *fmt, ...)
+{
+    struct engine_event ev;
+    va_list ap;
+
+    set_state(e, status == ED_OK ? STATE_DONE
+                 : status == ED_ERR_CANCELLED ? STATE_CANCELLED
+                                              : STATE_FAILED);
+    memset(&ev, 0, sizeof ev);
+    ev.kind = EV_FINISHED;
+    ev.u.finished.status = status;
+    ev.u.finished.stage = stage;
+    va_start(ap, fmt);
+    vsnprintf(ev.u.finished.message, sizeof ev.u.finished.message, fmt, ap);
+    va_end(ap);
+    push(e, &ev);
+}
+
+static bool cancel_fn(void *ctx)
+{
+    struct engine *e = ctx;
+
+    return atomic_load(&e->cancel);
+}
+
+/* ------------------------------------------------------------------ */
+/* job                                                                 */
+
+void engine_job_init(struct engine_job *job)
+{
+    memset(job, 0, sizeof *job);
+    job->op = ENGINE_OP_FLASH;
+    job->baud = 921600;
+    job->monitor_baud = 115200;
+    job->before = BEFORE_DEFAULT_RESET;
+    job->after = AFTER_HARD_RESET;
+    job->expect_chip = CHIP_UNKNOWN;
+    snprintf(job->flash_mode, sizeof job->flash_mode, "keep");
+    snprintf(job->flash_freq, sizeof job->flash_freq, "keep");
+    snprintf(job->flash_size, sizeof job->flash_size, "keep");
+    job->log_level = ED_LOG_INFO;
+    job->connect_attempts = 7;
+}
+
+void engine_job_clear(struct engine_job *job)
+{
+    size_t i;
+
+    for (i = 0; i < job->n_images && i < ENGINE_MAX_IMAGES; i++) {
+        free(job->images[i].data);
+        job->images[i].data = NULL;
+        job->images[i].len = 0;
+    }
+    job->n_images = 0;
+    free(job->read_out);
+    job->read_out = NULL;
+}
+
+const char *engine_phase_name(enum engine_phase ph)
+{
+    static const char *const n[] = {
+        [PHASE_WAITING] = "waiting",     [PHASE_ERASING] = "erasing",
+        [PHASE_WRITING] = "writing",     [PHASE_VERIFYING] = "verifying",
+        [PHASE_SKIPPED] = "skipped",     [PHASE_DONE] = "done",
+        [PHASE_FAILED] = "failed",       [PHASE_CANCELLED] = "cancelled",
+    };
+
+    return (unsigned)ph < sizeof n / sizeof n[0] && n[ph] ? n[ph] : "?";
+}
+
+const char *engine_state_name(enum engine_state st)
+{
+    static const char *const n[] = {
+        [STATE_IDLE] = "idle",           [STATE_CONNECTING] = "connecting",
+        [STATE_STUB] = "stub",           [STATE_BAUD] = "baud",
+        [STATE_FLASHING] = "flashing",   [STATE_RESETTING] = "resetting",
+        [STATE_MONITORING] = "monitoring", [STATE_DONE] = "done",
+        [STATE_FAILED] = "failed",       [STATE_CANCELLED] = "cancelled",
+    };
+
+    return (unsigned)st < sizeof n / sizeof n[0] && n[st] ? n[st] : "?";
+}
+
+bool engine_failed_connecting(int status, enum engine_state stage)
+{
+    if (status == ED_OK || status == ED_ERR_CANCELLED ||
+        status == ED_ERR_PROFILE)
+        return false;
+    return stage == STATE_CONNECTING || stage == STATE_STUB ||
+           stage == STATE_BAUD || stage == STATE_IDLE;
+}
+
+/* ------------------------------------------------------------------ */
+/* steps                                                               */
+
+static void md5_of(const uint8_t *data, size_t len, uint8_t out[16])
+{
+    MD5_CTX c;
+
+    MD5Init(&c);
+    MD5Update(&c, data, len);
+    MD5Final(out, &c);
+}
+
+static void hex16(const uint8_t d[16], char out[33])
+{
+    static const char hx[] = "0123456789abcdef";
+    int i;
+
+    for (i = 0; i < 16; i++) {
+        out[2 * i] = hx[d[i] >> 4];
+        out[2 * i + 1] = hx[d[i] & 15];
+    }
+    out[32] = '\0';
+}
+
+static const char *size_text(uint64_t n, char *buf, size_t cap)
+{
+    if (n >= 1024 * 1024 && n % (1024 * 1024) == 0)
+        snprintf(buf, cap, "%llu MB", (unsigned long long)(n >> 20));
+    else if (n >= 1024 * 1024)
+        snprintf(buf, cap, "%.1f MB", (double)n / (1024.0 * 1024.0));
+    else if (n >= 1024)
+        snprintf(buf, cap, "%.1f KB", (double)n / 1024.0);
+    else
+        snprintf(buf, cap, "%llu bytes", (unsigned long long)n);
+    return buf;
+}
+
+static void close_session(struct engine *e)
+{
+    loader_free(e->l);
+    e->l = NULL;
+    port_close(e->port);
+    e->port = NULL;
+}
+
+/* Open the port (unless open) and reach the ROM loader. */
+static int do_connect(struct engine *e, char *msg, size_t msglen)
+{
+    const struct engine_job *j = &e->job;
+    const struct chip_desc *d;
+    int rc;
+
+    set_state(e, STATE_CONNECTING);
+    if (!e->port) {
+        rc = port_open(&e->port, j->port, LOADER_ROM_BAUD, &e->log, msg,
+                       msglen);
+        if (rc)
+            return rc;
+    } else {
+        port_set_baud(e->port, LOADER_ROM_BAUD);
+    }
+    loader_free(e->l);
+    e->l = NULL;
+    rc = loader_new(&e->l, e->port, &e->log);
+    if (rc)
+        return ed_seterr(msg, msglen, rc, "cannot start the loader: %s",
+                         ed_strerror(rc));
+    loader_set_cancel(e->l, cancel_fn, e);
+    memset(&e->chip, 0, sizeof e->chip);
+    rc = loader_connect(e->l, j->before, j->reset_seq[0] ? j->reset_seq : NULL,
+                        j->connect_attempts > 0 ? j->connect_attempts : 7,
+                        e->chip.reset_used);
+    if (rc)
+        return ed_seterr(msg, msglen, rc, "%s", loader_errmsg(e->l));
+    e->chip.chip = loader_chip(e->l);
+    d = chip_get(e->chip.chip);
+    snprintf(e->chip.display, sizeof e->chip.display, "%s",
+             d ? d->display : "unknown chip");
+    if (j->expect_chip != CHIP_UNKNOWN && e->chip.chip != j->expect_chip) {
+        const struct chip_desc *want = chip_get(j->expect_chip);
+
+        return ed_seterr(msg, msglen, ED_ERR_NOT_FOUND,
+                         "the profile is for %s but the board on %s is an "
+                         "%s: pick the right profile or port",
+                         want ? want->display : "another chip", j->port,
+                         d ? d->display : "unknown chip");
+    }
+    if (loader_read_mac(e->l, e->chip.mac))
+        log_msg(&e->log, ED_LOG_WARN, "could not read the MAC address: %s",
+                loader_errmsg(e->l));
+    if (loader_crystal_mhz(e->l, &e->chip.crystal_mhz))
+        e->chip.crystal_mhz = 0;
+    e->chip.baud = LOADER_ROM_BAUD;
+    return ED_OK;
+}
+
+/* Upload the stub unless asked not to; fall back to the ROM on failure. */
+static int do_stub(struct engine *e, char *msg, size_t msglen)
+{
+    const struct engine_job *j = &e->job;
+    struct stub *st = NULL;
+    struct loader_segment segs[2];
+    char err[ED_ERRMSG_MAX];
+    size_t n;
+    unsigned rev = 300;
+    int rc;
+
+    e->chip.stub = false;
+    if (j->no_stub) {
+        log_msg(&e->log, ED_LOG_INFO,
+                "--no-stub: flashing through the ROM loader (slower)");
+        return ED_OK;
+    }
+    /* ESP32-P4 before v3.0 needs the rev1 stub; the chip revision is not
+     * read yet, and boards in the field are v1.x. */
+    if (e->chip.chip == CHIP_ESP32P4)
+        rev = 100;
+    rc = stub_load(&st, e->chip.chip, rev, j->stub_dir, err, sizeof err);
+    if (rc) {
+        log_msg(&e->log, ED_LOG_WARN, "%s", err);
+        if (rc == ED_ERR_NOT_FOUND)
+            return ED_OK;
+        log_msg(&e->log, ED_LOG_WARN,
+                "flashing through the ROM loader instead (slower)");
+        return ED_OK;
+    }
+    set_state(e, STATE_STUB);
+    n = stub_segments(st, segs);
+    rc = loader_run_stub(e->l, segs, n, st->entry);
+    if (rc == ED_OK) {
+        e->chip.stub = true;
+        log_msg(&e->log, ED_LOG_INFO, "flasher stub %s running",
+                st->name);
+        stub_free(st);
+        return ED_OK;
+    }
+    stub_free(st);
+    if (rc == ED_ERR_CANCELLED)
+        return ed_seterr(msg, msglen, rc, "cancelled while starting the "
+                         "flasher stub");
+    snprintf(err, sizeof err, "%s", loader_errmsg(e->l));
+    log_msg(&e->log, ED_LOG_WARN,
+            "the flasher stub did not start (%s): reconnecting to flash "
+            "through the ROM loader (slower)", err);
+    rc = do_connect(e, msg, msglen);
+    if (rc && rc != ED_ERR_CANCELLED)
+        return ed_seterr(msg, msglen, rc,
+                         "the flasher stub did not start (%s), and the chip "
+                         "did not answer again: reset the board and retry "
+                         "with --no-stub", err);
+    return rc;
+}
+
+static int do_baud(struct engine *e, char *msg, size_t msglen)
+{
+    uint32_t baud = e->job.baud;
+    int rc;
+
+    if (!baud || baud == LOADER_ROM_BAUD)
+        return ED_OK;
+    set_state(e, STATE_BAUD);
+    rc = loader_change_baud(e->l, baud);
+    if (rc)
+        return ed_seterr(msg, msglen, rc,
+                         "could not switch to %u baud: %s (try a lower "
+                         "--baud)", baud, loader_errmsg(e->l));
+    e->chip.baud = baud;
+    return ED_OK;
+}
+
+/* Flash id, size, attach. */
+static int do_attach(struct engine *e, char *msg, size_t msglen)
+{
+    const struct engine_job *j = &e->job;
+    uint32_t detected, want;
+    char a[32], b[32];
+    int rc;
+
+    if (loader_flash_id(e->l, &e->chip.flash_id)) {
+        log_msg(&e->log, ED_LOG_WARN, "could not read the flash id: %s",
+                loader_errmsg(e->l));
+        e->chip.flash_id = 0;
+    }
+    detected = chip_flash_size_from_id(e->chip.flash_id);
+    want = image_flash_size_bytes(j->flash_size);
+    if (want && detected && want > detected)
+        log_msg(&e->log, ED_LOG_WARN,
+                "the profile says %s of flash but the chip reports %s",
+                size_text(want, a, sizeof a), size_text(detected, b,
+                                                        sizeof b));
+    e->flash_size = want ? want : detected;
+    if (!e->flash_size) {
+        e->flash_size = 4u * 1024 * 1024;
+        log_msg(&e->log, ED_LOG_WARN,
+                "could not detect the flash size: assuming 4 MB");
+    }
+    e->chip.flash_size = detected ? detected : e->flash_size;
+    rc = loader_flash_attach(e->l, e->flash_size);
+    if (rc)
+        return ed_seterr(msg, msglen, rc, "could not attach the SPI flash: "
+                         "%s", loader_errmsg(e->l));
+    return ED_OK;
+}
+
+/* Connect, stub, baud, attach; emits EV_CHIP.  stage gets the step. */
+static int bring_up(struct engine *e, bool want_stub, bool attach,
+                    enum engine_state *stage, char *msg, size_t msglen)
+{
+    int rc;
+
+    *stage = STATE_CONNECTING;
+    if ((rc = do_connect(e, msg, msglen)))
+        return rc;
+    if (want_stub) {
+        *stage = STATE_STUB;
+        if ((rc = do_stub(e, msg, msglen)))
+            return rc;
+        *stage = STATE_BAUD;
+        if ((rc = do_baud(e, msg, msglen)))
+            return rc;
+    }
+    if (attach) {
+        *stage = STATE_CONNECTING;
+        if ((rc = do_attach(e, msg, msglen)))
+            return rc;
+    }
+    e->chip.baud = loader_baud(e->l) ? loader_baud(e->l) : e->chip.baud;
+    emit_chip(e);
+    return ED_OK;
+}
+
+/* Checks that need no board. */
+static int check_job(struct engine *e, char *msg, size_t msglen)
+{
+    const struct engine_job *j = &e->job;
+    size_t i;
+
+    for (i = 0; i < j->n_images; i++) {
+        const struct engine_image *im = &j->images[i];
+        char a[32], b[32];
+
+        if (!im->data && im->len)
+            return ed_seterr(msg, msglen, ED_ERR_PROFILE,
+                             "%s has no data loaded", im->name);
+        if (im->region_size && im->len > im->region_size)
+            return ed_seterr(msg, msglen, ED_ERR_PROFILE,
+                             "%s (%s) is %s but its partition holds %s: "
+                             "make the partition larger or the image "
+                             "smaller", im->name, im->source,
+                             size_text(im->len, a, sizeof a),
+                             size_text(im->region_size, b, sizeof b));
+    }
+    return ED_OK;
+}
+
+struct progress_ctx {
+    struct engine *e;
+    size_t index;
+    int64_t t0;
+};
+
+static void on_progress(void *ctx, size_t done, size_t total,
+                        size_t wire_done, size_t wire_total)
+{
+    struct progress_ctx *p = ctx;
+    struct engine_part_info *pi = &p->e->parts[p->index];
+    double el = (double)(clock_us() - p->t0) / 1e6;
+
+    pi->phase = PHASE_WRITING;
+    pi->message[0] = '\0';
+    pi->done = done;
+    pi->total = total;
+    pi->wire_bytes = wire_done;
+    pi->wire_total = wire_total;
+    pi->elapsed = el;
+    pi->rate = el > 0 ? (double)done / el : 0;
+    emit_part(p->e, p->index);
+    if (p->e->hooks.progress)
+        p->e->hooks.progress(p->e->hooks.ctx, p->index, done, total);
+}
+
+static void mark_rest_not_written(struct engine *e, size_t from)
+{
+    size_t i;
+
+    for (i = from; i < e->job.n_images; i++)
+        set_phase(e, i, PHASE_WAITING, "not written");
+}
+
+static bool all_keep(const struct engine_job *j)
+{
+    return !strcasecmp(j->flash_mode, "keep") &&
+           !strcasecmp(j->flash_freq, "keep") &&
+           !strcasecmp(j->flash_size, "keep");
+}
+
+struct flash_result {
+    unsigned written, skipped;
+};
+
+/* Write every image.  Returns ED_OK or the failure (msg set). */
+static int write_images(struct engine *e, struct flash_result *res,
+                        char *msg, size_t msglen)
+{
+    struct engine_job *j = &e->job;
+    const struct chip_desc *d = chip_get(e->chip.chip);
+    size_t i;
+    int rc;
+
+    for (i = 0; i < j->n_images; i++) {
+        struct engine_image *im = &j->images[i];
+        uint8_t want[16], got[16];
+        char hw[33], hg[33], a[32], b[32];
+        struct progress_ctx pc;
+        int64_t t0;
+
+        if (atomic_load(&e->cancel)) {
+            mark_rest_not_written(e, i);
+            return ed_seterr(msg, msglen, ED_ERR_CANCELLED,
+                             "cancelled before %s: %u of %zu images written",
+                             im->name, res->written, j->n_images);
+        }
+        if ((uint64_t)im->offset + im->len > e->flash_size) {
+            set_phase(e, i, PHASE_FAILED, "does not fit in the flash");
+            mark_rest_not_written(e, i + 1);
+            return ed_seterr(msg, msglen, ED_ERR_PROFILE,
+                             "%s (%s at 0x%x) ends beyond the %s flash of "
+                             "this board: use a board with more flash or a "
+                             "smaller layout", im->name,
+                             size_text(im->len, a, sizeof a), im->offset,
+                             size_text(e->flash_size, b, sizeof b));
+        }
+        /* esptool rewrites the bootloader's flash parameters */
+        if (d && im->offset == d->bootloader_offset && !all_keep(j) &&
+            image_looks_like(im->data, im->len)) {
+            bool changed = false;
+            char err[ED_ERRMSG_MAX];
+
+            if (image_set_flash_params(im->data, im->len, e->chip.chip,
+                                       j->flash_mode, j->flash_freq,
+                                       j->flash_size, e->chip.flash_size,
+                                       &changed, err, sizeof err))
+                log_msg(&e->log, ED_LOG_WARN, "%s: %s", im->name, err);
+            else if (changed)
+                log_msg(&e->log, ED_LOG_INFO,
+                        "%s: flash parameters set to mode %s, freq %s, "
+                        "size %s (SHA-256 updated)", im->name,
+                        j->flash_mode, j->flash_freq, j->flash_size);
+        }
+        md5_of(im->data, im->len, want);
+        hex16(want, hw);
+        e->parts[i].total = im->len;
+        if (!j->force && im->len) {
+            rc = loader_md5(e->l, im->offset, (uint32_t)im->len, got);
+            if (rc == ED_ERR_CANCELLED) {
+                mark_rest_not_written(e, i);
+                return ed_seterr(msg, msglen, rc, "cancelled: %u of %zu "
+                                 "images written", res->written,
+                                 j->n_images);
+            }
+            if (rc == ED_OK && !memcmp(got, want, 16)) {
+                e->parts[i].done = im->len;
+                set_phase(e, i, PHASE_SKIPPED, "unchanged");
+                res->skipped++;
+                continue;
+            }
+            if (rc)
+                log_msg(&e->log, ED_LOG_DEBUG, "%s: flash MD5 not read: %s",
+                        im->name, loader_errmsg(e->l));
+        }
+        set_phase(e, i, PHASE_ERASING, NULL);
+        t0 = clock_us();
+        pc.e = e;
+        pc.index = i;
+        pc.t0 = t0;
+        rc = loader_flash_write(e->l, im->offset, im->data, im->len,
+                                !j->no_compress, on_progress, &pc);
+        if (rc == ED_ERR_CANCELLED) {
+            unsigned pct = im->len ? (unsigned)(e->parts[i].done * 100 /
+                                                im->len) : 0;
+
+            set_phase(e, i, PHASE_CANCELLED,
+                      "cancelled at %u %%: this partition is incomplete",
+                      pct);
+            mark_rest_not_written(e, i + 1);
+            return ed_seterr(msg, msglen, rc,
+                             "cancelled while writing %s at %u %%: %s is "
+                             "incomplete, the board will not boot until it "
+                             "is flashed again", im->name, pct, im->name);
+        }
+        if (rc) {
+            char why[ED_ERRMSG_MAX];
+
+            snprintf(why, sizeof why, "%s", loader_errmsg(e->l));
+            set_phase(e, i, PHASE_FAILED, "write failed: %.140s", why);
+            mark_rest_not_written(e, i + 1);
+            return ed_seterr(msg, msglen, rc, "writing %s at 0x%x failed: %s",
+                             im->name, im->offset, why);
+        }
+        e->parts[i].done = im->len;
+        e->parts[i].elapsed = (double)(clock_us() - t0) / 1e6;
+        set_phase(e, i, PHASE_VERIFYING, NULL);
+        if (e->hooks.after_write)
+            e->hooks.after_write(e->hooks.ctx, j, i);
+        md5_of(im->data, im->len, want); /* the data as it is now */
+        hex16(want, hw);
+        rc = loader_md5(e->l, im->offset, (uint32_t)im->len, got);
+        if (rc == ED_ERR_CANCELLED) {
+            set_phase(e, i, PHASE_CANCELLED,
+                      "cancelled while verifying: written but not checked");
+            mark_rest_not_written(e, i + 1);
+            return ed_seterr(msg, msglen, rc, "cancelled while verifying %s",
+                             im->name);
+        }
+        if (rc) {
+            char why[ED_ERRMSG_MAX];
+
+            snprintf(why, sizeof why, "%s", loader_errmsg(e->l));
+            set_phase(e, i, PHASE_FAILED, "verify failed: %.140s", why);
+            mark_rest_not_written(e, i + 1);
+            return ed_seterr(msg, msglen, rc, "verifying %s failed: %s",
+                             im->name, why);
+        }
+        if (memcmp(got, want, 16)) {
+            hex16(got, hg);
+            set_phase(e, i, PHASE_FAILED,
+                      "verify failed: flash MD5 %s \xe2\x89\xa0 image MD5 %s",
+                      hg, hw);
+            mark_rest_not_written(e, i + 1);
+            return ed_seterr(msg, msglen, ED_ERR_VERIFY,
+                             "verify failed for %s at 0x%x: flash MD5 %s "
+                             "\xe2\x89\xa0 image MD5 %s (the flash may be "
+                             "worn or write-protected: flash again, then "
+                             "try another board)", im->name, im->offset, hg,
+                             hw);
+        }
+        e->parts[i].rate = e->parts[i].elapsed > 0
+                               ? (double)im->len / e->parts[i].elapsed
+                               : 0;
+        set_phase(e, i, PHASE_DONE, NULL);
+        res->written++;
+    }
+    return ED_OK;
+}
+
+/* --after, unless the monitor resets the board itself. */
+static void do_after(struct engine *e)
+{
+    set_state(e, STATE_RESETTING);
+    if (loader_after(e->l, e->job.after))
+        log_msg(&e->log, ED_LOG_WARN, "reset after flashing failed: %s",
+                loader_errmsg(e->l));
+}
+
+enum mon_end { MON_STOP, MON_REFLASH, MON_FAIL };
+
+static enum mon_end monitor_loop(struct engine *e, char *msg, size_t msglen)
+{
+    uint8_t buf[1024];
+
+    set_state(e, STATE_MONITORING);
+    for (;;) {
+        unsigned cmds = atomic_exchange(&e->cmds, 0);
+        struct engine_event ev;
+        int n;
+
+        if ((cmds & CMD_BIT_STOP) || atomic_load(&e->cancel))
+            return MON_STOP;
+        if (cmds & CMD_BIT_REFLASH)
+            return MON_REFLASH;
+        if (cmds & CMD_BIT_RESET) {
+            log_msg(&e->log, ED_LOG_INFO, "resetting the target");
+            if (port_reset_hard(e->port))
+                log_msg(&e->log, ED_LOG_WARN, "reset failed: %s",
+                        port_errmsg(e->port));
+        }
+        n = port_read(e->port, buf, sizeof buf, ENGINE_MON_POLL_MS);
+        if (n < 0) {
+            ed_seterr(msg, msglen, n, "the connection to the board was "
+                      "lost: %s", port_errmsg(e->port));
+            return MON_FAIL;
+        }
+        if (n == 0)
+            continue;
+        ev.kind = EV_MONITOR;
+        ev.u.monitor.len = (size_t)n;
+        memcpy(ev.u.monitor.data, buf, (size_t)n);
+        push(e, &ev);
+    }
+}
+
+/* Into the app at the monitor baud; then stream until stop. */
+static enum mon_end start_monitor(struct engine *e, bool reset, char *msg,
+                                  size_t msglen)
+{
+    uint32_t mb = e->job.monitor_baud ? e->job.monitor_baud : 115200;
+
+    if (port_set_baud(e->port, mb))
+        log_msg(&e->log, ED_LOG_WARN, "could not set %u baud: %s", mb,
+                port_errmsg(e->port));
+    port_flush_input(e->port);
+    if (reset) {
+        if (port_reset_hard(e->port))
+            log_msg(&e->log, ED_LOG_WARN, "hard reset failed: %s",
+                    port_errmsg(e->port));
+    } else {
+        port_set_lines(e->port, 0, 0);
+    }
+    return monitor_loop(e, msg, msglen);
+}
+
+static void run_flash(struct engine *e)
+{
+    struct engine_job *j = &e->job;
+    char msg[ED_ERRMSG_MAX] = "";
+    enum engine_state stage = STATE_IDLE;
+    struct flash_result res;
+    int64_t t0;
+    size_t i;
+    int rc;
+
+again:
+    memset(&res, 0, sizeof res);
+    memset(e->parts, 0, sizeof e->parts);
+    for (i = 0; i < j->n_images; i++) {
+        e->parts[i].index = (int)i;
+        e->parts[i].total = j->images[i].len;
+        set_phase(e, i, PHASE_WAITING, NULL);
+    }
+    t0 = clock_us();
+    rc = check_job(e, msg, sizeof msg);
+    if (rc)
+        goto fail;
+    rc = bring_up(e, true, true, &stage, msg, sizeof msg);
+    if (rc) {
+        mark_rest_not_written(e, 0);
+        goto fail;
+    }
+    log_msg(&e->log, ED_LOG_INFO, "connected to %s (%s)", e->chip.display,
+            e->chip.stub ? "stub" : "ROM loader");
+    stage = STATE_FLASHING;
+    set_state(e, STATE_FLASHING);
+    rc = write_images(e, &res, msg, sizeof msg);
+    if (rc)
+        goto fail;
+    if (e->chip.stub && res.written) {
+        rc = loader_flash_finish(e->l, false);
+        if (rc)
+            log_msg(&e->log, ED_LOG_WARN, "finishing the write: %s",
+                    loader_errmsg(e->l));
+    }
+    {
+        double secs = (double)(clock_us() - t0) / 1e6;
+
+        snprintf(msg, sizeof msg,
+                 "%u image%s written and verified in %.1f s", res.written,
+                 res.written == 1 ? "" : "s", secs);
+        if (res.skipped) {
+            size_t l = strlen(msg);
+
+            snprintf(msg + l, sizeof msg - l, ", %u unchanged", res.skipped);
+        }
+    }
+    log_msg(&e->log, ED_LOG_INFO, "%s", msg);
+    if (j->monitor_after && !(atomic_load(&e->cmds) & CMD_BIT_STOP)) {
+        char mmsg[ED_ERRMSG_MAX] = "";
+        enum mon_end end;
+
+        loader_free(e->l);  /* the port stays open for the monitor */
+        e->l = NULL;
+        end = start_monitor(e, true, mmsg, sizeof mmsg);
+        if (end == MON_REFLASH) {
+            log_msg(&e->log, ED_LOG_INFO, "flashing again");
+            goto again;
+        }
+        if (end == MON_FAIL) {
+            finish(e, ED_ERR_CLOSED, STATE_MONITORING, "%s", mmsg);
+            return;
+        }
+    } else {
+        do_after(e);
+    }
+    finish(e, ED_OK, STATE_DONE, "%s", msg);
+    return;
+fail:
+    if (rc == ED_ERR_CANCELLED && stage != STATE_FLASHING) {
+        mark_rest_not_written(e, 0);
+        if (!msg[0])
+            snprintf(msg, sizeof msg, "cancelled: nothing was written");
+    }
+    /* Leave the board in the loader on failure: the next try is quicker,
+     * and a half-written app must not run. */
+    finish(e, rc, stage, "%s", msg[0] ? msg : ed_strerror(rc));
+}
+
+static void run_monitor(struct engine *e)
+{
+    char msg[ED_ERRMSG_MAX] = "";
+    uint32_t mb = e->job.monitor_baud ? e->job.monitor_baud : 115200;
+    enum mon_end end;
+    int rc;
+
+    set_state(e, STATE_CONNECTING);
+    rc = port_open(&e->port, e->job.port, mb, &e->log, msg, sizeof msg);
+    if (rc) {
+        finish(e, rc, STATE_CONNECTING, "%s", msg);
+        return;
+    }
+    end = start_monitor(e, false, msg, sizeof msg);
+    if (end == MON_FAIL)
+        finish(e, ED_ERR_CLOSED, STATE_MONITORING, "%s", msg);
+    else
+        finish(e, ED_OK, STATE_DONE, "monitor stopped");
+}
+
+static void run_info(struct engine *e)
+{
+    char msg[ED_ERRMSG_MAX] = "";
+    enum engine_state stage;
+    int rc;
+
+    rc = bring_up(e, false, true, &stage, msg, sizeof msg);
+    if (rc) {
+        finish(e, rc, stage, "%s", msg);
+        return;
+    }
+    do_after(e);
+    finish(e, ED_OK, STATE_DONE, "%s", e->chip.display);
+}
+
+static void run_erase(struct engine *e)
+{
+    const struct engine_job *j = &e->job;
+    char msg[ED_ERRMSG_MAX] = "", a[32];
+    enum engine_state stage;
+    int64_t t0 = clock_us();
+    int rc;
+
+    rc = bring_up(e, true, true, &stage, msg, sizeof msg);
+    if (rc) {
+        finish(e, rc, stage, "%s", msg);
+        return;
+    }
+    set_state(e, STATE_FLASHING);
+    if (j->erase_size == 0) {
+        log_msg(&e->log, ED_LOG_INFO,
+                "erasing the whole flash (this may take a while)");
+        rc = loader_erase_flash(e->l);
+    } else {
+        if (j->erase_offset % 4096 || j->erase_size % 4096) {
+            finish(e, ED_ERR_ARG, STATE_FLASHING,
+                   "erase offset and size must be multiples of 4096 "
+                   "(0x1000), got 0x%x and 0x%x", j->erase_offset,
+                   j->erase_size);
+            return;
+        }
+        if ((uint64_t)j->erase_offset + j->erase_size > e->flash_size) {
+            finish(e, ED_ERR_ARG, STATE_FLASHING,
+                   "0x%x + 0x%x is beyond the %s flash", j->erase_offset,
+                   j->erase_size, size_text(e->flash_size, a, sizeof a));
+            return;
+        }
+        log_msg(&e->log, ED_LOG_INFO, "erasing 0x%x..0x%x", j->erase_offset,
+                j->erase_offset + j->erase_size);
+        rc = loader_erase_region(e->l, j->erase_offset, j->erase_size);
+    }
+    if (rc) {
+        finish(e, rc, STATE_FLASHING, "erase failed: %s",
+               loader_errmsg(e->l));
+        return;
+    }
+    do_after(e);
+    if (j->erase_size)
+        finish(e, ED_OK, STATE_DONE, "erased %s at 0x%x in %.1f s",
+               size_text(j->erase_size, a, sizeof a), j->erase_offset,
+               (double)(clock_us() - t0) / 1e6);
+    else
+        finish(e, ED_OK, STATE_DONE, "erased the whole %s flash in %.1f s",
+               size_text(e->flash_size, a, sizeof a),
+               (double)(clock_us() - t0) / 1e6);
+}
+
+struct read_ctx {
+    struct engine *e;
+    int64_t t0;
+};
+
+static void on_read_progress(void *ctx, size_t done, size_t total,
+                             size_t wire_done, size_t wire_total)
+{
+    struct read_ctx *r = ctx;
+    struct engine_part_info *pi = &r->e->parts[0];
+    double el = (double)(clock_us() - r->t0) / 1e6;
+
+    pi->phase = PHASE_WRITING;
+    pi->done = done;
+    pi->total = total;
+    pi->wire_bytes = wire_done;
+    pi->wire_total = wire_total;
+    pi->elapsed = el;
+    pi->rate = el > 0 ? (double)done / el : 0;
+    emit_part(r->e, 0);
+}
+
+static void run_read(struct engine *e)
+{
+    struct engine_job *j = &e->job;
+    char msg[ED_ERRMSG_MAX] = "", a[32];
+    enum engine_state stage;
+    struct read_ctx rc_ctx;
+    int rc;
+
+    memset(&e->parts[0], 0, sizeof e->parts[0]);
+    e->parts[0].total = j->read_size;
+    if (!j->read_size) {
+        finish(e, ED_ERR_ARG, STATE_IDLE, "nothing to read (size 0)");
+        return;
+    }
+    free(j->read_out);
+    j->read_out = malloc(j->read_size);
+    if (!j->read_out) {
+        finish(e, ED_ERR_NOMEM, STATE_IDLE, "out of memory for %u bytes",
+               j->read_size);
+        return;
+    }
+    rc = bring_up(e, true, true, &stage, msg, sizeof msg);
+    if (rc) {
+        finish(e, rc, stage, "%s", msg);
+        return;
+    }
+    if ((uint64_t)j->read_offset + j->read_size > e->flash_size) {
+        finish(e, ED_ERR_ARG, STATE_FLASHING,
+               "0x%x + 0x%x is beyond the %s flash", j->read_offset,
+               j->read_size, size_text(e->flash_size, a, sizeof a));
+        return;
+    }
+    set_state(e, STATE_FLASHING);
+    rc_ctx.e = e;
+    rc_ctx.t0 = clock_us();
+    rc = loader_read_flash(e->l, j->read_offset, j->read_out, j->read_size,
+                           on_read_progress, &rc_ctx);
+    if (rc) {
+        finish(e, rc, STATE_FLASHING, "reading the flash failed: %s",
+               rc == ED_ERR_CANCELLED ? "cancelled" : loader_errmsg(e->l));
+        return;
+    }
+    e->parts[0].done = j->read_size;
+    set_phase(e, 0, PHASE_DONE, NULL);
+    do_after(e);
+    finish(e, ED_OK, STATE_DONE, "read %s from 0x%x in %.1f s",
+           size_text(j->read_size, a, sizeof a), j->read_offset,
+           (double)(clock_us() - rc_ctx.t0) / 1e6);
+}
+
+static void *engine_main(void *arg)
+{
+    struct engine *e = arg;
+
+    switch (e->job.op) {
+    case ENGINE_OP_FLASH: run_flash(e); break;
+    case ENGINE_OP_MONITOR: run_monitor(e); break;
+    case ENGINE_OP_ERASE: run_erase(e); break;
+    case ENGINE_OP_READ: run_read(e); break;
+    case ENGINE_OP_INFO: run_info(e); break;
+    default:
+        finish(e, ED_ERR_ARG, STATE_IDLE, "unknown engine operation %d",
+               (int)e->job.op);
+        break;
+    }
+    close_session(e);
+    atomic_store(&e->finished, true);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* controlling thread API                                              */
+
+int engine_new(struct engine **out, struct engine_job *job, char *err,
+               size_t errlen)
+{
+    struct engine *e;
+    size_t i;
+
+    *out = NULL;
+    if (!job)
+        return ed_seterr(err, errlen, ED_ERR_ARG, "no job");
+    if (job->n_images > ENGINE_MAX_IMAGES)
+        return ed_seterr(err, errlen, ED_ERR_PROFILE,
+                         "%zu images: at most %d", job->n_images,
+                         ENGINE_MAX_IMAGES);
+    if (job->op != ENGINE_OP_MONITOR && !job->port[0])
+        return ed_seterr(err, errlen, ED_ERR_ARG,
+                         "no port: give --port or set port: in the profile");
+    e = calloc(1, sizeof *e);
+    if (!e)
+        return ed_seterr(err, errlen, ED_ERR_NOMEM, "out of memory");
+    e->q = calloc(ENGINE_QCAP, sizeof *e->q);
+    if (!e->q) {
+        free(e);
+        return ed_seterr(err, errlen, ED_ERR_NOMEM, "out of memory");
+    }
+    if (pipe2(e->wake, O_NONBLOCK | O_CLOEXEC)) {
+        int rc = ed_seterr(err, errlen, ED_ERR_IO, "pipe: %s",
+                           strerror(errno));
+        free(e->q);
+        free(e);
+        return rc;
+    }
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->space, NULL);
+    atomic_init(&e->cancel, false);
+    atomic_init(&e->stop, false);
+    atomic_init(&e->finished, false);
+    atomic_init(&e->cmds, 0);
+    /* take the job, leave the caller's empty */
+    e->job = *job;
+    for (i = 0; i < job->n_images; i++) {
+        job->images[i].data = NULL;
+        job->images[i].len = 0;
+    }
+    job->n_images = 0;
+    job->read_out = NULL;
+    if (e->job.connect_attempts <= 0)
+        e->job.connect_attempts = 7;
+    e->log.write = log_write;
+    e->log.ctx = e;
+    e->log.max_level = e->job.log_level;
+    e->state = STATE_IDLE;
+    *out = e;
+    return ED_OK;
+}
+
+void engine_set_hooks(struct engine *e, const struct engine_hooks *h)
+{
+    if (!e->started && h)
+        e->hooks = *h;
+}
+
+int engine_start(struct engine *e)
+{
+    int rc;
+
+    if (e->started)
+        return ED_ERR_BUSY;
+    rc = pthread_create(&e->thread, NULL, engine_main, e);
+    if (rc)
+        return ED_ERR_NOMEM;
+    e->started = true;
+    return ED_OK;
+}
+
+void engine_command(struct engine *e, enum engine_cmd cmd)
+{
+    unsigned bit = cmd == ENGINE_CMD_RESET_TARGET ? CMD_BIT_RESET
+                   : cmd == ENGINE_CMD_REFLASH   ? CMD_BIT_REFLASH
+                                                 : CMD_BIT_STOP;
+
+    atomic_fetch_or(&e->cmds, bit);
+}
+
+void engine_cancel(struct engine *e)
+{
+    atomic_store(&e->cancel, true);
+}
+
+bool engine_finished(const struct engine *e)
+{
+    return atomic_load(&((struct engine *)e)->finished);
+}
+
+const struct engine_job *engine_job(const struct engine *e)
+{
+    return &e->job;
+}
+
+void engine_free(struct engine *e)
+{
+    if (!e)
+        return;
+    if (e->started) {
+        atomic_store(&e->cancel, true);
+        atomic_fetch_or(&e->cmds, CMD_BIT_STOP);
+        pthread_mutex_lock(&e->mu);
+        atomic_store(&e->stop, true);
+        pthread_cond_broadcast(&e->space);
+        pthread_mutex_unlock(&e->mu);
+        pthread_join(e->thread, NULL);
+    }
+    close_session(e);
+    engine_job_clear(&e->job);
+    close(e->wake[0]);
+    close(e->wake[1]);
+    pthread_cond_destroy(&e->space);
+    pthread_mutex_destroy(&e->mu);
+    free(e->q);
+    free(e);
+}

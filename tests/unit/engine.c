@@ -1,0 +1,711 @@
+/*
+ * Engine tests: the event queue and wake pipe, and whole jobs against the
+ * simulator served over RFC 2217 on loopback (src/sim/sim_server.c) with
+ * pacing off, using the real ESP-IDF hello-world images.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chip.h"
+#include "engine.h"
+#include "image.h"
+#include "sim/sim.h"
+#include "sim/sim_server.h"
+#include "stub.h"
+#include "test.h"
+
+/* ---- a simulated board on a loopback RFC 2217 server ---- */
+
+struct rig {
+    struct sim *sim;
+    struct sim_server *srv;
+    pthread_t th;
+    int stop[2];
+    bool running;
+    char url[128];
+};
+
+static void *rig_thread(void *arg)
+{
+    struct rig *r = arg;
+    char err[256];
+
+    sim_server_run(r->srv, r->stop[0], err, sizeof err);
+    return NULL;
+}
+
+static int rig_serve(struct rig *r)
+{
+    struct sim_server_config sc;
+    char err[256];
+
+    memset(&sc, 0, sizeof sc);
+    sc.listen = "rfc2217://127.0.0.1:0";
+    if (sim_server_new(&r->srv, r->sim, &sc, err, sizeof err))
+        return -1;
+    snprintf(r->url, sizeof r->url, "%s", sim_server_url(r->srv));
+    if (pipe(r->stop))
+        return -1;
+    if (pthread_create(&r->th, NULL, rig_thread, r))
+        return -1;
+    r->running = true;
+    return 0;
+}
+
+/* Stop serving (so the test may read the board's flash). */
+static void rig_pause(struct rig *r)
+{
+    if (!r->running)
+        return;
+    if (write(r->stop[1], "x", 1) != 1)
+        return;
+    pthread_join(r->th, NULL);
+    close(r->stop[0]);
+    close(r->stop[1]);
+    sim_server_free(r->srv);
+    r->srv = NULL;
+    r->running = false;
+}
+
+static int rig_start(struct rig *r, const char *chip)
+{
+    struct sim_config cfg;
+    char err[256];
+
+    memset(r, 0, sizeof *r);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.chip = chip;
+    cfg.no_pacing = true;
+    if (sim_new(&r->sim, &cfg, err, sizeof err))
+        return -1;
+    return rig_serve(r);
+}
+
+static void rig_free(struct rig *r)
+{
+    rig_pause(r);
+    sim_free(r->sim);
+    r->sim = NULL;
+}
+
+/* ---- running a job to the end ---- */
+
+struct result {
+    int status;
+    enum engine_state stage;
+    char message[ED_ERRMSG_MAX];
+    struct engine_part_info parts[ENGINE_MAX_IMAGES];
+    struct engine_chip_info chip;
+    bool got_chip;
+    char log[8192];
+    unsigned n_events, n_progress;
+    bool finished;
+};
+
+static void collect(struct result *res, const struct engine_event *ev)
+{
+    res->n_events++;
+    switch (ev->kind) {
+    case EV_LOG: {
+        size_t l = strlen(res->log);
+
+        snprintf(res->log + l, sizeof res->log - l, "%s\n", ev->u.log.text);
+        break;
+    }
+    case EV_CHIP:
+        res->chip = ev->u.chip;
+        res->got_chip = true;
+        break;
+    case EV_PART:
+        if (ev->u.part.index >= 0 && ev->u.part.index < ENGINE_MAX_IMAGES)
+            res->parts[ev->u.part.index] = ev->u.part;
+        if (ev->u.part.phase == PHASE_WRITING)
+            res->n_progress++;
+        break;
+    case EV_FINISHED:
+        res->status = ev->u.finished.status;
+        res->stage = ev->u.finished.stage;
+        snprintf(res->message, sizeof res->message, "%s",
+                 ev->u.finished.message);
+        res->finished = true;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Run to EV_FINISHED (bounded); the engine is returned for engine_job(). */
+static int run(struct engine_job *job, const struct engine_hooks *h,
+               struct result *res, struct engine **keep)
+{
+    struct engine *e;
+    char err[256];
+    int waited = 0;
+
+    memset(res, 0, sizeof *res);
+    if (engine_new(&e, job, err, sizeof err))
+        return -1;
+    if (h)
+        engine_set_hooks(e, h);
+    if (engine_start(e)) {
+        engine_free(e);
+        return -1;
+    }
+    while (!res->finished && waited < 120000) {
+        struct pollfd pf = {engine_wake_fd(e), POLLIN, 0};
+        struct engine_event ev;
+
+        poll(&pf, 1, 100);
+        waited += 100;
+        while (engine_poll(e, &ev))
+            collect(res, &ev);
+    }
+    if (!res->finished)
+        engine_cancel(e);
+    if (keep)
+        *keep = e;
+    else
+        engine_free(e);
+    return res->finished ? 0 : -1;
+}
+
+/* ---- firmware ---- */
+
+static const struct {
+    const char *dir, *sim;
+    enum chip_id chip;
+} fw_chips[] = {
+    {"ESP32", "esp32", CHIP_ESP32},       {"ESP32_S2", "esp32s2", CHIP_ESP32S2},
+    {"ESP32_S3", "esp32s3", CHIP_ESP32S3}, {"ESP32_C2", "esp32c2", CHIP_ESP32C2},
+    {"ESP32_C3", "esp32c3", CHIP_ESP32C3}, {"ESP32_C6", "esp32c6", CHIP_ESP32C6},
+    {"ESP32_H2", "esp32h2", CHIP_ESP32H2}, {"ESP32_C5", "esp32c5", CHIP_ESP32C5},
+    {"ESP32_P4", "esp32p4", CHIP_ESP32P4},
+};
+
+static bool add_file(struct engine_job *job, const char *name,
+                     const char *dir, const char *file, uint32_t offset)
+{
+    const char *sh = t_shared_dir();
+    struct engine_image *im = &job->images[job->n_images];
+    char path[512];
+
+    if (!sh)
+        return false;
+    snprintf(path, sizeof path, "%s/firmware/Hello-world/%s/%s", sh, dir,
+             file);
+    im->data = t_read_file(path, &im->len);
+    if (!im->data)
+        return false;
+    snprintf(im->name, sizeof im->name, "%s", name);
+    snprintf(im->source, sizeof im->source, "%s", file);
+    im->offset = offset;
+    job->n_images++;
+    return true;
+}
+
+/* The three-partition hello-world set for fw_chips[k]. */
+static bool hello_job(struct engine_job *job, size_t k, const char *url)
+{
+    const struct chip_desc *d = chip_get(fw_chips[k].chip);
+
+    engine_job_init(job);
+    snprintf(job->port, sizeof job->port, "%s", url);
+    job->expect_chip = fw_chips[k].chip;
+    if (!add_file(job, "bootloader", fw_chips[k].dir, "bootloader.bin",
+                  d->bootloader_offset) ||
+        !add_file(job, "partition-table", fw_chips[k].dir,
+                  "partition-table.bin", 0x8000) ||
+        !add_file(job, "factory", fw_chips[k].dir, "hello_world.bin",
+                  0x10000)) {
+        engine_job_clear(job);
+        return false;
+    }
+    job->images[2].region_size = 1024 * 1024;
+    return true;
+}
+
+#define NEED_FW(ok)                                                           \
+    do {                                                                      \
+        if (!(ok))                                                            \
+            T_SKIP("shared firmware folder absent (set ESPDECK_SHARED)");    \
+    } while (0)
+
+/* ------------------------------------------------------------------ */
+
+/* Queue and wake pipe on a job that fails at once (nothing listens). */
+void test_engine__queue_and_wake_pipe(void)
+{
+    struct engine_job job;
+    struct engine *e;
+    struct engine_event ev;
+    struct pollfd pf;
+    char err[256];
+    int n = 0, finished = 0, states = 0;
+
+    engine_job_init(&job);
+    job.op = ENGINE_OP_INFO;
+    snprintf(job.port, sizeof job.port, "socket://127.0.0.1:1");
+    T_EQ_INT(engine_new(&e, &job, err, sizeof err), ED_OK);
+    pf.fd = engine_wake_fd(e);
+    pf.events = POLLIN;
+    T_EQ_INT(poll(&pf, 1, 0), 0); /* nothing yet */
+    T_ASSERT(!engine_poll(e, &ev));
+    T_EQ_INT(engine_start(e), ED_OK);
+    T_EQ_INT(engine_start(e), ED_ERR_BUSY);
+    while (!finished && n < 100) {
+        T_ASSERT(poll(&pf, 1, 10000) == 1); /* woken, never a hang */
+        while (engine_poll(e, &ev)) {
+            if (ev.kind == EV_STATE)
+                states++;
+            if (ev.kind == EV_FINISHED) {
+                finished = 1;
+                T_ASSERT(ev.u.finished.status < 0);
+                T_EQ_INT(ev.u.finished.stage, STATE_CONNECTING);
+                T_ASSERT(ev.u.finished.message[0] != '\0');
+                T_ASSERT(engine_failed_connecting(ev.u.finished.status,
+                                                  ev.u.finished.stage));
+            }
+        }
+        n++;
+    }
+    T_ASSERT(finished);
+    T_ASSERT(states >= 2); /* connecting, failed */
+    while (!engine_finished(e))
+        usleep(1000);
+    T_ASSERT(!engine_poll(e, &ev)); /* empty: the pipe is drained */
+    T_EQ_INT(poll(&pf, 1, 0), 0);
+    engine_free(e);
+}
+
+void test_engine__new_refuses_bad_jobs(void)
+{
+    struct engine_job job;
+    struct engine *e = (struct engine *)1;
+    char err[256];
+
+    engine_job_init(&job);
+    T_EQ_INT(engine_new(&e, &job, err, sizeof err), ED_ERR_ARG);
+    T_ASSERT(e == NULL);
+    T_CONTAINS(err, "no port");
+    engine_free(NULL);
+    T_EQ_STR(engine_phase_name(PHASE_CANCELLED), "cancelled");
+    T_EQ_STR(engine_state_name(STATE_MONITORING), "monitoring");
+}
+
+/* Flash the hello-world set on every chip, compare the flash, reflash. */
+void test_engine__flash_hello_world_every_chip(void)
+{
+    size_t k;
+
+    for (k = 0; k < sizeof fw_chips / sizeof fw_chips[0]; k++) {
+        struct engine_job job;
+        struct result res;
+        struct engine *e;
+        struct rig r;
+        const uint8_t *fl;
+        size_t fsz, i;
+
+        T_EQ_INT(rig_start(&r, fw_chips[k].sim), 0);
+        if (!hello_job(&job, k, r.url)) {
+            rig_free(&r);
+            T_SKIP("shared firmware folder absent (set ESPDECK_SHARED)");
+        }
+        T_EQ_INT(run(&job, NULL, &res, &e), 0);
+        if (res.status != ED_OK)
+            t_fail(__FILE__, __LINE__, "%s: %s\n%s", fw_chips[k].dir,
+                   res.message, res.log);
+        T_EQ_INT(res.status, ED_OK);
+        T_ASSERT(res.got_chip);
+        T_EQ_INT(res.chip.chip, fw_chips[k].chip);
+        if (stub_blob_count > 0)
+            T_ASSERT(res.chip.stub);
+        rig_pause(&r);
+        fl = sim_flash(r.sim, &fsz);
+        for (i = 0; i < 3; i++) {
+            const struct engine_image *im = &engine_job(e)->images[i];
+
+            T_EQ_INT(res.parts[i].phase, PHASE_DONE);
+            T_ASSERT(im->offset + im->len <= fsz);
+            T_EQ_MEM(fl + im->offset, im->data, im->len);
+        }
+        engine_free(e);
+
+        /* second run: every image unchanged */
+        T_EQ_INT(rig_serve(&r), 0);
+        T_ASSERT(hello_job(&job, k, r.url));
+        T_EQ_INT(run(&job, NULL, &res, NULL), 0);
+        T_EQ_INT(res.status, ED_OK);
+        for (i = 0; i < 3; i++) {
+            T_EQ_INT(res.parts[i].phase, PHASE_SKIPPED);
+            T_EQ_STR(res.parts[i].message, "unchanged");
+        }
+        rig_free(&r);
+    }
+}
+
+/* A 4th image after the app, so "not written" shows. */
+static void add_data(struct engine_job *job, const char *name,
+                     uint32_t offset, size_t len, unsigned seed)
+{
+    struct engine_image *im = &job->images[job->n_images++];
+    size_t i;
+
+    im->data = malloc(len);
+    im->len = len;
+    for (i = 0; i < len; i++) {
+        seed = seed * 1103515245u + 12345u;
+        im->data[i] = (uint8_t)(seed >> 16);
+    }
+    snprintf(im->name, sizeof im->name, "%s", name);
+    snprintf(im->source, sizeof im->source, "test data");
+    im->offset = offset;
+}
+
+struct cancel_ctx {
+    struct engine *e;
+    size_t index;
+    unsigned pct;
+};
+
+static void cancel_at(void *ctx, size_t index, uint64_t done, uint64_t total)
+{
+    struct cancel_ctx *c = ctx;
+
+    if (index == c->index && done * 100 >= total * c->pct)
+        engine_cancel(c->e);
+}
+
+/* Cancel in the middle of the third image: stated phases everywhere. */
+void test_engine__cancel_mid_write(void)
+{
+    struct engine_job job;
+    struct engine_hooks h;
+    struct cancel_ctx cc;
+    struct result res;
+    struct engine *e;
+    struct rig r;
+    char err[256];
+    int waited = 0;
+
+    T_EQ_INT(rig_start(&r, "esp32"), 0);
+    if (!hello_job(&job, 0, r.url)) {
+        rig_free(&r);
+        T_SKIP("shared firmware folder absent (set ESPDECK_SHARED)");
+    }
+    /* a big incompressible image so the cancel lands mid-way */
+    engine_job_clear(&job);
+    T_ASSERT(hello_job(&job, 0, r.url));
+    free(job.images[2].data);
+    job.n_images = 2;
+    add_data(&job, "factory", 0x10000, 256 * 1024, 7);
+    add_data(&job, "storage", 0x110000, 8192, 9);
+    job.no_compress = true;
+    T_EQ_INT(engine_new(&e, &job, err, sizeof err), ED_OK);
+    memset(&h, 0, sizeof h);
+    cc.e = e;
+    cc.index = 2;
+    cc.pct = 40;
+    h.progress = cancel_at;
+    h.ctx = &cc;
+    engine_set_hooks(e, &h);
+    memset(&res, 0, sizeof res);
+    T_EQ_INT(engine_start(e), ED_OK);
+    while (!res.finished && waited < 60000) {
+        struct pollfd pf = {engine_wake_fd(e), POLLIN, 0};
+        struct engine_event ev;
+
+        poll(&pf, 1, 100);
+        waited += 100;
+        while (engine_poll(e, &ev))
+            collect(&res, &ev);
+    }
+    engine_free(e);
+    rig_free(&r);
+    T_ASSERT(res.finished);
+    T_EQ_INT(res.status, ED_ERR_CANCELLED);
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
+    T_EQ_INT(res.parts[1].phase, PHASE_DONE);
+    T_EQ_INT(res.parts[2].phase, PHASE_CANCELLED);
+    T_CONTAINS(res.parts[2].message, "cancelled at ");
+    T_CONTAINS(res.parts[2].message, "%: this partition is incomplete");
+    /* within one block of 40 %: 16 KiB of 256 KiB is 6 % */
+    {
+        unsigned pct = (unsigned)(res.parts[2].done * 100 /
+                                  res.parts[2].total);
+        T_ASSERT(pct >= 40 && pct <= 47);
+    }
+    T_EQ_INT(res.parts[3].phase, PHASE_WAITING);
+    T_EQ_STR(res.parts[3].message, "not written");
+    T_CONTAINS(res.message, "incomplete");
+}
+
+static void corrupt_image(void *ctx, struct engine_job *job, size_t index)
+{
+    (void)ctx;
+    if (index == 1)
+        job->images[1].data[100] ^= 0x5A; /* changed between write and verify */
+}
+
+void test_engine__verify_mismatch_detected(void)
+{
+    struct engine_job job;
+    struct engine_hooks h;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    if (!hello_job(&job, 4, r.url)) {
+        rig_free(&r);
+        T_SKIP("shared firmware folder absent (set ESPDECK_SHARED)");
+    }
+    memset(&h, 0, sizeof h);
+    h.after_write = corrupt_image;
+    T_EQ_INT(run(&job, &h, &res, NULL), 0);
+    rig_free(&r);
+    T_EQ_INT(res.status, ED_ERR_VERIFY);
+    T_EQ_INT(res.stage, STATE_FLASHING);
+    T_ASSERT(!engine_failed_connecting(res.status, res.stage));
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
+    T_EQ_INT(res.parts[1].phase, PHASE_FAILED);
+    T_CONTAINS(res.parts[1].message, "verify failed: flash MD5 ");
+    T_CONTAINS(res.parts[1].message, " image MD5 ");
+    T_EQ_INT(res.parts[2].phase, PHASE_WAITING);
+    T_EQ_STR(res.parts[2].message, "not written");
+    T_CONTAINS(res.message, "verify failed for partition-table");
+}
+
+void test_engine__wrong_chip(void)
+{
+    struct engine_job job;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start(&r, "esp32"), 0);
+    if (!hello_job(&job, 4, r.url)) { /* the ESP32-C3 set */
+        rig_free(&r);
+        T_SKIP("shared firmware folder absent (set ESPDECK_SHARED)");
+    }
+    T_EQ_INT(run(&job, NULL, &res, NULL), 0);
+    rig_free(&r);
+    T_EQ_INT(res.status, ED_ERR_NOT_FOUND);
+    T_CONTAINS(res.message, "the profile is for ESP32-C3 but the board on");
+    T_CONTAINS(res.message, "is an ESP32: pick the right profile or port");
+    T_ASSERT(engine_failed_connecting(res.status, res.stage));
+    T_EQ_INT(res.parts[0].phase, PHASE_WAITING);
+    T_EQ_STR(res.parts[0].message, "not written");
+}
+
+void test_engine__oversized_images(void)
+{
+    struct engine_job job;
+    struct result res;
+    struct rig r;
+
+    /* larger than its partition: refused before touching the board */
+    engine_job_init(&job);
+    snprintf(job.port, sizeof job.port, "socket://127.0.0.1:1");
+    add_data(&job, "factory", 0x10000, 0x11000, 1);
+    job.images[0].region_size = 0x10000;
+    T_EQ_INT(run(&job, NULL, &res, NULL), 0);
+    T_EQ_INT(res.status, ED_ERR_PROFILE);
+    T_CONTAINS(res.message, "factory (test data) is 68.0 KB but its "
+                            "partition holds 64.0 KB");
+
+    /* beyond the end of the board's 4 MB flash */
+    T_EQ_INT(rig_start(&r, "esp32"), 0);
+    engine_job_init(&job);
+    snprintf(job.port, sizeof job.port, "%s", r.url);
+    add_data(&job, "storage", 0x3F8000, 0x10000, 2);
+    T_EQ_INT(run(&job, NULL, &res, NULL), 0);
+    rig_free(&r);
+    T_EQ_INT(res.status, ED_ERR_PROFILE);
+    T_CONTAINS(res.message, "ends beyond the 4 MB flash");
+    T_EQ_INT(res.parts[0].phase, PHASE_FAILED);
+}
+
+static void b64(const uint8_t *in, size_t n, FILE *f)
+{
+    static const char t[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i;
+
+    for (i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+
+        if (i + 1 < n)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < n)
+            v |= in[i + 2];
+        fputc(t[v >> 18 & 63], f);
+        fputc(t[v >> 12 & 63], f);
+        fputc(i + 1 < n ? t[v >> 6 & 63] : '=', f);
+        fputc(i + 2 < n ? t[v & 63] : '=', f);
+    }
+}
+
+/*
+ * A "stub" that never says OHAI: the first segment of a real RAM app, which
+ * the simulated ROM runs as an app.  The engine must fall back to the ROM.
+ */
+void test_engine__stub_rejected_falls_back_to_rom(void)
+{
+    const char *sh = t_shared_dir();
+    const char *dir = t_tmpdir();
+    struct engine_job job;
+    struct image_info in;
+    struct result res;
+    struct rig r;
+    char path[512], err[256];
+    uint8_t *app;
+    size_t alen;
+    unsigned k;
+    FILE *f;
+
+    if (!sh)
+        T_SKIP("shared firmware folder absent (set ESPDECK_SHARED)");
+    snprintf(path, sizeof path, "%s/firmware/RAM_APP/ESP32/app.bin", sh);
+    app = t_read_file(path, &alen);
+    if (!app)
+        T_SKIP("RAM_APP/ESP32/app.bin absent");
+    T_EQ_INT(image_parse(&in, app, alen, "app.bin", err, sizeof err), ED_OK);
+    snprintf(path, sizeof path, "%s/esp32.json", dir);
+    f = fopen(path, "w");
+    T_ASSERT(f);
+    /* the segment holding the app descriptor makes it an app to the sim */
+    for (k = 0; k + 1 < in.n_segments; k++)
+        if (in.segs[k].len >= 4 &&
+            !memcmp(app + in.segs[k].file_offset, "\x32\x54\xcd\xab", 4))
+            break;
+    fprintf(f, "{\"entry\": %u, \"text_start\": %u, \"text\": \"",
+            in.entry, in.segs[k].addr);
+    b64(app + in.segs[k].file_offset, in.segs[k].len, f);
+    fprintf(f, "\"}\n");
+    fclose(f);
+    free(app);
+
+    T_EQ_INT(rig_start(&r, "esp32"), 0);
+    engine_job_init(&job);
+    snprintf(job.port, sizeof job.port, "%s", r.url);
+    snprintf(job.stub_dir, sizeof job.stub_dir, "%s", dir);
+    add_data(&job, "storage", 0x100000, 4096, 3);
+    T_EQ_INT(run(&job, NULL, &res, NULL), 0);
+    rig_free(&r);
+    if (res.status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
+    T_EQ_INT(res.status, ED_OK);
+    T_ASSERT(!res.chip.stub);
+    T_CONTAINS(res.log, "the flasher stub did not start");
+    T_CONTAINS(res.log, "through the ROM loader");
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
+}
+
+/* --no-stub: the ROM writes and verifies; then read the flash back. */
+void test_engine__rom_write_and_read_back(void)
+{
+    struct engine_job job;
+    struct result res;
+    struct engine *e;
+    struct rig r;
+    uint8_t *want;
+
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    engine_job_init(&job);
+    snprintf(job.port, sizeof job.port, "%s", r.url);
+    job.no_stub = true;
+    add_data(&job, "nvs", 0x9000, 6000, 5);
+    want = malloc(6000);
+    T_ASSERT(want);
+    memcpy(want, job.images[0].data, 6000);
+    T_EQ_INT(run(&job, NULL, &res, NULL), 0);
+    T_EQ_INT(res.status, ED_OK);
+    T_ASSERT(!res.chip.stub);
+    T_CONTAINS(res.log, "--no-stub");
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
+
+    engine_job_init(&job);
+    snprintf(job.port, sizeof job.port, "%s", r.url);
+    job.op = ENGINE_OP_READ;
+    job.read_offset = 0x9000;
+    job.read_size = 6000;
+    T_EQ_INT(run(&job, NULL, &res, &e), 0);
+    rig_free(&r);
+    T_EQ_INT(res.status, ED_OK);
+    T_ASSERT(engine_job(e)->read_out != NULL);
+    T_EQ_MEM(engine_job(e)->read_out, want, 6000);
+    engine_free(e);
+    free(want);
+}
+
+void test_engine__erase_region(void)
+{
+    struct engine_job job;
+    struct result res;
+    struct rig r;
+    const uint8_t *fl;
+    size_t fsz, i;
+
+    T_EQ_INT(rig_start(&r, "esp32"), 0);
+    engine_job_init(&job);
+    snprintf(job.port, sizeof job.port, "%s", r.url);
+    add_data(&job, "a", 0x20000, 0x2000, 11);
+    T_EQ_INT(run(&job, NULL, &res, NULL), 0);
+    T_EQ_INT(res.status, ED_OK);
+    engine_job_init(&job);
+    snprintf(job.port, sizeof job.port, "%s", r.url);
+    job.op = ENGINE_OP_ERASE;
+    job.erase_offset = 0x20000;
+    job.erase_size = 0x1000;
+    T_EQ_INT(run(&job, NULL, &res, NULL), 0);
+    T_EQ_INT(res.status, ED_OK);
+    rig_pause(&r);
+    fl = sim_flash(r.sim, &fsz);
+    for (i = 0; i < 0x1000; i++)
+        T_EQ_INT(fl[0x20000 + i], 0xFF);
+    T_ASSERT(fl[0x21000] != 0xFF || fl[0x21001] != 0xFF);
+    rig_free(&r);
+}
+
+/* Two engines at once on two boards (run under SANITIZE=thread too). */
+void test_engine__two_engines_at_once(void)
+{
+    struct engine_job job[2];
+    struct engine *e[2];
+    struct result res[2];
+    struct rig r[2];
+    char err[256];
+    int k, waited = 0;
+
+    for (k = 0; k < 2; k++) {
+        T_EQ_INT(rig_start(&r[k], k ? "esp32s3" : "esp32c6"), 0);
+        engine_job_init(&job[k]);
+        snprintf(job[k].port, sizeof job[k].port, "%s", r[k].url);
+        add_data(&job[k], "app", 0x10000, 100000, 20 + (unsigned)k);
+        T_EQ_INT(engine_new(&e[k], &job[k], err, sizeof err), ED_OK);
+        memset(&res[k], 0, sizeof res[k]);
+    }
+    for (k = 0; k < 2; k++)
+        T_EQ_INT(engine_start(e[k]), ED_OK);
+    while ((!res[0].finished || !res[1].finished) && waited < 60000) {
+        struct pollfd pf[2] = {{engine_wake_fd(e[0]), POLLIN, 0},
+                               {engine_wake_fd(e[1]), POLLIN, 0}};
+        struct engine_event ev;
+
+        poll(pf, 2, 100);
+        waited += 100;
+        for (k = 0; k < 2; k++)
+            while (engine_poll(e[k], &ev))
+                collect(&res[k], &ev);
+    }
+    for (k = 0; k < 2; k++) {
+        engine_free(e[k]);
+        rig_free(&r[k]);
+        T_ASSERT(res[k].finished);
+        T_EQ_INT(res[k].status, ED_OK);
+        T_EQ_INT(res[k].parts[0].phase, PHASE_DONE);
+        T_ASSERT(res[k].n_progress >= 1);
+    }
+}
