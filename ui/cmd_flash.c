@@ -1,12 +1,150 @@
-/* placeholder: replaced by the module's owner */
+/*
+ * cmd_flash.c - `espdeck flash PROFILE [options] --batch [--json]`.
+ *
+ * Loads the profile, builds the engine job, applies the command-line
+ * overrides and runs it headless (ui/batch.c).  Without --batch on a
+ * terminal it starts the console instead.  docs/cli.md is the reference.
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "batch.h"
 #include "cmd.h"
+#include "engine.h"
+#include "profile.h"
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: espdeck flash PROFILE [--port URL] [--baud N] "
+            "[--before MODE] [--after MODE]\n"
+            "                     [--no-stub] [--force] [--no-compress] "
+            "[--stub-dir DIR] [-v]\n"
+            "                     --batch [--json] [--monitor SECONDS]\n"
+            "Without --batch on a terminal the console opens.  docs/cli.md "
+            "has the details.\n");
+}
 
 int cmd_flash(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "espdeck: 'flash' is not built yet\n");
-    return EXIT_INTERNAL;
+    struct engine_job job, cli;
+    struct batch_opts o;
+    struct profile *p = NULL;
+    struct engine *e = NULL;
+    const char *path = NULL;
+    char err[ED_ERRMSG_MAX] = "";
+    bool batch = false, force = false, no_compress = false;
+    bool have_baud = false, have_before = false, have_after = false;
+    double monitor = 0;
+    int i, rc;
+
+    memset(&o, 0, sizeof o);
+    engine_job_init(&cli);
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        uint32_t before_baud = cli.baud;
+        enum port_before bb = cli.before;
+        enum port_after aa = cli.after;
+        int r;
+
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage();
+            return 0;
+        }
+        r = batch_common_option(argc, argv, &i, &cli, &o, "flash");
+        if (r < 0)
+            return EXIT_USAGE;
+        if (r > 0) {
+            have_baud |= cli.baud != before_baud;
+            have_before |= !strcmp(a, "--before") || cli.before != bb;
+            have_after |= !strcmp(a, "--after") || cli.after != aa;
+            continue;
+        }
+        if (!strcmp(a, "--batch")) {
+            batch = true;
+        } else if (!strcmp(a, "--force")) {
+            force = true;
+        } else if (!strcmp(a, "--no-compress")) {
+            no_compress = true;
+        } else if (!strcmp(a, "--monitor")) {
+            char *end;
+
+            if (i + 1 >= argc) {
+                fprintf(stderr, "espdeck flash: --monitor needs a number of "
+                        "seconds\n");
+                return EXIT_USAGE;
+            }
+            monitor = strtod(argv[++i], &end);
+            if (*end || monitor <= 0) {
+                fprintf(stderr, "espdeck flash: --monitor '%s' is not a "
+                        "number of seconds\n", argv[i]);
+                return EXIT_USAGE;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "espdeck flash: unknown option %s\n", a);
+            usage();
+            return EXIT_USAGE;
+        } else if (!path) {
+            path = a;
+        } else {
+            fprintf(stderr, "espdeck flash: one profile at a time (got %s "
+                    "and %s)\n", path, a);
+            return EXIT_USAGE;
+        }
+    }
+    if (!path) {
+        usage();
+        return EXIT_USAGE;
+    }
+    if (!batch && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+        return cmd_console(argc, argv);
+
+    rc = profile_load(&p, path, err, sizeof err);
+    if (rc) {
+        batch_print_error(o.json, EXIT_PROFILE, "%s", err);
+        return EXIT_PROFILE;
+    }
+    engine_job_init(&job);
+    rc = profile_to_job(p, cli.port[0] ? cli.port : NULL, &job, err,
+                        sizeof err);
+    profile_free(p);
+    if (rc) {
+        engine_job_clear(&job);
+        batch_print_error(o.json, EXIT_PROFILE, "%s", err);
+        return EXIT_PROFILE;
+    }
+    job.op = ENGINE_OP_FLASH;
+    if (have_baud)
+        job.baud = cli.baud;
+    if (have_before)
+        job.before = cli.before;
+    if (have_after)
+        job.after = cli.after;
+    job.no_stub = cli.no_stub;
+    job.force = force;
+    job.no_compress = no_compress;
+    job.log_level = cli.log_level;
+    snprintf(job.stub_dir, sizeof job.stub_dir, "%s", cli.stub_dir);
+    if (monitor > 0) {
+        job.monitor_after = true;
+        o.monitor_seconds = monitor;
+    }
+    if (!batch_resolve_port(&job, o.json)) {
+        engine_job_clear(&job);
+        return EXIT_CONNECT;
+    }
+    rc = engine_new(&e, &job, err, sizeof err);
+    if (rc) {
+        engine_job_clear(&job);
+        batch_print_error(o.json, rc == ED_ERR_PROFILE ? EXIT_PROFILE
+                                                       : EXIT_USAGE,
+                          "%s", err);
+        return rc == ED_ERR_PROFILE ? EXIT_PROFILE : EXIT_USAGE;
+    }
+    rc = batch_run(e, &o);
+    engine_free(e);
+    engine_job_clear(&job);
+    return rc;
 }

@@ -1,0 +1,673 @@
+/*
+ * batch.c - headless rendering of engine events (see batch.h).
+ */
+#include "batch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "clock.h"
+#include "cmd.h"
+
+/*
+ * The signal handler can only reach process-wide state: one flag and one
+ * self-pipe, set up by batch_run for its duration (one batch per process).
+ */
+static volatile sig_atomic_t batch_sigs;
+static int batch_sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    const char b = 's';
+
+    (void)sig;
+    batch_sigs++;
+    if (batch_sig_pipe[1] >= 0 && write(batch_sig_pipe[1], &b, 1) < 0) {
+        /* nothing to do: the flag is set */
+    }
+    errno = saved;
+}
+
+struct part_track {
+    char name[32];
+    uint32_t offset;
+    enum engine_phase phase;
+    int last_decile;        /* highest "Progress: N %" printed, -1 none */
+    bool started;
+};
+
+struct batch {
+    const struct batch_opts *o;
+    enum engine_op op;
+    struct part_track parts[ENGINE_MAX_IMAGES];
+    size_t n_parts;
+    bool done_printed;
+    bool monitoring;
+    int64_t monitor_end_ms;
+    int status;
+    enum engine_state stage;
+    bool finished;
+    char message[ED_ERRMSG_MAX];
+};
+
+/* ------------------------------------------------------------------ */
+/* JSON                                                                */
+
+static void json_emit(cJSON *o)
+{
+    char *s = cJSON_PrintUnformatted(o);
+
+    if (s) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        fflush(stdout);
+        cJSON_free(s);
+    }
+    cJSON_Delete(o);
+}
+
+/* Bytes as a JSON-safe string: valid UTF-8 kept, other bytes as U+FFFD. */
+static char *utf8_clean(const uint8_t *p, size_t n)
+{
+    char *s = malloc(n * 3 + 1);
+    size_t i = 0, k = 0;
+
+    if (!s)
+        return NULL;
+    while (i < n) {
+        uint8_t c = p[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3
+                                 : (c >> 3) == 30 ? 4 : 0;
+        size_t j;
+        bool ok = len && i + len <= n;
+
+        for (j = 1; ok && j < len; j++)
+            ok = (p[i + j] & 0xC0) == 0x80;
+        if (ok && c != 0) {
+            memcpy(s + k, p + i, len);
+            k += len;
+            i += len;
+        } else {
+            memcpy(s + k, "\xEF\xBF\xBD", 3);
+            k += 3;
+            i++;
+        }
+    }
+    s[k] = '\0';
+    return s;
+}
+
+static const char *stage_name(enum engine_state st)
+{
+    return engine_state_name(st);
+}
+
+static void json_event(struct batch *b, const struct engine_event *ev)
+{
+    cJSON *o = cJSON_CreateObject();
+    char buf[64];
+
+    if (!o)
+        return;
+    switch (ev->kind) {
+    case EV_LOG:
+        cJSON_AddStringToObject(o, "event", "log");
+        cJSON_AddStringToObject(o, "level", log_level_name(ev->u.log.level));
+        cJSON_AddStringToObject(o, "text", ev->u.log.text);
+        break;
+    case EV_STATE:
+        cJSON_AddStringToObject(o, "event", "state");
+        cJSON_AddStringToObject(o, "state",
+                                engine_state_name(ev->u.state.state));
+        break;
+    case EV_CHIP: {
+        const struct engine_chip_info *c = &ev->u.chip;
+        const struct chip_desc *d = chip_get(c->chip);
+
+        cJSON_AddStringToObject(o, "event", "chip");
+        cJSON_AddStringToObject(o, "chip", d ? d->name : "unknown");
+        cJSON_AddStringToObject(o, "display", c->display);
+        snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", c->mac[0],
+                 c->mac[1], c->mac[2], c->mac[3], c->mac[4], c->mac[5]);
+        cJSON_AddStringToObject(o, "mac", buf);
+        snprintf(buf, sizeof buf, "0x%06x", c->flash_id);
+        cJSON_AddStringToObject(o, "flash_id", buf);
+        cJSON_AddNumberToObject(o, "flash_size", c->flash_size);
+        cJSON_AddNumberToObject(o, "crystal_mhz", c->crystal_mhz);
+        cJSON_AddNumberToObject(o, "baud", c->baud);
+        cJSON_AddBoolToObject(o, "stub", c->stub);
+        cJSON_AddStringToObject(o, "reset", c->reset_used);
+        break;
+    }
+    case EV_PART: {
+        const struct engine_part_info *p = &ev->u.part;
+        const struct part_track *t =
+            p->index >= 0 && (size_t)p->index < b->n_parts ? &b->parts[p->index]
+                                                           : NULL;
+
+        cJSON_AddStringToObject(o, "event", "part");
+        cJSON_AddNumberToObject(o, "index", p->index);
+        cJSON_AddStringToObject(o, "name", t ? t->name : "");
+        cJSON_AddNumberToObject(o, "offset", t ? t->offset : 0);
+        cJSON_AddStringToObject(o, "phase", engine_phase_name(p->phase));
+        cJSON_AddNumberToObject(o, "done", (double)p->done);
+        cJSON_AddNumberToObject(o, "total", (double)p->total);
+        cJSON_AddNumberToObject(o, "wire_bytes", (double)p->wire_bytes);
+        cJSON_AddNumberToObject(o, "wire_total", (double)p->wire_total);
+        cJSON_AddNumberToObject(o, "rate", (double)(long long)p->rate);
+        cJSON_AddNumberToObject(o, "elapsed",
+                                (double)(long long)(p->elapsed * 1000) /
+                                    1000.0);
+        cJSON_AddStringToObject(o, "message", p->message);
+        break;
+    }
+    case EV_MONITOR: {
+        char *s = utf8_clean(ev->u.monitor.data, ev->u.monitor.len);
+
+        cJSON_AddStringToObject(o, "event", "monitor");
+        cJSON_AddStringToObject(o, "text", s ? s : "");
+        free(s);
+        break;
+    }
+    case EV_FINISHED:
+        cJSON_AddStringToObject(o, "event", "finished");
+        cJSON_AddNumberToObject(o, "status", ev->u.finished.status);
+        cJSON_AddStringToObject(o, "error",
+                                ed_errname(ev->u.finished.status));
+        cJSON_AddStringToObject(o, "stage", stage_name(ev->u.finished.stage));
+        cJSON_AddNumberToObject(
+            o, "exit",
+            batch_exit_code(ev->u.finished.status, ev->u.finished.stage));
+        cJSON_AddStringToObject(o, "message", ev->u.finished.message);
+        break;
+    }
+    json_emit(o);
+}
+
+void batch_print_error(bool json, int exit_code, const char *fmt, ...)
+{
+    char msg[ED_ERRMSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+
+        if (!o)
+            return;
+        cJSON_AddStringToObject(o, "event", "finished");
+        int st = exit_code == EXIT_PROFILE   ? ED_ERR_PROFILE
+                 : exit_code == EXIT_CONNECT ? ED_ERR_NOT_FOUND
+                                             : ED_ERR_ARG;
+
+        if (!o)
+            return;
+        cJSON_AddNumberToObject(o, "status", st);
+        cJSON_AddStringToObject(o, "error", ed_errname(st));
+        cJSON_AddStringToObject(o, "stage", "idle");
+        cJSON_AddNumberToObject(o, "exit", exit_code);
+        cJSON_AddStringToObject(o, "message", msg);
+        json_emit(o);
+    } else {
+        fprintf(stderr, "espdeck: %s\n", msg);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* text                                                                */
+
+static void out_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void out_line(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+static void text_progress(struct part_track *t, uint64_t done,
+                          uint64_t total)
+{
+    int dec = total ? (int)(done * 10 / total) : 10;
+
+    if (dec > 10)
+        dec = 10;
+    while (t->last_decile < dec) {
+        t->last_decile++;
+        if (t->last_decile > 0)
+            out_line("Progress: %d %%", t->last_decile * 10);
+    }
+}
+
+static void text_part(struct batch *b, const struct engine_part_info *p)
+{
+    struct part_track *t;
+
+    if (p->index < 0 || (size_t)p->index >= b->n_parts)
+        return;
+    t = &b->parts[p->index];
+    if (p->phase == t->phase && p->phase != PHASE_WRITING)
+        return;
+    switch (p->phase) {
+    case PHASE_WAITING:
+        if (p->message[0] && t->phase != PHASE_WAITING)
+            out_line("Not written: %s", t->name);
+        break;
+    case PHASE_ERASING:
+        if (b->op == ENGINE_OP_READ)
+            break;
+        out_line("Loading %s...", t->name);
+        out_line("Erasing flash (this may take a while)...");
+        break;
+    case PHASE_WRITING:
+        if (!t->started) {
+            t->started = true;
+            out_line(b->op == ENGINE_OP_READ ? "Start reading"
+                                             : "Start programming");
+            t->last_decile = 0;
+        }
+        text_progress(t, p->done, p->total);
+        break;
+    case PHASE_VERIFYING:
+        if (b->o->verbose)
+            out_line("Verifying %s...", t->name);
+        break;
+    case PHASE_SKIPPED:
+        out_line("Skipped %s: %s", t->name, p->message[0] ? p->message
+                                                          : "unchanged");
+        break;
+    case PHASE_DONE:
+        if (!t->started) {
+            t->started = true;
+            out_line(b->op == ENGINE_OP_READ ? "Start reading"
+                                             : "Start programming");
+            t->last_decile = 0;
+        }
+        text_progress(t, 1, 1);
+        out_line(b->op == ENGINE_OP_READ ? "Finished reading"
+                                         : "Finished programming");
+        break;
+    case PHASE_FAILED:
+        out_line("Failed %s: %s", t->name, p->message);
+        break;
+    case PHASE_CANCELLED:
+        out_line("Cancelled %s: %s", t->name, p->message);
+        break;
+    }
+    t->phase = p->phase;
+}
+
+static void text_event(struct batch *b, const struct engine_event *ev)
+{
+    switch (ev->kind) {
+    case EV_LOG:
+        if (ev->u.log.level <= ED_LOG_WARN)
+            fprintf(stderr, "espdeck: %s%s\n",
+                    ev->u.log.level == ED_LOG_ERROR ? "error: " : "warning: ",
+                    ev->u.log.text);
+        else if (b->o->verbose)
+            fprintf(stderr, "espdeck: %s\n", ev->u.log.text);
+        break;
+    case EV_STATE:
+        if (ev->u.state.state == STATE_MONITORING && !b->done_printed) {
+            out_line("Done!");
+            b->done_printed = true;
+        }
+        break;
+    case EV_CHIP: {
+        const struct engine_chip_info *c = &ev->u.chip;
+
+        out_line("Connected to target (%s, MAC "
+                 "%02x:%02x:%02x:%02x:%02x:%02x, %s)",
+                 c->display, c->mac[0], c->mac[1], c->mac[2], c->mac[3],
+                 c->mac[4], c->mac[5], c->stub ? "stub" : "ROM loader");
+        if (b->o->verbose)
+            fprintf(stderr, "espdeck: flash id 0x%06x, %u bytes, crystal "
+                    "%d MHz, %u baud, reset: %s\n", c->flash_id,
+                    c->flash_size, c->crystal_mhz, c->baud,
+                    c->reset_used[0] ? c->reset_used : "-");
+        break;
+    }
+    case EV_PART:
+        text_part(b, &ev->u.part);
+        break;
+    case EV_MONITOR:
+        fwrite(ev->u.monitor.data, 1, ev->u.monitor.len, stdout);
+        fflush(stdout);
+        break;
+    case EV_FINISHED:
+        if (ev->u.finished.status == ED_OK) {
+            if (!b->done_printed)
+                out_line("Done!");
+            b->done_printed = true;
+            if (b->o->verbose || b->op == ENGINE_OP_ERASE ||
+                b->op == ENGINE_OP_READ)
+                fprintf(stderr, "espdeck: %s\n", ev->u.finished.message);
+        } else {
+            fprintf(stderr, "espdeck: %s\n", ev->u.finished.message);
+        }
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+
+int batch_exit_code(int status, enum engine_state stage)
+{
+    if (status == ED_OK)
+        return 0;
+    if (status == ED_ERR_CANCELLED)
+        return EXIT_CANCELLED;
+    if (status == ED_ERR_PROFILE)
+        return EXIT_PROFILE;
+    if (status == ED_ERR_NOMEM)
+        return EXIT_INTERNAL;
+    if (status == ED_ERR_ARG && stage != STATE_CONNECTING)
+        return EXIT_USAGE;
+    if (engine_failed_connecting(status, stage))
+        return EXIT_CONNECT;
+    return EXIT_WRITE;
+}
+
+static void handle_event(struct batch *b, struct engine *e,
+                         const struct engine_event *ev)
+{
+    if (ev->kind == EV_STATE && ev->u.state.state == STATE_MONITORING) {
+        b->monitoring = true;
+        b->monitor_end_ms =
+            clock_ms() + (int64_t)(b->o->monitor_seconds * 1000.0);
+    }
+    if (ev->kind == EV_FINISHED) {
+        b->finished = true;
+        b->status = ev->u.finished.status;
+        b->stage = ev->u.finished.stage;
+        snprintf(b->message, sizeof b->message, "%s",
+                 ev->u.finished.message);
+    }
+    if (b->o->json)
+        json_event(b, ev);
+    else
+        text_event(b, ev);
+    (void)e;
+}
+
+int batch_run(struct engine *e, const struct batch_opts *o)
+{
+    const struct engine_job *job = engine_job(e);
+    struct sigaction sa, old_int, old_term;
+    struct batch b;
+    bool cancel_sent = false;
+    size_t i;
+    int rc;
+
+    memset(&b, 0, sizeof b);
+    b.o = o;
+    b.op = job->op;
+    /* names before the engine thread runs (it never changes them) */
+    if (job->op == ENGINE_OP_READ || job->op == ENGINE_OP_ERASE) {
+        b.n_parts = 1;
+        snprintf(b.parts[0].name, sizeof b.parts[0].name, "flash");
+        b.parts[0].offset = job->op == ENGINE_OP_READ ? job->read_offset
+                                                      : job->erase_offset;
+    } else {
+        b.n_parts = job->n_images;
+        for (i = 0; i < job->n_images; i++) {
+            snprintf(b.parts[i].name, sizeof b.parts[i].name, "%s",
+                     job->images[i].name);
+            b.parts[i].offset = job->images[i].offset;
+        }
+    }
+    for (i = 0; i < b.n_parts; i++) {
+        b.parts[i].phase = PHASE_WAITING;
+        b.parts[i].last_decile = -1;
+    }
+
+    if (pipe2(batch_sig_pipe, O_NONBLOCK | O_CLOEXEC)) {
+        batch_sig_pipe[0] = batch_sig_pipe[1] = -1;
+    }
+    batch_sigs = 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    rc = engine_start(e);
+    if (rc) {
+        batch_print_error(o->json, EXIT_INTERNAL,
+                          "could not start the engine thread: %s",
+                          ed_strerror(rc));
+        rc = EXIT_INTERNAL;
+        goto out;
+    }
+    while (!b.finished) {
+        struct pollfd pf[2];
+        struct engine_event ev;
+        int timeout = 200;
+
+        pf[0].fd = engine_wake_fd(e);
+        pf[0].events = POLLIN;
+        pf[1].fd = batch_sig_pipe[0];
+        pf[1].events = POLLIN;
+        if (b.monitoring && !cancel_sent) {
+            int left = clock_remaining_ms(b.monitor_end_ms);
+
+            if (left == 0) {
+                engine_command(e, ENGINE_CMD_STOP);
+                cancel_sent = true;
+            } else if (left < timeout) {
+                timeout = left;
+            }
+        }
+        poll(pf, batch_sig_pipe[0] >= 0 ? 2 : 1, timeout);
+        if (batch_sigs && !cancel_sent) {
+            char drain[16];
+
+            while (read(batch_sig_pipe[0], drain, sizeof drain) > 0)
+                ;
+            cancel_sent = true;
+            if (b.monitoring) {
+                engine_command(e, ENGINE_CMD_STOP);
+            } else {
+                if (!o->json)
+                    fprintf(stderr, "espdeck: cancelling (the current "
+                            "block finishes first)...\n");
+                engine_cancel(e);
+            }
+        }
+        while (engine_poll(e, &ev))
+            handle_event(&b, e, &ev);
+        if (!b.finished && engine_finished(e)) {
+            /* the thread ended: take what is left */
+            while (engine_poll(e, &ev))
+                handle_event(&b, e, &ev);
+            if (!b.finished) {
+                b.status = ED_ERR_IO;
+                b.stage = STATE_IDLE;
+                break;
+            }
+        }
+    }
+    rc = batch_exit_code(b.status, b.stage);
+out:
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (batch_sig_pipe[0] >= 0) {
+        close(batch_sig_pipe[0]);
+        close(batch_sig_pipe[1]);
+        batch_sig_pipe[0] = batch_sig_pipe[1] = -1;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* command-line helpers                                                */
+
+bool batch_parse_u32(const char *s, uint32_t *out)
+{
+    char *end;
+    unsigned long long v;
+    unsigned long long mul = 1;
+
+    if (!s || !*s || *s == '-')
+        return false;
+    errno = 0;
+    v = strtoull(s, &end, 0);
+    if (errno || end == s)
+        return false;
+    if (*end) {
+        if (!strcasecmp(end, "k") || !strcasecmp(end, "kb") ||
+            !strcasecmp(end, "kib"))
+            mul = 1024;
+        else if (!strcasecmp(end, "m") || !strcasecmp(end, "mb") ||
+                 !strcasecmp(end, "mib"))
+            mul = 1024 * 1024;
+        else
+            return false;
+    }
+    v *= mul;
+    if (v > 0xFFFFFFFFull)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+static const char *need_value(int argc, char **argv, int *i, const char *cmd)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "espdeck %s: %s needs a value (espdeck --help)\n",
+                cmd, argv[*i]);
+        return NULL;
+    }
+    (*i)++;
+    return argv[*i];
+}
+
+int batch_common_option(int argc, char **argv, int *i, struct engine_job *job,
+                        struct batch_opts *o, const char *cmd)
+{
+    const char *a = argv[*i], *v;
+
+    if (!strcmp(a, "--json")) {
+        o->json = true;
+        return 1;
+    }
+    if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+        o->verbose = true;
+        job->log_level = ED_LOG_DEBUG;
+        return 1;
+    }
+    if (!strcmp(a, "--no-stub")) {
+        job->no_stub = true;
+        return 1;
+    }
+    if (!strcmp(a, "--port") || !strcmp(a, "-p")) {
+        if (!(v = need_value(argc, argv, i, cmd)))
+            return -1;
+        snprintf(job->port, sizeof job->port, "%s", v);
+        return 1;
+    }
+    if (!strcmp(a, "--baud") || !strcmp(a, "-b")) {
+        uint32_t b;
+
+        if (!(v = need_value(argc, argv, i, cmd)))
+            return -1;
+        if (!batch_parse_u32(v, &b) || b < 9600) {
+            fprintf(stderr, "espdeck %s: --baud '%s' is not a baud rate "
+                    "(115200, 460800, 921600, ...)\n", cmd, v);
+            return -1;
+        }
+        job->baud = b;
+        return 1;
+    }
+    if (!strcmp(a, "--before")) {
+        if (!(v = need_value(argc, argv, i, cmd)))
+            return -1;
+        if (port_parse_before(v, &job->before)) {
+            fprintf(stderr, "espdeck %s: --before '%s': use default-reset, "
+                    "usb-reset, no-reset or no-reset-no-sync\n", cmd, v);
+            return -1;
+        }
+        return 1;
+    }
+    if (!strcmp(a, "--after")) {
+        if (!(v = need_value(argc, argv, i, cmd)))
+            return -1;
+        if (port_parse_after(v, &job->after)) {
+            fprintf(stderr, "espdeck %s: --after '%s': use hard-reset, "
+                    "soft-reset, no-reset, no-reset-stub or "
+                    "watchdog-reset\n", cmd, v);
+            return -1;
+        }
+        return 1;
+    }
+    if (!strcmp(a, "--stub-dir")) {
+        if (!(v = need_value(argc, argv, i, cmd)))
+            return -1;
+        snprintf(job->stub_dir, sizeof job->stub_dir, "%s", v);
+        return 1;
+    }
+    return 0;
+}
+
+bool batch_resolve_port(struct engine_job *job, bool json)
+{
+    struct port_info *list = NULL;
+    char err[ED_ERRMSG_MAX] = "", names[256] = "";
+    const char *pick = NULL;
+    int n, i, esp = 0;
+
+    if (job->port[0] && strcmp(job->port, "auto"))
+        return true;
+    n = port_list(&list, err, sizeof err);
+    if (n < 0) {
+        batch_print_error(json, EXIT_CONNECT,
+                          "cannot list serial ports (%s): give --port", err);
+        return false;
+    }
+    for (i = 0; i < n; i++) {
+        if (!list[i].bridge)
+            continue;
+        esp++;
+        pick = list[i].name;
+        if (strlen(names) + strlen(list[i].name) + 3 < sizeof names) {
+            if (names[0])
+                strcat(names, ", ");
+            strcat(names, list[i].name);
+        }
+    }
+    if (esp == 1) {
+        snprintf(job->port, sizeof job->port, "%s", pick);
+        free(list);
+        return true;
+    }
+    if (esp == 0)
+        batch_print_error(json, EXIT_CONNECT,
+                          "no serial port with an ESP USB bridge found: "
+                          "plug the board in, or give --port (for example "
+                          "--port /dev/ttyUSB0 or --port sim:esp32)");
+    else
+        batch_print_error(json, EXIT_CONNECT,
+                          "%d boards found (%s): choose one with --port", esp,
+                          names);
+    free(list);
+    return false;
+}

@@ -1,0 +1,62 @@
+/*
+ * batch.h - the headless renderer: run one engine job and print its events.
+ *
+ * Text mode prints the seed's progress lines on stdout ("Connected to
+ * target (ESP32, MAC ..., stub)", "Loading bootloader...", "Erasing flash
+ * (this may take a while)...", "Start programming", "Progress: 10 %", ...,
+ * "Finished programming" or "Skipped NAME: unchanged", "Done!"), warnings
+ * and the failure sentence on stderr.  JSON mode prints one JSON object per
+ * line per event instead (keys in docs/cli.md).  SIGINT cancels the engine
+ * cleanly (exit EXIT_CANCELLED).
+ *
+ * Used by `espdeck flash --batch`, `read-flash` and `erase` (ui/cmd_*.c).
+ * Runs on the calling thread; installs a SIGINT/SIGTERM handler for the
+ * duration of batch_run() and restores the previous one.
+ */
+#ifndef ED_BATCH_H
+#define ED_BATCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+struct batch_opts {
+    bool json;
+    bool verbose;            /* info-level log lines too */
+    double monitor_seconds;  /* > 0: after flashing, print the output this long */
+};
+
+/*
+ * Start e (not yet started), print its events until it finishes, and
+ * return the process exit code (enum cmd_exit).  Does not free e.
+ */
+int batch_run(struct engine *e, const struct batch_opts *o);
+
+/* Exit code for a finished job's status and stage (docs/cli.md). */
+int batch_exit_code(int status, enum engine_state stage);
+
+/*
+ * Options shared by flash, read-flash and erase: --port URL, --baud N,
+ * --before M, --after M, --no-stub, --stub-dir DIR, --json, -v/--verbose.
+ * Looks at argv[*i]; on a match consumes it (and its value) and returns 1,
+ * 0 if it is not one of these, or -1 after printing a usage error.
+ */
+int batch_common_option(int argc, char **argv, int *i, struct engine_job *job,
+                        struct batch_opts *o, const char *cmd);
+
+/* "0x1000", "4096", "64K", "4M", "4MB" -> value; false if not a number. */
+bool batch_parse_u32(const char *s, uint32_t *out);
+
+/*
+ * Resolve port "auto" (or "") to the one local serial port with an ESP USB
+ * bridge.  Prints the problem and returns false when there is none or more
+ * than one.
+ */
+bool batch_resolve_port(struct engine_job *job, bool json);
+
+/* Print a failure that happened before the engine ran (text or JSON). */
+void batch_print_error(bool json, int exit_code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
