@@ -1,14 +1,253 @@
 /*
- * port_sim.c - the in-process simulated board ("sim:CHIP").  Placeholder
- * until the real backend lands: opening fails with one sentence.
+ * port_sim.c - the in-process simulated board: "sim:CHIP[?opts]".
+ *
+ *   sim:esp32
+ *   sim:esp32c3?flash=8MB&pacing=0&boot=normal&flash-file=PATH&mac=...
+ *
+ * Options: flash=SIZE (4MB), pacing=0|1 (1, the default: bytes move at
+ * the baud rate, as on a wire), flash-file=PATH (kept across runs),
+ * mac=aa:bb:cc:dd:ee:ff, trace=PATH (hex trace of every frame),
+ * boot=normal|download (accepted; this port has modem lines, so the board
+ * powers up with them released, i.e. booting from flash, and a reset
+ * sequence puts it in download mode, as on a devkit).
+ *
+ * Each port owns its struct sim: two sim: ports in one process are two
+ * boards.  There is no thread: the board is clocked with clock_us() on
+ * every call (the core works out what happened since), and a read sleeps
+ * until the board's next event or its own deadline, whichever is first.
+ * A mutex serialises calls, so a port used from two threads stays sound.
+ * Modem lines go to sim_set_lines(), set_baud to sim_set_host_baud().
  */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
 #include "port_internal.h"
+#include "sim/sim.h"
+#include "sim/sim_chip.h"
+#include "sim/sim_server.h"
+
+struct sim_port {
+    struct port base;       /* first: port.c sees only this */
+    struct sim *sim;
+    pthread_mutex_t mu;
+};
+
+static void sp_log(void *ctx, enum log_level level, const char *msg)
+{
+    struct sim_port *sp = ctx;
+    log_msg(&sp->base.log, level, "%s", msg);
+}
+
+static void sp_close(struct port *p)
+{
+    struct sim_port *sp = (struct sim_port *)p;
+    pthread_mutex_lock(&sp->mu);
+    sim_disconnect(sp->sim, clock_us());
+    sim_free(sp->sim); /* writes the flash file back */
+    pthread_mutex_unlock(&sp->mu);
+    pthread_mutex_destroy(&sp->mu);
+    free(sp);
+}
+
+static int sp_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms)
+{
+    struct sim_port *sp = (struct sim_port *)p;
+    int64_t deadline = clock_us() + (int64_t)timeout_ms * 1000;
+
+    for (;;) {
+        int64_t now = clock_us(), next, wait;
+        size_t n;
+
+        pthread_mutex_lock(&sp->mu);
+        n = sim_tx(sp->sim, buf, cap, now);
+        next = n ? -1 : sim_next_event_us(sp->sim, now);
+        pthread_mutex_unlock(&sp->mu);
+        if (n)
+            return (int)n;
+        if (now >= deadline)
+            return 0;
+        wait = deadline - now;
+        if (next >= 0 && next - now < wait)
+            wait = next - now;
+        if (wait < 50)
+            wait = 50; /* the board is busy right now: do not spin */
+        clock_sleep_us(wait);
+    }
+}
+
+static int sp_write(struct port *p, const uint8_t *buf, size_t len,
+                    int timeout_ms)
+{
+    struct sim_port *sp = (struct sim_port *)p;
+    (void)timeout_ms;
+    pthread_mutex_lock(&sp->mu);
+    sim_rx(sp->sim, buf, len, clock_us());
+    pthread_mutex_unlock(&sp->mu);
+    return ED_OK;
+}
+
+static int sp_set_baud(struct port *p, uint32_t baud)
+{
+    struct sim_port *sp = (struct sim_port *)p;
+    if (baud == 0)
+        return ED_ERR_ARG;
+    pthread_mutex_lock(&sp->mu);
+    sim_set_host_baud(sp->sim, baud, clock_us());
+    pthread_mutex_unlock(&sp->mu);
+    p->baud = baud;
+    return ED_OK;
+}
+
+static int sp_set_lines(struct port *p, int dtr, int rts)
+{
+    struct sim_port *sp = (struct sim_port *)p;
+    if (dtr >= 0)
+        p->dtr = dtr ? 1 : 0;
+    if (rts >= 0)
+        p->rts = rts ? 1 : 0;
+    pthread_mutex_lock(&sp->mu);
+    sim_set_lines(sp->sim, p->dtr == 1, p->rts == 1, clock_us());
+    pthread_mutex_unlock(&sp->mu);
+    return ED_OK;
+}
+
+static int sp_flush_input(struct port *p)
+{
+    struct sim_port *sp = (struct sim_port *)p;
+    uint8_t junk[1024];
+    int64_t now = clock_us();
+    pthread_mutex_lock(&sp->mu);
+    while (sim_tx(sp->sim, junk, sizeof junk, now) > 0)
+        ;
+    pthread_mutex_unlock(&sp->mu);
+    return ED_OK;
+}
+
+static int sp_drain(struct port *p, int timeout_ms)
+{
+    (void)p;
+    (void)timeout_ms;
+    return ED_OK; /* bytes are with the board as soon as they are written */
+}
+
+static const struct port_ops sim_port_ops = {
+    .close = sp_close,
+    .read = sp_read,
+    .write = sp_write,
+    .set_baud = sp_set_baud,
+    .set_lines = sp_set_lines,
+    .flush_input = sp_flush_input,
+    .drain = sp_drain,
+};
+
+/* Parse "chip?k=v&k=v" into cfg; strings point into buf (a copy). */
+static int parse_spec(char *buf, struct sim_config *cfg, char *err,
+                      size_t errlen)
+{
+    char *q = strchr(buf, '?'), *kv, *save = NULL;
+
+    if (q)
+        *q++ = '\0';
+    if (!buf[0])
+        return ed_seterr(err, errlen, ED_ERR_ARG,
+                         "sim: needs a chip: sim:esp32, sim:esp32c3, ...");
+    if (!sim_chip_find(buf))
+        return ed_seterr(err, errlen, ED_ERR_ARG,
+                         "unknown chip '%s' in sim:%s: use esp32, esp32s2, "
+                         "esp32s3, esp32c2, esp32c3, esp32c6, esp32h2, "
+                         "esp32c5 or esp32p4", buf, buf);
+    cfg->chip = buf;
+    for (kv = q ? strtok_r(q, "&", &save) : NULL; kv;
+         kv = strtok_r(NULL, "&", &save)) {
+        char *v = strchr(kv, '=');
+        if (!v)
+            return ed_seterr(err, errlen, ED_ERR_ARG,
+                             "sim: option '%s' needs a value (name=value)",
+                             kv);
+        *v++ = '\0';
+        if (!strcmp(kv, "flash")) {
+            if (sim_server_parse_size(v, &cfg->flash_size) != ED_OK)
+                return ed_seterr(err, errlen, ED_ERR_ARG,
+                                 "sim: flash=%s is not a size like 4MB", v);
+        } else if (!strcmp(kv, "pacing")) {
+            if (strcmp(v, "0") && strcmp(v, "1"))
+                return ed_seterr(err, errlen, ED_ERR_ARG,
+                                 "sim: pacing takes 0 or 1, not '%s'", v);
+            cfg->no_pacing = !strcmp(v, "0");
+        } else if (!strcmp(kv, "boot")) {
+            if (!strcmp(v, "normal"))
+                cfg->boot_normal = true;
+            else if (!strcmp(v, "download"))
+                cfg->boot_normal = false;
+            else
+                return ed_seterr(err, errlen, ED_ERR_ARG,
+                                 "sim: boot takes normal or download, not "
+                                 "'%s'", v);
+        } else if (!strcmp(kv, "flash-file")) {
+            cfg->flash_file = v;
+        } else if (!strcmp(kv, "trace")) {
+            cfg->trace_path = v;
+        } else if (!strcmp(kv, "mac")) {
+            if (sim_server_parse_mac(v, cfg->mac) != ED_OK)
+                return ed_seterr(err, errlen, ED_ERR_ARG,
+                                 "sim: mac=%s is not a MAC address like "
+                                 "24:0a:c4:00:00:01", v);
+            cfg->mac_set = true;
+        } else {
+            return ed_seterr(err, errlen, ED_ERR_ARG,
+                             "sim: unknown option '%s' (flash, pacing, "
+                             "boot, flash-file, mac, trace)", kv);
+        }
+    }
+    return ED_OK;
+}
 
 int port_sim_open(struct port **out, const char *spec, uint32_t baud,
                   char *err, size_t errlen)
 {
-    (void)baud;
+    struct sim_port *sp;
+    struct sim_config cfg;
+    char *buf;
+    int rc;
+
     *out = NULL;
-    return ed_seterr(err, errlen, ED_ERR_UNSUPPORTED,
-                     "sim:%s is not available yet in this build", spec);
+    buf = strdup(spec ? spec : "");
+    sp = calloc(1, sizeof *sp);
+    if (!buf || !sp) {
+        free(buf);
+        free(sp);
+        return ed_seterr(err, errlen, ED_ERR_NOMEM, "out of memory");
+    }
+    memset(&cfg, 0, sizeof cfg);
+    rc = parse_spec(buf, &cfg, err, errlen);
+    if (rc != ED_OK)
+        goto fail;
+    /* The board logs through this port's sink (port_open sets it after
+     * we return, so the sink reads it at call time). */
+    cfg.log.write = sp_log;
+    cfg.log.ctx = sp;
+    cfg.log.max_level = ED_LOG_TRACE;
+    rc = sim_new(&sp->sim, &cfg, err, errlen);
+    if (rc != ED_OK)
+        goto fail;
+    pthread_mutex_init(&sp->mu, NULL);
+    sp->base.ops = &sim_port_ops;
+    sp->base.kind = PORT_SIM;
+    sp->base.baud = baud ? baud : 115200;
+    sp->base.has_lines = true;
+    snprintf(sp->base.description, sizeof sp->base.description,
+             "simulated %s (espdeck)", sim_chip_find(cfg.chip)->display);
+    sp->base.dtr = sp->base.rts = 0;
+    sim_connect(sp->sim, true, clock_us());
+    sim_set_host_baud(sp->sim, sp->base.baud, clock_us());
+    free(buf);
+    *out = &sp->base;
+    return ED_OK;
+fail:
+    free(buf);
+    free(sp);
+    return rc;
 }
