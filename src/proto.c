@@ -272,6 +272,7 @@ int proto_read_frame(struct proto *p, const uint8_t **body, size_t *len,
 {
     int64_t deadline = clock_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     size_t flen = 0;
+    bool polled = false;
 
     *body = NULL;
     *len = 0;
@@ -290,6 +291,11 @@ int proto_read_frame(struct proto *p, const uint8_t **body, size_t *len,
             }
         }
         p->rx_pos = p->rx_len = 0;
+        /* a line that never stops talking must not outlast the deadline */
+        if (polled && clock_remaining_ms(deadline) == 0)
+            return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_TIMEOUT,
+                             "no frame within %d ms", timeout_ms);
+        polled = true;
         n = port_read(p->port, p->rx, sizeof p->rx,
                       clock_remaining_ms(deadline));
         if (n < 0)

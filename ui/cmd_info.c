@@ -1,12 +1,229 @@
-/* placeholder: replaced by the module's owner */
+/*
+ * cmd_info.c - `espdeck info --port URL [--before MODE] [--after MODE]
+ *               [--baud N] [--json] [-v]`
+ *
+ * Connects to the ROM loader, prints chip, MAC, flash JEDEC id and size and
+ * the crystal estimate, then resets the board (hard reset by default, as
+ * esptool does).  --json prints one object:
+ *   {"chip": "ESP32-C3", "mac": "aa:bb:cc:dd:ee:ff", "flash_id": "0x1640c8",
+ *    "flash_size": 4194304, "crystal_mhz": 40, "reset": "classic 50 ms"}
+ * "chip" is the chip table's display name; flash_size and crystal_mhz are
+ * null when unknown.
+ */
+#include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "chip.h"
 #include "cmd.h"
+#include "loader.h"
+#include "log.h"
+#include "port.h"
+
+static void info_usage(FILE *f)
+{
+    fprintf(f, "usage: espdeck info --port URL [--before MODE] "
+               "[--after MODE] [--baud N] [--json] [-v]\n"
+               "  --before default-reset|usb-reset|no-reset|no-reset-no-sync"
+               " (socket:// defaults to no-reset)\n"
+               "  --after hard-reset|soft-reset|no-reset|no-reset-stub|"
+               "watchdog-reset (default hard-reset)\n");
+}
+
+static void stderr_sink(void *ctx, enum log_level level, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "espdeck: %s%s\n",
+            level <= ED_LOG_WARN ? "warning: " : "", msg);
+}
+
+/* Value of --opt VALUE or --opt=VALUE at argv[*i]; NULL if not this opt. */
+static const char *opt_value(int argc, char **argv, int *i, const char *opt,
+                             bool *missing)
+{
+    size_t n = strlen(opt);
+    if (strncmp(argv[*i], opt, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = true;
+        return NULL;
+    }
+    return argv[++*i];
+}
 
 int cmd_info(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "espdeck: 'info' is not built yet\n");
-    return EXIT_INTERNAL;
+    const char *url = NULL, *before_s = NULL, *after_s = NULL, *v;
+    enum port_before before = BEFORE_DEFAULT_RESET;
+    enum port_after after = AFTER_HARD_RESET;
+    struct log_sink log = {stderr_sink, NULL, ED_LOG_WARN};
+    struct port *port = NULL;
+    struct loader *l = NULL;
+    const struct chip_desc *desc;
+    char err[ED_ERRMSG_MAX], reset_used[32] = "", mac_s[18];
+    uint8_t mac[6];
+    uint32_t flash_id = 0, flash_size = 0;
+    unsigned long baud = 0;
+    bool json = false, have_id = false, missing = false;
+    int crystal = 0, rc, i, ret = EXIT_CONNECT;
+
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            info_usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = true;
+        } else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+            log.max_level = log.max_level == ED_LOG_WARN ? ED_LOG_DEBUG
+                                                         : ED_LOG_TRACE;
+        } else if ((v = opt_value(argc, argv, &i, "--port", &missing))) {
+            url = v;
+        } else if ((v = opt_value(argc, argv, &i, "--before", &missing))) {
+            before_s = v;
+        } else if ((v = opt_value(argc, argv, &i, "--after", &missing))) {
+            after_s = v;
+        } else if ((v = opt_value(argc, argv, &i, "--baud", &missing))) {
+            char *end;
+            baud = strtoul(v, &end, 10);
+            if (*end || baud < 9600 || baud > 12000000) {
+                fprintf(stderr, "espdeck: --baud takes a rate such as "
+                                "460800, not '%s'\n", v);
+                return EXIT_USAGE;
+            }
+        } else {
+            if (missing)
+                fprintf(stderr, "espdeck: %s needs a value\n", argv[i]);
+            else
+                fprintf(stderr, "espdeck: info does not take '%s' "
+                                "(espdeck info --help)\n", argv[i]);
+            return EXIT_USAGE;
+        }
+        if (missing) {
+            fprintf(stderr, "espdeck: %s needs a value\n", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (!url) {
+        fprintf(stderr, "espdeck: info needs --port URL (e.g. /dev/ttyUSB0, "
+                        "rfc2217://host:port or sim:esp32c3)\n");
+        return EXIT_USAGE;
+    }
+    if (before_s && port_parse_before(before_s, &before) != 0) {
+        fprintf(stderr, "espdeck: unknown --before mode '%s' (default-reset, "
+                        "usb-reset, no-reset, no-reset-no-sync)\n", before_s);
+        return EXIT_USAGE;
+    }
+    if (after_s && port_parse_after(after_s, &after) != 0) {
+        fprintf(stderr, "espdeck: unknown --after mode '%s' (hard-reset, "
+                        "soft-reset, no-reset, no-reset-stub, "
+                        "watchdog-reset)\n", after_s);
+        return EXIT_USAGE;
+    }
+
+    rc = port_open(&port, url, LOADER_ROM_BAUD, &log, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "espdeck: %s\n", err);
+        return EXIT_CONNECT;
+    }
+    if (!before_s && !port->has_lines)
+        before = BEFORE_NO_RESET; /* socket://: no modem lines */
+    rc = loader_new(&l, port, &log);
+    if (rc) {
+        fprintf(stderr, "espdeck: out of memory\n");
+        ret = EXIT_INTERNAL;
+        goto out;
+    }
+    rc = loader_connect(l, before, NULL, 0, reset_used);
+    if (rc) {
+        fprintf(stderr, "espdeck: %s\n", loader_errmsg(l));
+        goto out;
+    }
+    desc = chip_get(loader_chip(l));
+    if (baud && baud != LOADER_ROM_BAUD &&
+        loader_change_baud(l, (uint32_t)baud) != 0) {
+        fprintf(stderr, "espdeck: %s\n", loader_errmsg(l));
+        goto out;
+    }
+    if (loader_read_mac(l, mac) != 0) {
+        fprintf(stderr, "espdeck: reading the MAC address failed: %s\n",
+                loader_errmsg(l));
+        goto out;
+    }
+    snprintf(mac_s, sizeof mac_s, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
+             mac[1], mac[2], mac[3], mac[4], mac[5]);
+    if (loader_is_stub(l) || loader_flash_attach(l, 0) == 0) {
+        if (loader_flash_id(l, &flash_id) == 0) {
+            have_id = true;
+            flash_size = chip_flash_size_from_id(flash_id);
+        }
+    }
+    if (!have_id)
+        fprintf(stderr, "espdeck: warning: could not read the flash id: %s\n",
+                loader_errmsg(l));
+    if (loader_crystal_mhz(l, &crystal) != 0)
+        crystal = 0;
+
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        char idbuf[16], *text;
+        cJSON_AddStringToObject(o, "chip", desc->display);
+        cJSON_AddStringToObject(o, "mac", mac_s);
+        if (have_id) {
+            snprintf(idbuf, sizeof idbuf, "0x%06x", flash_id);
+            cJSON_AddStringToObject(o, "flash_id", idbuf);
+        } else {
+            cJSON_AddNullToObject(o, "flash_id");
+        }
+        if (flash_size)
+            cJSON_AddNumberToObject(o, "flash_size", flash_size);
+        else
+            cJSON_AddNullToObject(o, "flash_size");
+        if (crystal)
+            cJSON_AddNumberToObject(o, "crystal_mhz", crystal);
+        else
+            cJSON_AddNullToObject(o, "crystal_mhz");
+        cJSON_AddStringToObject(o, "reset", reset_used);
+        text = cJSON_PrintUnformatted(o);
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        cJSON_Delete(o);
+    } else {
+        printf("Chip:        %s%s\n", desc->display,
+               loader_secure_download(l) ? " (Secure Download Mode)" : "");
+        printf("MAC:         %s\n", mac_s);
+        if (have_id)
+            printf("Flash id:    %02x %02x %02x (manufacturer 0x%02x, "
+                   "device 0x%02x%02x)\n", flash_id & 0xFF,
+                   (flash_id >> 8) & 0xFF, (flash_id >> 16) & 0xFF,
+                   flash_id & 0xFF, (flash_id >> 8) & 0xFF,
+                   (flash_id >> 16) & 0xFF);
+        else
+            printf("Flash id:    unknown\n");
+        if (flash_size >= (1u << 20))
+            printf("Flash size:  %u MB\n", flash_size >> 20);
+        else if (flash_size)
+            printf("Flash size:  %u KB\n", flash_size >> 10);
+        else
+            printf("Flash size:  unknown\n");
+        if (crystal)
+            printf("Crystal:     %d MHz\n", crystal);
+        else
+            printf("Crystal:     unknown\n");
+        printf("Reset:       %s\n", reset_used);
+    }
+    fflush(stdout);
+    ret = 0;
+    if (loader_after(l, after) != 0) {
+        fprintf(stderr, "espdeck: warning: %s\n", loader_errmsg(l));
+    }
+out:
+    loader_free(l);
+    port_close(port);
+    return ret;
 }

@@ -1,0 +1,492 @@
+/*
+ * Unit tests for src/loader.c.  Most run against the in-process simulator
+ * (sim:CHIP?pacing=0); they skip, saying why, while the sim: backend is not
+ * in the build.  The fault cases with a silent or noisy line use small fake
+ * ports defined here.
+ */
+#include <md5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chip.h"
+#include "clock.h"
+#include "err.h"
+#include "loader.h"
+#include "port.h"
+#include "test.h"
+
+/* Open sim:spec or skip the test (return NULL) when the backend is absent. */
+static struct port *open_sim(const char *spec)
+{
+    char url[128], err[ED_ERRMSG_MAX];
+    struct port *p = NULL;
+    int rc;
+
+    snprintf(url, sizeof url, "sim:%s", spec);
+    rc = port_open(&p, url, LOADER_ROM_BAUD, NULL, err, sizeof err);
+    if (rc == ED_ERR_UNSUPPORTED || rc == ED_ERR_NOT_FOUND) {
+        t_skip("the in-process simulator (sim:) is not in this build yet");
+        return NULL;
+    }
+    if (rc)
+        t_fail(__FILE__, __LINE__, "port_open(%s): %s", url, err);
+    return p;
+}
+
+/* Connected loader on a fresh simulated chip; NULL (skipped/failed) else. */
+static struct loader *connect_sim(const char *spec, struct port **port)
+{
+    struct loader *l = NULL;
+    int rc;
+
+    *port = open_sim(spec);
+    if (!*port)
+        return NULL;
+    if (loader_new(&l, *port, NULL) != ED_OK) {
+        t_fail(__FILE__, __LINE__, "loader_new");
+        return NULL;
+    }
+    rc = loader_connect(l, BEFORE_DEFAULT_RESET, NULL, 3, NULL);
+    if (rc) {
+        t_fail(__FILE__, __LINE__, "connect %s: %s", spec, loader_errmsg(l));
+        loader_free(l);
+        port_close(*port);
+        return NULL;
+    }
+    return l;
+}
+
+static void fill_random(uint8_t *b, size_t n, uint32_t seed)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        b[i] = (uint8_t)(seed >> 16);
+    }
+}
+
+static void md5_of(const uint8_t *b, size_t n, uint8_t out[16])
+{
+    MD5_CTX c;
+    MD5Init(&c);
+    MD5Update(&c, b, n);
+    MD5Final(out, &c);
+}
+
+void test_loader__timeout_model(void)
+{
+    T_EQ_INT(loader_timeout_per_mb(40.0, 0), 3000);
+    T_EQ_INT(loader_timeout_per_mb(40.0, 1000000), 40000);
+    T_EQ_INT(loader_timeout_per_mb(8.0, 4000000), 32000);
+    T_EQ_INT(loader_timeout_per_mb(8.0, 100000), 3000);
+}
+
+void test_loader__connect_detects_every_chip(void)
+{
+    int i;
+    for (i = 0; i < CHIP_COUNT; i++) {
+        const struct chip_desc *c = chip_get((enum chip_id)i);
+        char spec[64], used[32] = "";
+        struct port *port;
+        struct loader *l = NULL;
+        int rc;
+
+        snprintf(spec, sizeof spec, "%s?pacing=0", c->name);
+        port = open_sim(spec);
+        if (!port)
+            return;
+        T_EQ_INT(loader_new(&l, port, NULL), ED_OK);
+        rc = loader_connect(l, BEFORE_DEFAULT_RESET, NULL, 3, used);
+        if (rc)
+            t_fail(__FILE__, __LINE__, "%s: %s", c->name, loader_errmsg(l));
+        T_EQ_INT(rc, ED_OK);
+        T_EQ_INT(loader_chip(l), i);
+        T_ASSERT(!loader_is_stub(l));
+        T_ASSERT(used[0] != '\0');
+        loader_free(l);
+        port_close(port);
+    }
+}
+
+void test_loader__mac_flash_id_crystal(void)
+{
+    struct port *port;
+    struct loader *l = connect_sim("esp32c3?pacing=0&flash=8MB", &port);
+    uint8_t mac[6], mac2[6], zero[6] = {0};
+    uint32_t id = 0;
+    int xtal = 0;
+
+    if (!l)
+        return;
+    T_EQ_INT(loader_read_mac(l, mac), ED_OK);
+    T_ASSERT(memcmp(mac, zero, 6) != 0);
+    T_EQ_INT(loader_read_mac(l, mac2), ED_OK);
+    T_EQ_MEM(mac, mac2, 6);
+    T_EQ_INT(loader_flash_id(l, &id), ED_OK);
+    T_EQ_INT(chip_flash_size_from_id(id), 8u << 20);
+    T_EQ_INT(loader_crystal_mhz(l, &xtal), ED_OK);
+    T_EQ_INT(xtal, 40);
+    loader_free(l);
+    port_close(port);
+}
+
+void test_loader__esp32_details(void)
+{
+    struct port *port;
+    struct loader *l = connect_sim("esp32?pacing=0", &port);
+    uint32_t magic = 0, flags;
+    uint32_t id = 0;
+    int xtal = 0;
+
+    if (!l)
+        return;
+    T_EQ_INT(loader_read_reg(l, CHIP_MAGIC_REG, &magic), ED_OK);
+    T_EQ_INT(magic, 0x00F01D83);
+    /* the ESP32 ROM has no GET_SECURITY_INFO, and the line stays usable */
+    T_EQ_INT(loader_security_info(l, &flags, NULL), ED_ERR_UNSUPPORTED);
+    T_EQ_INT(loader_read_reg(l, CHIP_MAGIC_REG, &magic), ED_OK);
+    T_EQ_INT(loader_flash_id(l, &id), ED_OK);
+    T_EQ_INT(chip_flash_size_from_id(id), 4u << 20);
+    T_EQ_INT(loader_crystal_mhz(l, &xtal), ED_OK);
+    T_ASSERT(xtal == 40 || xtal == 26);
+    loader_free(l);
+    port_close(port);
+}
+
+void test_loader__security_info(void)
+{
+    struct port *port;
+    struct loader *l = connect_sim("esp32s3?pacing=0", &port);
+    uint32_t flags = 1, id = 0;
+
+    if (!l)
+        return;
+    T_EQ_INT(loader_security_info(l, &flags, &id), ED_OK);
+    T_EQ_INT(id, 9);
+    loader_free(l);
+    port_close(port);
+}
+
+void test_loader__write_reg(void)
+{
+    struct port *port;
+    struct loader *l = connect_sim("esp32c6?pacing=0", &port);
+    const struct chip_desc *c = chip_get(CHIP_ESP32C6);
+    uint32_t v = 0;
+
+    if (!l)
+        return;
+    /* the SPI data register holds what was written */
+    T_EQ_INT(loader_write_reg(l, c->spi.base + c->spi.w0, 0x12345678,
+                              0xFFFFFFFF, 0), ED_OK);
+    T_EQ_INT(loader_read_reg(l, c->spi.base + c->spi.w0, &v), ED_OK);
+    T_EQ_INT(v, 0x12345678);
+    loader_free(l);
+    port_close(port);
+}
+
+void test_loader__mem_load(void)
+{
+    struct port *port;
+    struct loader *l = connect_sim("esp32c3?pacing=0", &port);
+    uint8_t blob[0x2000];
+    struct loader_segment seg = {0x40380000, blob, sizeof blob};
+
+    if (!l)
+        return;
+    fill_random(blob, sizeof blob, 7);
+    /* two MEM_DATA blocks (0x1800 + 0x800), no jump */
+    T_EQ_INT(loader_mem_load(l, &seg, 1, 0), ED_OK);
+    loader_free(l);
+    port_close(port);
+}
+
+static void rom_write_md5(const char *spec, bool compress)
+{
+    struct port *port;
+    struct loader *l = connect_sim(spec, &port);
+    size_t n = 3 * 1024 + 100;
+    uint8_t *data = malloc(n), got[16], want[16];
+
+    if (!l) {
+        free(data);
+        return;
+    }
+    fill_random(data, n, 42);
+    memset(data + 1024, 0x11, 1024); /* something to compress */
+    T_EQ_INT(loader_flash_attach(l, 0), ED_OK);
+    T_EQ_INT(loader_flash_write(l, 0x10000, data, n, compress, NULL, NULL),
+             ED_OK);
+    T_EQ_INT(loader_flash_finish(l, false), ED_OK);
+    T_EQ_INT(loader_md5(l, 0x10000, (uint32_t)n, got), ED_OK);
+    md5_of(data, n, want);
+    T_EQ_MEM(got, want, 16);
+    loader_free(l);
+    port_close(port);
+    free(data);
+}
+
+void test_loader__rom_write_md5(void)
+{
+    rom_write_md5("esp32?pacing=0", false);
+}
+
+void test_loader__rom_write_compressed_md5(void)
+{
+    rom_write_md5("esp32c3?pacing=0", true);
+}
+
+/* Any RAM image that is not an app counts as a stub for the simulator. */
+static int fake_stub(struct loader *l, const struct chip_desc *c)
+{
+    static uint8_t text[256], data[64];
+    struct loader_segment segs[2];
+    uint32_t iram = c->id == CHIP_ESP32 ? 0x400BE000 : 0x40380000;
+    uint32_t dram = c->id == CHIP_ESP32 ? 0x3FFDEBAC : 0x3FC96D68;
+
+    memset(text, 0x13, sizeof text);
+    memset(data, 0, sizeof data);
+    segs[0] = (struct loader_segment){iram, text, sizeof text};
+    segs[1] = (struct loader_segment){dram, data, sizeof data};
+    return loader_run_stub(l, segs, 2, iram);
+}
+
+struct progress {
+    size_t calls, last_done, last_total;
+};
+
+static void on_progress(void *ctx, size_t done, size_t total,
+                        size_t wire_done, size_t wire_total)
+{
+    struct progress *p = ctx;
+    p->calls++;
+    p->last_done = done;
+    p->last_total = total;
+}
+
+void test_loader__stub_write_read_erase(void)
+{
+    struct port *port;
+    struct loader *l = connect_sim("esp32c3?pacing=0", &port);
+    size_t n = 100 * 1024 + 5;
+    uint8_t *data = malloc(n), *back = malloc(n), got[16], want[16];
+    struct progress pr = {0};
+    size_t i;
+
+    if (!l)
+        goto out;
+    T_EQ_INT(fake_stub(l, chip_get(CHIP_ESP32C3)), ED_OK);
+    T_ASSERT(loader_is_stub(l));
+    fill_random(data, n, 99);
+    memset(data, 0x22, 40000);
+    T_EQ_INT(loader_flash_attach(l, 0), ED_OK);
+    T_EQ_INT(loader_flash_write(l, 0x20000, data, n, true, on_progress, &pr),
+             ED_OK);
+    T_EQ_INT(loader_flash_finish(l, false), ED_OK);
+    T_ASSERT(pr.calls >= 2);
+    T_EQ_INT(pr.last_done, n);
+    T_EQ_INT(loader_md5(l, 0x20000, (uint32_t)n, got), ED_OK);
+    md5_of(data, n, want);
+    T_EQ_MEM(got, want, 16);
+    T_EQ_INT(loader_read_flash(l, 0x20000, back, n, NULL, NULL), ED_OK);
+    T_EQ_MEM(back, data, n);
+    /* erase the first 8 KiB, read it back as 0xFF */
+    T_EQ_INT(loader_erase_region(l, 0x20000, 0x2000), ED_OK);
+    T_EQ_INT(loader_read_flash(l, 0x20000, back, 0x2000, NULL, NULL), ED_OK);
+    for (i = 0; i < 0x2000; i++)
+        if (back[i] != 0xFF)
+            break;
+    T_EQ_INT(i, 0x2000);
+    T_EQ_INT(loader_erase_region(l, 0x20001, 0x1000), ED_ERR_ARG);
+out:
+    loader_free(l);
+    port_close(l ? port : NULL);
+    free(data);
+    free(back);
+}
+
+void test_loader__stub_uncompressed_write(void)
+{
+    struct port *port;
+    struct loader *l = connect_sim("esp32s3?pacing=0", &port);
+    size_t n = 40 * 1024;
+    uint8_t *data = malloc(n), got[16], want[16];
+
+    if (!l)
+        goto out;
+    T_EQ_INT(fake_stub(l, chip_get(CHIP_ESP32S3)), ED_OK);
+    fill_random(data, n, 5);
+    T_EQ_INT(loader_flash_attach(l, 0), ED_OK);
+    T_EQ_INT(loader_flash_write(l, 0x8000, data, n, false, NULL, NULL), ED_OK);
+    T_EQ_INT(loader_flash_finish(l, false), ED_OK);
+    T_EQ_INT(loader_md5(l, 0x8000, (uint32_t)n, got), ED_OK);
+    md5_of(data, n, want);
+    T_EQ_MEM(got, want, 16);
+    /* back to the ROM loader without a reset */
+    T_EQ_INT(loader_after(l, AFTER_NO_RESET), ED_OK);
+    T_ASSERT(!loader_is_stub(l));
+out:
+    loader_free(l);
+    port_close(l ? port : NULL);
+    free(data);
+}
+
+static bool cancel_now(void *ctx)
+{
+    int *n = ctx;
+    return ++*n > 2;
+}
+
+void test_loader__cancel_between_blocks(void)
+{
+    struct port *port;
+    struct loader *l = connect_sim("esp32c3?pacing=0", &port);
+    size_t n = 16 * 1024;
+    uint8_t *data = malloc(n);
+    int calls = 0;
+
+    if (!l)
+        goto out;
+    fill_random(data, n, 1);
+    T_EQ_INT(loader_flash_attach(l, 0), ED_OK);
+    loader_set_cancel(l, cancel_now, &calls);
+    T_EQ_INT(loader_flash_write(l, 0, data, n, false, NULL, NULL),
+             ED_ERR_CANCELLED);
+    T_CONTAINS(loader_errmsg(l), "cancelled after 2048");
+out:
+    loader_free(l);
+    port_close(l ? port : NULL);
+    free(data);
+}
+
+void test_loader__normal_boot_no_reset(void)
+{
+    struct port *port = open_sim("esp32?boot=normal&pacing=0");
+    struct loader *l = NULL;
+
+    if (!port)
+        return;
+    T_EQ_INT(loader_new(&l, port, NULL), ED_OK);
+    T_EQ_INT(loader_connect(l, BEFORE_NO_RESET, NULL, 2, NULL), ED_ERR_BOOT);
+    T_CONTAINS(loader_errmsg(l), "board booted normally");
+    T_CONTAINS(loader_errmsg(l), "boot:0x");
+    loader_free(l);
+    port_close(port);
+}
+
+/* ---- fake ports: a silent line and a noisy one ---- */
+
+struct line_port {
+    struct port base;
+    const char *noise; /* sent again and again, or NULL for silence */
+};
+
+static void line_close(struct port *p)
+{
+    free(p);
+}
+
+static int line_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms)
+{
+    struct line_port *f = (struct line_port *)p;
+    size_t n;
+    if (!f->noise) {
+        clock_sleep_ms(timeout_ms > 10 ? 10 : timeout_ms);
+        return 0;
+    }
+    clock_sleep_ms(2);
+    n = strlen(f->noise);
+    if (n > cap)
+        n = cap;
+    memcpy(buf, f->noise, n);
+    return (int)n;
+}
+
+static int line_write(struct port *p, const uint8_t *b, size_t n, int t)
+{
+    return ED_OK;
+}
+
+static int line_ok(struct port *p)
+{
+    return ED_OK;
+}
+
+static int line_baud(struct port *p, uint32_t b)
+{
+    return ED_OK;
+}
+
+static int line_lines(struct port *p, int d, int r)
+{
+    return ED_OK;
+}
+
+static int line_drain(struct port *p, int t)
+{
+    return ED_OK;
+}
+
+static const struct port_ops line_ops = {
+    .close = line_close,
+    .read = line_read,
+    .write = line_write,
+    .set_baud = line_baud,
+    .set_lines = line_lines,
+    .flush_input = line_ok,
+    .drain = line_drain,
+};
+
+static struct port *line_new(const char *noise)
+{
+    struct line_port *f = calloc(1, sizeof *f);
+    f->base.ops = &line_ops;
+    f->base.kind = PORT_SOCKET;
+    f->base.baud = 115200;
+    f->noise = noise;
+    strcpy(f->base.url, "socket://line");
+    return &f->base;
+}
+
+void test_loader__silent_port(void)
+{
+    struct port *port = line_new(NULL);
+    struct loader *l = NULL;
+    int64_t t0 = clock_ms();
+
+    T_EQ_INT(loader_new(&l, port, NULL), ED_OK);
+    T_EQ_INT(loader_connect(l, BEFORE_NO_RESET, NULL, 2, NULL),
+             ED_ERR_TIMEOUT);
+    T_CONTAINS(loader_errmsg(l), "no reply from the chip on socket://line");
+    T_CONTAINS(loader_errmsg(l), "by hand");
+    T_ASSERT(clock_ms() - t0 < 30000); /* bounded, not a speed check */
+    loader_free(l);
+    port_close(port);
+}
+
+void test_loader__garbage_port(void)
+{
+    struct port *port = line_new("\x13\x37 garbage \xfe\xff at the wrong baud ");
+    struct loader *l = NULL;
+
+    T_EQ_INT(loader_new(&l, port, NULL), ED_OK);
+    T_EQ_INT(loader_connect(l, BEFORE_NO_RESET, NULL, 1, NULL), ED_ERR_PROTO);
+    T_CONTAINS(loader_errmsg(l), "bytes of other data");
+    loader_free(l);
+    port_close(port);
+}
+
+void test_loader__ops_need_a_chip(void)
+{
+    struct port *port = line_new(NULL);
+    struct loader *l = NULL;
+    uint8_t mac[6];
+
+    T_EQ_INT(loader_new(&l, port, NULL), ED_OK);
+    T_EQ_INT(loader_chip(l), CHIP_UNKNOWN);
+    T_EQ_INT(loader_read_mac(l, mac), ED_ERR_ARG);
+    T_CONTAINS(loader_errmsg(l), "not connected");
+    loader_free(l);
+    port_close(port);
+}
