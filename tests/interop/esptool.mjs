@@ -71,6 +71,7 @@ class TcpSerialPort {
             start(controller) {
                 sock.on("data", (b) => {
                     self.rxBytes += b.length;
+                    if (self.discarding) return;
                     controller.enqueue(new Uint8Array(b));
                 });
                 sock.on("end", () => {
@@ -84,6 +85,16 @@ class TcpSerialPort {
                 sock.destroy();
             },
         });
+        // The simulator powers up when the first client attaches and its
+        // ROM prints the boot banner then, paced at 115200 (~10 ms).  With
+        // "no_reset" esptool-js syncs at once, and its SLIP reader fails a
+        // sync attempt on every non-SLIP byte ("Invalid head of packet"):
+        // five attempts go by inside the banner and the connect fails.  A
+        // real board in download mode was powered before the port opened,
+        // so wait until the line has been quiet for 40 ms (at most 1 s) and
+        // drop what arrived meanwhile (esptool-js's own flushInput() runs
+        // before its read loop has pulled the queued banner).
+        if (this.bauds.length === 1) await this.quiet(40, 1000);
         this.writable = new WritableStream({
             write(chunk) {
                 self.txBytes += chunk.length;
@@ -93,6 +104,20 @@ class TcpSerialPort {
                 });
             },
         });
+    }
+
+    async quiet(idleMs, maxMs) {
+        const t0 = Date.now();
+        let last = Date.now();
+        const onData = () => { last = Date.now(); };
+        this.discarding = true;
+        this.sock.on("data", onData);
+        while (Date.now() - last < idleMs && Date.now() - t0 < maxMs) {
+            await new Promise((r) => setTimeout(r, 5));
+        }
+        this.sock.off("data", onData);
+        this.discarding = false;
+        this.settleMs = Date.now() - t0;
     }
 
     async close() {
@@ -153,13 +178,13 @@ const terminal = {
 };
 
 const serial = new TcpSerialPort(m[1], Number(m[2]));
-const transport = new Transport(serial, false);
+const transport = new Transport(serial, !!process.env.ESPTOOL_JS_TRACE);
 const loader = new ESPLoader({
     transport,
     baudrate: baud,
     romBaudrate: romBaud,
     terminal,
-    debugLogging: false,
+    debugLogging: !!process.env.ESPTOOL_JS_TRACE,
 });
 
 const md5hex = (u8) => createHash("md5").update(u8).digest("hex");
@@ -256,6 +281,7 @@ try {
     await loader.after("no_reset_stub");
     result.total_ms = Math.round(performance.now() - t0);
     result.bauds = serial.bauds;
+    result.settle_ms = serial.settleMs;
     result.rx_bytes = serial.rxBytes;
     result.tx_bytes = serial.txBytes;
     await transport.disconnect().catch(() => {});
