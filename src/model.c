@@ -375,8 +375,23 @@ static void apply_part(struct model *m, const struct engine_part_info *pi,
     snprintf(p->message, sizeof p->message, "%s", pi->message);
     if (pi->phase == PHASE_ERASING || pi->phase == PHASE_WRITING)
         p->ever_written = true;
-    if (pi->phase == PHASE_CANCELLED)
+    if (pi->phase == PHASE_CANCELLED) {
+        char a[24], b[24], why[160];
+
+        snprintf(why, sizeof why, "%s", pi->message);
+        if (p->done > 0 && p->done < p->total)
+            snprintf(p->message, sizeof p->message,
+                     "%s of %s written, the rest not written",
+                     model_fmt_bytes(a, sizeof a, p->done),
+                     model_fmt_bytes(b, sizeof b, p->total));
+        else
+            snprintf(p->message, sizeof p->message, "not written");
+        if (why[0] && strlen(p->message) + strlen(why) + 4 <
+                          sizeof p->message)
+            snprintf(p->message + strlen(p->message),
+                     sizeof p->message - strlen(p->message), " (%s)", why);
         mark_cancelled(m);
+    }
     if (!m->flash_end_ms && m->n_parts && all_final(m)) {
         m->flash_end_ms = mono_ms;
         m->flashes++;

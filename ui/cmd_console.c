@@ -161,6 +161,7 @@ static int pick_profile(char *out, size_t len, const char *last)
     struct view_pick_item *items = calloc(MAX_ITEMS, sizeof *items);
     const char *xc = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
     char dir[512], note[640];
+    char (*paths)[256];
     size_t n = 0, sel = 0, i;
     int r;
 
@@ -174,9 +175,22 @@ static int pick_profile(char *out, size_t len, const char *last)
                  home ? home : ".", fallback);
     n = scan_dir(dir, items, n, MAX_ITEMS);
     describe_profiles(items, n);
-    for (i = 0; i < n; i++)
+    paths = calloc(n ? n : 1, sizeof *paths);
+    if (!paths) {
+        free(items);
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        size_t hl = home ? strlen(home) : 0;
+
+        snprintf(paths[i], sizeof paths[i], "%s", items[i].label);
         if (!strcmp(items[i].label, last))
             sel = i;
+        /* show $HOME as ~ */
+        if (hl > 1 && !strncmp(paths[i], home, hl) && paths[i][hl] == '/')
+            snprintf(items[i].label, sizeof items[i].label, "~%s",
+                     paths[i] + hl);
+    }
     if ((size_t)snprintf(note, sizeof note,
                          "no profiles in ./profiles or %s: write one "
                          "(docs/profiles.md) or run `espdeck profile import "
@@ -185,7 +199,8 @@ static int pick_profile(char *out, size_t len, const char *last)
                                     "./profiles (docs/profiles.md)");
     r = view_pick("choose a profile", items, n, sel, n ? NULL : note);
     if (r >= 0)
-        snprintf(out, len, "%s", items[r].label);
+        snprintf(out, len, "%s", paths[r]);
+    free(paths);
     free(items);
     return r < 0 ? -1 : 0;
 }

@@ -233,9 +233,12 @@ static void do_search(struct console *c, bool older)
     c->v.have_hit = true;
     c->v.hit = hit;
     c->v.follow = false;
-    /* put the hit in the middle of the pane */
+    /* put the hit in the middle of the pane, the pane full */
     c->v.top = hit > (uint64_t)(c->v.mon_rows / 2)
                    ? hit - (uint64_t)(c->v.mon_rows / 2) : 0;
+    if (model_ring_end(&m->mon) >= (uint64_t)c->v.mon_rows &&
+        c->v.top > model_ring_end(&m->mon) - (uint64_t)c->v.mon_rows)
+        c->v.top = model_ring_end(&m->mon) - (uint64_t)c->v.mon_rows;
 }
 
 static void mon_scroll(struct console *c, long lines)

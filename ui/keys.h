@@ -26,9 +26,12 @@
     X(UI_ACT_HELP, KEY_F(1), '?', "F1",                                       \
       UI_IN_ALL, 1, "help",                                                   \
       "help: this list of keys (also ?)")                                     \
+    X(UI_ACT_QUIT, 'q', UI_CTRL(']'), "q",                                    \
+      UI_IN_ALL, 1, "quit",                                                   \
+      "quit (also Ctrl-]; asks while flashing)")                 \
     X(UI_ACT_CANCEL, 'c', 0, "c",                                             \
       UI_IN_FLASH, 1, "cancel",                                               \
-      "cancel flashing (asks first; shows what was not written)")             \
+      "cancel flashing (asks first)")             \
     X(UI_ACT_RESET, UI_CHORD('r'), UI_CHORD(UI_CTRL('r')), "Ctrl-T R",        \
       UI_IN_MON, 1, "reset",                                                  \
       "reset the target (hard reset into the app)")                           \
@@ -74,9 +77,6 @@
     X(UI_ACT_REDRAW, UI_CTRL('l'), 0, "Ctrl-L",                               \
       UI_IN_ALL, 0, "redraw",                                                 \
       "redraw the screen")                                                    \
-    X(UI_ACT_QUIT, 'q', UI_CTRL(']'), "q",                                    \
-      UI_IN_ALL, 1, "quit",                                                   \
-      "quit (also Ctrl-] and Ctrl-T X; asks while flashing)")                 \
     X(UI_ACT_QUIT2, UI_CHORD('x'), UI_CHORD(UI_CTRL('x')), "Ctrl-T X",        \
       UI_IN_MON, 0, "quit",                                                   \
       "quit")

@@ -141,6 +141,16 @@ bool term_open(char *err, size_t errlen)
     keypad(stdscr, TRUE);
     nodelay(stdscr, TRUE);
     set_escdelay(25);
+    /* Home/End as tmux, screen and the Linux console send them, whatever
+     * TERM says */
+    define_key("\033[1~", KEY_HOME);
+    define_key("\033[4~", KEY_END);
+    define_key("\033[H", KEY_HOME);
+    define_key("\033[F", KEY_END);
+    define_key("\033OH", KEY_HOME);
+    define_key("\033OF", KEY_END);
+    define_key("\033[5~", KEY_PPAGE);
+    define_key("\033[6~", KEY_NPAGE);
     curs_set(0);
 
     nc = getenv("NO_COLOR");

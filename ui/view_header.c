@@ -155,25 +155,29 @@ void view_keybar(const struct view_state *v, int y, int w)
         }
         return;
     }
-    for (i = 0; i < UI_N_KEYS; i++) {
-        const struct ui_key *k = &ui_keys[i];
-        int need;
+    {
+        int sw = v->status && *v->status ? view_width(v->status) : 0;
+        int limit;
 
-        if (!k->bar || !(k->where & v->where))
-            continue;
-        need = view_width(k->label) + view_width(k->name) + 4;
-        if (x + need > w - 1)
-            break;
-        x += view_put(y, x, w - x, TERM_KEY, k->label);
-        x += view_put(y, x, w - x, TERM_NORMAL, " ");
-        x += view_put(y, x, w - x, TERM_NORMAL, k->name);
-        x += view_put(y, x, w - x, TERM_NORMAL, "   ");
-    }
-    if (v->status && *v->status) {
-        int sw = view_width(v->status);
+        if (sw > w - 24)
+            sw = w - 24;
+        if (sw < 0)
+            sw = 0;
+        limit = w - 1 - (sw ? sw + 2 : 0);
+        for (i = 0; i < UI_N_KEYS; i++) {
+            const struct ui_key *k = &ui_keys[i];
+            int need;
 
-        if (sw > w - x - 1)
-            sw = w - x - 1;
+            if (!k->bar || !(k->where & v->where))
+                continue;
+            need = view_width(k->label) + view_width(k->name) + 1;
+            if (x + need > limit)
+                break;
+            x += view_put(y, x, w - x, TERM_KEY, k->label);
+            x += view_put(y, x, w - x, TERM_NORMAL, " ");
+            x += view_put(y, x, w - x, TERM_NORMAL, k->name);
+            x += view_put(y, x, w - x, TERM_NORMAL, "   ");
+        }
         if (sw > 0)
             view_put(y, w - sw - 1, sw, TERM_WARN, v->status);
     }

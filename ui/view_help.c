@@ -59,7 +59,7 @@ static int wrapped_rows(int w, const char *s)
 void view_help(const struct view_state *v)
 {
     int w = COLS - 4 > 78 ? 78 : COLS - 4;
-    int h = (int)UI_N_KEYS + 6;
+    int h = (int)UI_N_KEYS + 5;
     int y, x, row = 0;
     size_t i;
 

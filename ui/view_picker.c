@@ -11,7 +11,7 @@
 static void draw(const char *title, const struct view_pick_item *items,
                  size_t n, size_t sel, size_t *first, const char *note)
 {
-    int h = LINES, w = COLS, rows, y;
+    int h = LINES, w = COLS, rows, y, lw = 0;
     size_t i;
     char right[64];
 
@@ -27,8 +27,12 @@ static void draw(const char *title, const struct view_pick_item *items,
         *first = sel - (size_t)rows + 1;
     snprintf(right, sizeof right, "%zu of %zu", n ? sel + 1 : 0, n);
     view_box(2, 0, rows + 2, w, title, right, TERM_TITLE);
+    for (i = 0; i < n; i++)
+        if (view_width(items[i].label) > lw)
+            lw = view_width(items[i].label);
+    if (lw > w * 6 / 10)
+        lw = w * 6 / 10;
     for (i = *first, y = 3; i < n && y < 3 + rows; i++, y++) {
-        int lw = view_width(items[i].label);
         enum term_role role = i == sel ? TERM_SELECTED : TERM_NORMAL;
 
         if (i == sel) {
@@ -36,9 +40,7 @@ static void draw(const char *title, const struct view_pick_item *items,
             mvhline(y, 1, ' ', w - 2);
             attrset(A_NORMAL);
         }
-        if (lw > w / 2)
-            lw = w / 2;
-        view_put(y, 2, w / 2, role, items[i].label);
+        view_put(y, 2, lw, role, items[i].label);
         view_put(y, 4 + lw, w - 6 - lw,
                  i == sel ? TERM_SELECTED : TERM_DIM, items[i].detail);
     }
