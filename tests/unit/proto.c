@@ -376,15 +376,15 @@ void test_proto__wrong_shape_is_proto_error(void)
 
     T_EQ_INT(proto_new(&p, &f->base, NULL), ED_OK);
     fake_frame(f, shortf, sizeof shortf);
-    T_EQ_INT(proto_command(p, OP_READ_REG, shortf, 4, 0, 0, 1000, NULL),
+    T_EQ_INT(proto_command(p, OP_READ_REG, wrongdir, 4, 0, 0, 1000, NULL),
              ED_ERR_PROTO);
     T_CONTAINS(proto_errmsg(p), "shorter than a reply header");
     fake_frame(f, wrongdir, sizeof wrongdir);
-    T_EQ_INT(proto_command(p, OP_READ_REG, shortf, 4, 0, 0, 1000, NULL),
+    T_EQ_INT(proto_command(p, OP_READ_REG, wrongdir, 4, 0, 0, 1000, NULL),
              ED_ERR_PROTO);
     T_CONTAINS(proto_errmsg(p), "not marked as a response");
     fake_frame(f, nostatus, sizeof nostatus);
-    T_EQ_INT(proto_command(p, OP_READ_REG, shortf, 4, 0, 0, 1000, NULL),
+    T_EQ_INT(proto_command(p, OP_READ_REG, wrongdir, 4, 0, 0, 1000, NULL),
              ED_ERR_PROTO);
     T_CONTAINS(proto_errmsg(p), "no status bytes");
     proto_free(p);
