@@ -31,10 +31,14 @@ IN_PROCESS=no
 if timeout 20 "$ESPDECK" info --port 'sim:esp32?pacing=0' >/dev/null 2>&1; then
     IN_PROCESS=yes
 fi
+BOARDS=0
 # new_board FAST|PACED: sets PORT to a fresh board
 new_board() {
     if [ $IN_PROCESS = yes ]; then
-        if [ "$1" = PACED ]; then PORT='sim:esp32'; else PORT='sim:esp32?pacing=0'; fi
+        # a flash file keeps what was written for the next connection
+        BOARDS=$((BOARDS + 1))
+        if [ "$1" = PACED ]; then PORT='sim:esp32?'; else PORT='sim:esp32?pacing=0&'; fi
+        PORT="${PORT}flash-file=$TMP/board$BOARDS.bin"
         return 0
     fi
     local p extra=
