@@ -14,6 +14,8 @@
 #include "err.h"
 #include "loader.h"
 #include "port.h"
+#include "proto.h"
+#include "slip.h"
 #include "test.h"
 
 /* Open sim:spec or skip the test (return NULL) when the backend is absent. */
@@ -487,6 +489,168 @@ void test_loader__ops_need_a_chip(void)
     T_EQ_INT(loader_chip(l), CHIP_UNKNOWN);
     T_EQ_INT(loader_read_mac(l, mac), ED_ERR_ARG);
     T_CONTAINS(loader_errmsg(l), "not connected");
+    loader_free(l);
+    port_close(port);
+}
+
+/* ---- a ROM scripted from the golden QEMU transcripts ---- */
+
+struct golden_rom {
+    struct port base;
+    bool c3;                 /* esp32c3 transcript, else esp32 */
+    struct slip_decoder dec;
+    uint8_t frame[512];
+    uint8_t rx[4096];
+    size_t rx_len, rx_pos;
+    uint8_t last_op;         /* the ESP32 ROM echoes it when it rejects */
+    uint32_t last_value;
+};
+
+static void golden_queue(struct golden_rom *g, const uint8_t *body, size_t n)
+{
+    g->rx_len += slip_encode(g->rx + g->rx_len, sizeof g->rx - g->rx_len,
+                             body, n);
+}
+
+static void golden_reply(struct golden_rom *g, uint8_t op, uint32_t value,
+                         const uint8_t *data, size_t n, uint8_t st, uint8_t er)
+{
+    uint8_t b[64] = {1, op, (uint8_t)(n + 4), 0, (uint8_t)value,
+                     (uint8_t)(value >> 8), (uint8_t)(value >> 16),
+                     (uint8_t)(value >> 24)};
+    memcpy(b + 8, data, n);
+    b[8 + n] = st;
+    b[9 + n] = er;
+    b[10 + n] = 0;
+    b[11 + n] = 0;
+    golden_queue(g, b, 12 + n);
+    if (st == 0) {
+        g->last_op = op;
+        g->last_value = value;
+    }
+}
+
+static void golden_command(struct golden_rom *g, const uint8_t *f, size_t n)
+{
+    /* C3 security info as captured: flags 0, key purposes, chip id 5 */
+    static const uint8_t c3_gsi[20] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0c,
+                                       5, 0, 0, 0, 3, 0, 0, 0};
+    uint32_t magic = g->c3 ? 0x1B31506F : 0x00F01D83;
+    int i;
+
+    if (n < 8 || f[0] != 0)
+        return;
+    switch (f[1]) {
+    case OP_SYNC:
+        for (i = 0; i < 8; i++)
+            golden_reply(g, OP_SYNC, 0x20120707, NULL, 0, 0, 0);
+        break;
+    case OP_READ_REG:
+        golden_reply(g, OP_READ_REG,
+                     n >= 12 && f[8] == 0x00 && f[9] == 0x10 && f[10] == 0 &&
+                             f[11] == 0x40 ? magic : 0,
+                     NULL, 0, 0, 0);
+        break;
+    case OP_GET_SECURITY_INFO:
+        if (g->c3)
+            golden_reply(g, OP_GET_SECURITY_INFO, magic, c3_gsi, 20, 0, 0);
+        else /* previous opcode and value, status 01 05 */
+            golden_reply(g, g->last_op, g->last_value, NULL, 0, 1, 0x05);
+        break;
+    default:
+        golden_reply(g, f[1], 0, NULL, 0, 1, 0x05);
+    }
+}
+
+static int golden_read(struct port *p, uint8_t *buf, size_t cap, int t)
+{
+    struct golden_rom *g = (struct golden_rom *)p;
+    size_t n = g->rx_len - g->rx_pos;
+    if (!n) {
+        clock_sleep_ms(t > 5 ? 5 : t);
+        return 0;
+    }
+    if (n > cap)
+        n = cap;
+    memcpy(buf, g->rx + g->rx_pos, n);
+    g->rx_pos += n;
+    if (g->rx_pos == g->rx_len)
+        g->rx_pos = g->rx_len = 0;
+    return (int)n;
+}
+
+static int golden_write(struct port *p, const uint8_t *b, size_t n, int t)
+{
+    struct golden_rom *g = (struct golden_rom *)p;
+    size_t off = 0, flen;
+    while (off < n) {
+        off += slip_decode(&g->dec, b + off, n - off, &flen);
+        if (flen)
+            golden_command(g, g->frame, flen);
+    }
+    return ED_OK;
+}
+
+static const struct port_ops golden_ops = {
+    .close = line_close,
+    .read = golden_read,
+    .write = golden_write,
+    .set_baud = line_baud,
+    .set_lines = line_lines,
+    .flush_input = line_ok,
+    .drain = line_drain,
+};
+
+static struct port *golden_new(bool c3)
+{
+    static const char esp32_banner[] =
+        "ets Jul 29 2019 12:21:46\r\n\r\n"
+        "rst:0x1 (POWERON_RESET),boot:0xf (UART_BOOT(UART0))\r\n";
+    static const char c3_banner[] =
+        "ESP-ROM:esp32c3-api1-20210207\r\nBuild:Feb  7 2021\r\n"
+        "rst:0x1 (POWERON),boot:0x2 (UART0_BOOT)\r\nwait uart0 download\r\n";
+    struct golden_rom *g = calloc(1, sizeof *g);
+    const char *banner = c3 ? c3_banner : esp32_banner;
+
+    g->base.ops = &golden_ops;
+    g->base.kind = PORT_SOCKET;
+    g->base.baud = 115200;
+    strcpy(g->base.url, "socket://golden");
+    g->c3 = c3;
+    slip_decoder_init(&g->dec, g->frame, sizeof g->frame);
+    memcpy(g->rx, banner, strlen(banner));
+    g->rx_len = strlen(banner);
+    return &g->base;
+}
+
+void test_loader__golden_esp32_rom_detects_by_magic(void)
+{
+    struct port *port = golden_new(false);
+    struct loader *l = NULL;
+    uint32_t flags;
+
+    T_EQ_INT(loader_new(&l, port, NULL), ED_OK);
+    T_EQ_INT(loader_connect(l, BEFORE_NO_RESET, NULL, 1, NULL), ED_OK);
+    T_EQ_INT(loader_chip(l), CHIP_ESP32);
+    T_ASSERT(!loader_is_stub(l));
+    /* the rejection names the previous command: still "unsupported" */
+    T_EQ_INT(loader_security_info(l, &flags, NULL), ED_ERR_UNSUPPORTED);
+    loader_free(l);
+    port_close(port);
+}
+
+void test_loader__golden_esp32c3_rom_detects_by_security_info(void)
+{
+    struct port *port = golden_new(true);
+    struct loader *l = NULL;
+    uint32_t flags = 1, id = 0;
+
+    T_EQ_INT(loader_new(&l, port, NULL), ED_OK);
+    T_EQ_INT(loader_connect(l, BEFORE_NO_RESET, NULL, 1, NULL), ED_OK);
+    T_EQ_INT(loader_chip(l), CHIP_ESP32C3);
+    T_EQ_INT(loader_security_info(l, &flags, &id), ED_OK);
+    T_EQ_INT(flags, 0);
+    T_EQ_INT(id, 5);
     loader_free(l);
     port_close(port);
 }
