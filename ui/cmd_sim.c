@@ -156,24 +156,27 @@ int cmd_sim(int argc, char **argv)
     scfg.log.max_level = verbose ? ED_LOG_DEBUG : ED_LOG_WARN;
     scfg.listen = listen_url;
 
-    if (sim_new(&sim, &cfg, err, sizeof err) != ED_OK) {
-        fprintf(stderr, "espdeck sim: %s\n", err);
-        return EXIT_USAGE;
-    }
-    if (sim_server_new(&srv, sim, &scfg, err, sizeof err) != ED_OK) {
-        fprintf(stderr, "espdeck sim: %s\n", err);
-        sim_free(sim);
-        return EXIT_USAGE;
-    }
-
     /* Signals arrive on a descriptor the server polls: no handler, no
-     * global flag. */
+     * global flag.  Blocked from here on, so a signal during start-up
+     * waits for the loop instead of killing us with the flash unsaved. */
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, &old);
     signal(SIGPIPE, SIG_IGN);
+
+    if (sim_new(&sim, &cfg, err, sizeof err) != ED_OK) {
+        fprintf(stderr, "espdeck sim: %s\n", err);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (sim_server_new(&srv, sim, &scfg, err, sizeof err) != ED_OK) {
+        fprintf(stderr, "espdeck sim: %s\n", err);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+
     sfd = signalfd(-1, &mask, SFD_CLOEXEC);
     if (sfd < 0) {
         fprintf(stderr, "espdeck sim: signalfd: %s\n", strerror(errno));
@@ -201,7 +204,7 @@ int cmd_sim(int argc, char **argv)
     }
 out:
     sim_server_free(srv);
-    if (cfg.flash_file && sim_save(sim) != ED_OK) {
+    if (sim && cfg.flash_file && sim_save(sim) != ED_OK) {
         fprintf(stderr, "espdeck sim: could not save the flash to %s\n",
                 cfg.flash_file);
         rc = EXIT_INTERNAL;
@@ -217,6 +220,8 @@ out:
             ;
         close(sfd);
     }
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    /* The signals stay blocked: the process ends right after this, and
+     * one more ^C now must not cut the exit short. */
+    (void)old;
     return rc;
 }
