@@ -126,7 +126,8 @@ def md5_of(c):
     return data[:32].decode("ascii", "replace")
 
 def main():
-    what, port = sys.argv[1], int(sys.argv[2])
+    what = sys.argv[1]
+    port = int(sys.argv[2]) if sys.argv[2].isdigit() else 0
     if what == "banner-sync":
         c = Conn(port)
         c.wait_for(lambda: b"download" in c.buf, 5)
@@ -190,6 +191,26 @@ def main():
         # so the reply crosses the wire with IAC doubled.
         f = request(c, 0x0A, struct.pack("<I", 0x3FF5A004))
         print("mac-word:", hex(struct.unpack("<I", f[4:8])[0]) if f else None)
+    elif what == "pty":
+        import os, tty, select, termios
+        path = sys.argv[2]
+        fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+        tty.setraw(fd, termios.TCSANOW)  # keep what the board printed already
+        buf = b""
+        def pump(secs, want):
+            nonlocal buf
+            end = time.time() + secs
+            while time.time() < end and not want(buf):
+                r, _, _ = select.select([fd], [], [], 0.05)
+                if r:
+                    buf += os.read(fd, 65536)
+        pump(3, lambda b: b"download" in b)
+        print("pty-banner:", b"waiting for download" in buf)
+        buf = b""
+        os.write(fd, SYNC)
+        pump(3, lambda b: len([f for f in frames(b) if f[1] == 8]) >= 8)
+        print("pty-sync-replies:", len([f for f in frames(buf) if f[1] == 8]))
+        os.close(fd)
     elif what == "busy":
         a = Conn(port); a.pump(0.2)
         b = Conn(port); b.pump(0.5)
@@ -299,4 +320,20 @@ else
     notok "sim_cli: rfc2217 start: $(cat "$TMP/sim.err")"
 fi
 [ -s "$TMP/r.out" ] && sed 's/^/# /' "$TMP/r.out" >&2
+
+# ---- pty: raw, a symlink to the slave, removed on exit ----
+"$ESPDECK" sim --chip esp32 --listen "pty:$TMP/esp32-tty" --no-pacing 2> "$TMP/pty.err" &
+PTY_PID=$!
+T_PIDS="$T_PIDS $PTY_PID"
+for _ in $(seq 1 100); do [ -L "$TMP/esp32-tty" ] && break; sleep 0.05; done
+if [ -L "$TMP/esp32-tty" ]; then
+    check "sim_cli: pty line names the path" grep -q "^espdeck sim: ESP32 on pty:$TMP/esp32-tty " "$TMP/pty.err"
+    $PY pty "$TMP/esp32-tty" > "$TMP/p.out" 2>&1
+    check "sim_cli: pty download banner" grep -q '^pty-banner: True$' "$TMP/p.out"
+    check "sim_cli: pty SYNC gets 8 replies" grep -q '^pty-sync-replies: 8$' "$TMP/p.out"
+    kill -TERM "$PTY_PID"; wait "$PTY_PID" 2>/dev/null
+    check "sim_cli: pty symlink removed on exit" test ! -e "$TMP/esp32-tty" -a ! -L "$TMP/esp32-tty"
+else
+    notok "sim_cli: pty symlink made: $(cat "$TMP/pty.err")"
+fi
 exit 0
