@@ -376,20 +376,16 @@ static void apply_part(struct model *m, const struct engine_part_info *pi,
     if (pi->phase == PHASE_ERASING || pi->phase == PHASE_WRITING)
         p->ever_written = true;
     if (pi->phase == PHASE_CANCELLED) {
-        char a[24], b[24], why[160];
+        char a[24], b[24];
 
-        snprintf(why, sizeof why, "%s", pi->message);
+        /* our own words: how much of this image is on the flash */
         if (p->done > 0 && p->done < p->total)
             snprintf(p->message, sizeof p->message,
                      "%s of %s written, the rest not written",
                      model_fmt_bytes(a, sizeof a, p->done),
                      model_fmt_bytes(b, sizeof b, p->total));
-        else
+        else if (p->done == 0)
             snprintf(p->message, sizeof p->message, "not written");
-        if (why[0] && strlen(p->message) + strlen(why) + 4 <
-                          sizeof p->message)
-            snprintf(p->message + strlen(p->message),
-                     sizeof p->message - strlen(p->message), " (%s)", why);
         mark_cancelled(m);
     }
     if (!m->flash_end_ms && m->n_parts && all_final(m)) {

@@ -549,6 +549,8 @@ int console_run(const struct console_opts *o)
             c->v.status = c->status[0] ? c->status
                           : c->m.finished && c->m.finish_msg[0]
                               ? c->m.finish_msg : NULL;
+            c->v.status_ok = !c->status[0] && c->m.finished &&
+                             c->m.status == ED_OK;
             c->v.search = c->search;
             c->v.logfile = c->logf ? c->logname : NULL;
             view_draw(&c->v);

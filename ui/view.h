@@ -30,6 +30,7 @@ struct view_state {
     enum view_overlay overlay;
     const char *fatal;          /* a sentence that ends the session, or NULL */
     const char *status;         /* transient note for the key bar, or NULL */
+    bool status_ok;             /* good news (green), else a warning */
     bool chord;                 /* Ctrl-T typed, waiting for the second key */
     /* monitor */
     bool follow;                /* auto-scroll */

@@ -179,6 +179,7 @@ void view_keybar(const struct view_state *v, int y, int w)
             x += view_put(y, x, w - x, TERM_NORMAL, "   ");
         }
         if (sw > 0)
-            view_put(y, w - sw - 1, sw, TERM_WARN, v->status);
+            view_put(y, w - sw - 1, sw, v->status_ok ? TERM_OK : TERM_WARN,
+                     v->status);
     }
 }

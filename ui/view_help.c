@@ -1,6 +1,7 @@
 /*
  * view_help.c - overlays: the key list, yes/no questions, fatal errors.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -59,31 +60,39 @@ static int wrapped_rows(int w, const char *s)
 void view_help(const struct view_state *v)
 {
     int w = COLS - 4 > 78 ? 78 : COLS - 4;
-    int h = (int)UI_N_KEYS + 5;
-    int y, x, row = 0;
+    int need = (int)UI_N_KEYS + 2, h, y, x, row = 0, first;
+    bool roomy;
     size_t i;
 
     (void)v;
-    if (h > LINES - 2)
-        h = LINES - 2;
+    /* a heading and a footnote when there is room for them */
+    roomy = need + 3 <= LINES - 2;
+    h = roomy ? need + 3 : need;
+    if (h > LINES)
+        h = LINES;
     y = (LINES - h) / 2;
     x = (COLS - w) / 2;
     view_clear(y, x, h, w);
     view_box(y, x, h, w, "keys", "any key closes", TERM_TITLE);
-    view_put(y + 1, x + 2, w - 4, TERM_DIM,
-             "key        where     what it does");
-    for (i = 0; i < UI_N_KEYS && row < h - 4; i++, row++) {
+    first = y + 1;
+    if (roomy) {
+        view_put(first, x + 2, w - 4, TERM_DIM,
+                 "key        where     what it does");
+        first++;
+    }
+    for (i = 0; i < UI_N_KEYS && first + row < y + h - 1; i++, row++) {
         const struct ui_key *k = &ui_keys[i];
         const char *where = k->where == UI_IN_ALL     ? "always"
                             : k->where == UI_IN_FLASH ? "flashing"
                                                       : "monitor";
 
-        view_put(y + 2 + row, x + 2, 10, TERM_KEY, k->label);
-        view_put(y + 2 + row, x + 13, 9, TERM_DIM, where);
-        view_put(y + 2 + row, x + 23, w - 25, TERM_NORMAL, k->help);
+        view_put(first + row, x + 2, 10, TERM_KEY, k->label);
+        view_put(first + row, x + 13, 9, TERM_DIM, where);
+        view_put(first + row, x + 23, w - 25, TERM_NORMAL, k->help);
     }
-    view_put(y + h - 2, x + 2, w - 4, TERM_DIM,
-             "Ctrl-T is the monitor's menu key, as in idf monitor.");
+    if (roomy)
+        view_put(y + h - 2, x + 2, w - 4, TERM_DIM,
+                 "Ctrl-T is the monitor's menu key, as in idf monitor.");
 }
 
 void view_confirm(const struct view_state *v, const char *title,

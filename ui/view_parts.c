@@ -292,6 +292,9 @@ int view_summary(const struct view_state *v, int y, int h, int w)
             if (p->phase == PHASE_DONE)
                 snprintf(line, sizeof line, "verified in %s",
                          view_fmt_secs(t, sizeof t, p->elapsed));
+            else if (p->phase == PHASE_SKIPPED)
+                snprintf(line, sizeof line, "unchanged, skipped (MD5 "
+                                            "matched)");
             else
                 snprintf(line, sizeof line, "%s%s%s",
                          model_phase_word(p->phase),

@@ -80,16 +80,30 @@ void view_box(int y, int x, int h, int w, const char *title,
     if (h < 2 || w < 4)
         return;
     attrset(term_attr(TERM_BORDER));
-    mvadd_wch(y, x, WACS_ULCORNER);
-    mvhline_set(y, x + 1, WACS_HLINE, w - 2);
-    mvadd_wch(y, x + w - 1, WACS_URCORNER);
-    for (i = 1; i < h - 1; i++) {
-        mvadd_wch(y + i, x, WACS_VLINE);
-        mvadd_wch(y + i, x + w - 1, WACS_VLINE);
+    if (term_glyphs()->utf8) {
+        mvadd_wch(y, x, WACS_ULCORNER);
+        mvhline_set(y, x + 1, WACS_HLINE, w - 2);
+        mvadd_wch(y, x + w - 1, WACS_URCORNER);
+        for (i = 1; i < h - 1; i++) {
+            mvadd_wch(y + i, x, WACS_VLINE);
+            mvadd_wch(y + i, x + w - 1, WACS_VLINE);
+        }
+        mvadd_wch(y + h - 1, x, WACS_LLCORNER);
+        mvhline_set(y + h - 1, x + 1, WACS_HLINE, w - 2);
+        mvadd_wch(y + h - 1, x + w - 1, WACS_LRCORNER);
+    } else {
+        /* plain ASCII: readable on any terminal and in any capture */
+        mvaddch(y, x, '+');
+        mvhline(y, x + 1, '-', w - 2);
+        mvaddch(y, x + w - 1, '+');
+        for (i = 1; i < h - 1; i++) {
+            mvaddch(y + i, x, '|');
+            mvaddch(y + i, x + w - 1, '|');
+        }
+        mvaddch(y + h - 1, x, '+');
+        mvhline(y + h - 1, x + 1, '-', w - 2);
+        mvaddch(y + h - 1, x + w - 1, '+');
     }
-    mvadd_wch(y + h - 1, x, WACS_LLCORNER);
-    mvhline_set(y + h - 1, x + 1, WACS_HLINE, w - 2);
-    mvadd_wch(y + h - 1, x + w - 1, WACS_LRCORNER);
     attrset(A_NORMAL);
     tw = 0;
     if (title && *title) {
