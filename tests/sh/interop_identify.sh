@@ -61,3 +61,26 @@ for chip in $IOP_CHIPS; do
         echo "--- $chip esptool-js log" >&2; tail -30 "$out.log" >&2
     fi
 done
+
+# Once on the paced simulator: the ROM banner at power-up, SYNC at 115200,
+# the stub upload and CHANGE_BAUDRATE to 921600 timed as on a wire (a
+# mismatched baud would turn both directions into garbage).
+chip=esp32c3
+mac=24:0a:c4:00:be:ef
+port=$(free_port)
+out=$TMP/paced.out
+if ! iop_sim_start "$chip" "$port" "$TMP/paced.sim.log" --mac "$mac"; then
+    notok "$name $chip paced: $IOP_WHY"
+elif ! iop_js "$out" --port "127.0.0.1:$port" --baud 921600 identify; then
+    notok "$name $chip paced: esptool-js failed: $(iop_error "$out")"
+    tail -30 "$out.log" >&2
+    iop_sim_stop
+else
+    iop_sim_stop
+    got="$(iop_field "$out" chip) $(iop_field "$out" mac) $(iop_field "$out" flash_size) $(iop_field "$out" stub)"
+    if [ "$got" = "ESP32-C3 $mac 4MB true" ]; then
+        ok "$name $chip paced: $got, 921600 baud"
+    else
+        notok "$name $chip paced: got '$got', want 'ESP32-C3 $mac 4MB true'"
+    fi
+fi
