@@ -1,8 +1,13 @@
 // esptool.mjs - drive esptool-js (an independent client nobody here wrote)
-// against a target on a loopback TCP socket, for the interop tests and the
+// against a target on a TCP socket, for the interop tests and the
 // benchmark.
 //
-//   node esptool.mjs --port HOST:PORT [--baud B] [--rom-baud B] CMD ARGS
+//   node esptool.mjs --port [socket://|rfc2217://]HOST:PORT [--baud B]
+//                    [--rom-baud B] [--before MODE] CMD ARGS
+//
+// socket:// is raw TCP (no modem lines: use --before no_reset, the
+// default); rfc2217:// carries baud and DTR/RTS, so esptool-js's own
+// reset sequences (--before default_reset) drive the board's lines.
 //
 //   identify                      chip name, description, MAC, flash id/size
 //   write [--no-compress] ADDR=FILE...
@@ -41,10 +46,17 @@ function parseNum(s) {
 
 // ---- a Web Serial SerialPort look-alike over TCP ----
 
+// RFC 2217 (Telnet COM-PORT-OPTION): just what esptool-js needs - baud
+// and DTR/RTS - so that its own reset sequences drive the board's lines.
+const IAC = 255, SB = 250, SE = 240, WILL = 251, WONT = 252, DO = 253,
+    DONT = 254, COMPORT = 44, CP_SET_BAUDRATE = 1, CP_SET_CONTROL = 5;
+
 class TcpSerialPort {
-    constructor(host, port) {
+    constructor(host, port, rfc2217) {
         this.host = host;
         this.port = port;
+        this.rfc2217 = rfc2217;
+        this.tn = { state: 0, sb: [] };
         this.sock = null;
         this.readable = null;
         this.writable = null;
@@ -71,7 +83,8 @@ class TcpSerialPort {
             start(controller) {
                 sock.on("data", (b) => {
                     self.rxBytes += b.length;
-                    if (self.discarding) return;
+                    if (self.rfc2217) b = self.telnetIn(b);
+                    if (self.discarding || b.length === 0) return;
                     controller.enqueue(new Uint8Array(b));
                 });
                 sock.on("end", () => {
@@ -94,16 +107,60 @@ class TcpSerialPort {
         // so wait until the line has been quiet for 40 ms (at most 1 s) and
         // drop what arrived meanwhile (esptool-js's own flushInput() runs
         // before its read loop has pulled the queued banner).
+        if (this.rfc2217) {
+            sock.write(Buffer.from([IAC, WILL, COMPORT, IAC, DO, 0,
+                                    IAC, WILL, 0, IAC, DO, 3]));
+            this.comPort(CP_SET_BAUDRATE, u32be(opts.baudRate));
+        }
         if (this.bauds.length === 1) await this.quiet(40, 1000);
         this.writable = new WritableStream({
             write(chunk) {
                 self.txBytes += chunk.length;
+                let b = Buffer.from(chunk);
+                if (self.rfc2217) b = telnetEscape(b);
                 return new Promise((resolve, reject) => {
-                    sock.write(Buffer.from(chunk), (e) => (e ? reject(e)
-                                                             : resolve()));
+                    sock.write(b, (e) => (e ? reject(e) : resolve()));
                 });
             },
         });
+    }
+
+    comPort(code, value) {
+        const v = telnetEscape(Buffer.from(value));
+        this.sock.write(Buffer.concat([Buffer.from([IAC, SB, COMPORT, code]),
+                                       v, Buffer.from([IAC, SE])]));
+    }
+
+    // Strip Telnet commands, answer option offers, keep the data bytes.
+    telnetIn(b) {
+        const out = [];
+        const t = this.tn;
+        for (const c of b) {
+            switch (t.state) {
+            case 0: if (c === IAC) t.state = 1; else out.push(c); break;
+            case 1:
+                if (c === IAC) { out.push(c); t.state = 0; }
+                else if (c === SB) { t.sb = []; t.state = 3; }
+                else if (c >= WILL) { t.cmd = c; t.state = 2; }
+                else t.state = 0;
+                break;
+            case 2: // option negotiation: accept what we use, refuse others
+                if (t.cmd === WILL || t.cmd === DO) {
+                    const ok = [0, 3, COMPORT].includes(c);
+                    const ans = t.cmd === WILL ? (ok ? DO : DONT)
+                                               : (ok ? WILL : WONT);
+                    this.sock.write(Buffer.from([IAC, ans, c]));
+                }
+                t.state = 0;
+                break;
+            case 3: if (c === IAC) t.state = 4; else t.sb.push(c); break;
+            case 4: // replies to our COM-PORT requests are not needed
+                if (c === SE) t.state = 0;
+                else { t.sb.push(c); t.state = 3; }
+                break;
+            }
+        }
+        return Buffer.from(out);
     }
 
     async quiet(idleMs, maxMs) {
@@ -128,12 +185,35 @@ class TcpSerialPort {
     }
 
     // Raw TCP carries no modem lines and no baud rate: the simulator
-    // learns the rate from CHANGE_BAUDRATE.  Present so that esptool-js
-    // changes baud in place instead of reopening the port.
-    async setSignals() {}
+    // learns the rate from CHANGE_BAUDRATE.  setBaudRate is there so that
+    // esptool-js changes baud in place instead of reopening the port.
+    async setSignals(sig) {
+        if (!this.rfc2217 || !this.sock) return;
+        this.signals = (this.signals || 0) + 1;
+        if (sig.dataTerminalReady !== undefined) {
+            this.comPort(CP_SET_CONTROL, [sig.dataTerminalReady ? 8 : 9]);
+        }
+        if (sig.requestToSend !== undefined) {
+            this.comPort(CP_SET_CONTROL, [sig.requestToSend ? 11 : 12]);
+        }
+    }
     async setBaudRate(baud) {
+        if (this.rfc2217 && this.sock) {
+            this.comPort(CP_SET_BAUDRATE, u32be(baud));
+        }
         this.bauds.push(baud);
     }
+}
+
+function u32be(n) {
+    return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+}
+
+function telnetEscape(b) {
+    if (!b.includes(IAC)) return b;
+    const out = [];
+    for (const c of b) { out.push(c); if (c === IAC) out.push(IAC); }
+    return Buffer.from(out);
 }
 
 // ---- command line ----
@@ -143,6 +223,7 @@ let hostPort = null;
 let baud = 115200;
 let romBaud = 115200;
 let compress = true;
+let before = "no_reset";
 const rest = [];
 for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -150,13 +231,14 @@ for (let i = 0; i < args.length; i++) {
     else if (a === "--baud") baud = parseNum(args[++i]);
     else if (a === "--rom-baud") romBaud = parseNum(args[++i]);
     else if (a === "--no-compress") compress = false;
+    else if (a === "--before") before = args[++i];
     else rest.push(a);
 }
 if (!hostPort || rest.length === 0) {
     die("usage: esptool.mjs --port HOST:PORT [--baud B] CMD ARGS");
 }
-const m = /^(?:socket:\/\/)?([^:]+):(\d+)$/.exec(hostPort);
-if (!m) die(`--port takes HOST:PORT, not ${hostPort}`);
+const m = /^(?:(socket|rfc2217):\/\/)?([^:]+):(\d+)$/.exec(hostPort);
+if (!m) die(`--port takes [socket://|rfc2217://]HOST:PORT, not ${hostPort}`);
 const cmd = rest[0];
 
 const base = process.env.ESPTOOL_JS_DIR;
@@ -177,7 +259,7 @@ const terminal = {
     write(s) { process.stderr.write(s); },
 };
 
-const serial = new TcpSerialPort(m[1], Number(m[2]));
+const serial = new TcpSerialPort(m[2], Number(m[3]), m[1] === "rfc2217");
 const transport = new Transport(serial, !!process.env.ESPTOOL_JS_TRACE);
 const loader = new ESPLoader({
     transport,
@@ -192,7 +274,7 @@ const result = { cmd };
 const t0 = performance.now();
 
 async function connect() {
-    await loader.main("no_reset");
+    await loader.main(before);
     result.chip = loader.chip.CHIP_NAME;
     result.connect_ms = Math.round(performance.now() - t0);
 }
@@ -282,6 +364,7 @@ try {
     result.total_ms = Math.round(performance.now() - t0);
     result.bauds = serial.bauds;
     result.settle_ms = serial.settleMs;
+    result.signals = serial.signals || 0;
     result.rx_bytes = serial.rxBytes;
     result.tx_bytes = serial.txBytes;
     await transport.disconnect().catch(() => {});

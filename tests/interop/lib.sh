@@ -77,11 +77,13 @@ iop_chip_name() {
 }
 
 # iop_sim_start CHIP PORT LOG ARGS...: start `espdeck sim` on
-# socket://127.0.0.1:PORT in the background; IOP_SIM_PID is its pid.
+# socket://127.0.0.1:PORT (IOP_SCHEME=rfc2217 for RFC 2217) in the
+# background; IOP_SIM_PID is its pid.
 iop_sim_start() {
     local chip=$1 port=$2 log=$3
     shift 3
-    "$ESPDECK" sim --chip "$chip" --listen "socket://127.0.0.1:$port" "$@" \
+    "$ESPDECK" sim --chip "$chip" \
+        --listen "${IOP_SCHEME:-socket}://127.0.0.1:$port" "$@" \
         > "$log" 2>&1 &
     IOP_SIM_PID=$!
     T_PIDS="$T_PIDS $IOP_SIM_PID"

@@ -62,25 +62,45 @@ for chip in $IOP_CHIPS; do
     fi
 done
 
-# Once on the paced simulator: the ROM banner at power-up, SYNC at 115200,
-# the stub upload and CHANGE_BAUDRATE to 921600 timed as on a wire (a
-# mismatched baud would turn both directions into garbage).
-chip=esp32c3
-mac=24:0a:c4:00:be:ef
-port=$(free_port)
-out=$TMP/paced.out
-if ! iop_sim_start "$chip" "$port" "$TMP/paced.sim.log" --mac "$mac"; then
-    notok "$name $chip paced: $IOP_WHY"
-elif ! iop_js "$out" --port "127.0.0.1:$port" --baud 921600 identify; then
-    notok "$name $chip paced: esptool-js failed: $(iop_error "$out")"
-    tail -30 "$out.log" >&2
-    iop_sim_stop
-else
-    iop_sim_stop
-    got="$(iop_field "$out" chip) $(iop_field "$out" mac) $(iop_field "$out" flash_size) $(iop_field "$out" stub)"
-    if [ "$got" = "ESP32-C3 $mac 4MB true" ]; then
-        ok "$name $chip paced: $got, 921600 baud"
-    else
-        notok "$name $chip paced: got '$got', want 'ESP32-C3 $mac 4MB true'"
+# Three more: on the paced simulator (the ROM banner at power-up, SYNC at
+# 115200, the stub upload and CHANGE_BAUDRATE to 921600 timed as on a wire,
+# where a mismatched baud turns both directions into garbage), and over
+# RFC 2217, where esptool-js's own classic reset (DTR/RTS) must put the
+# board into download mode: with modem lines the board does not start in
+# download mode by itself.
+n=0
+for case in "esp32c3 socket no_reset paced" \
+            "esp32 rfc2217 default_reset --no-pacing" \
+            "esp32c3 rfc2217 default_reset paced"; do
+    set -- $case
+    chip=$1 scheme=$2 before=$3 pacing=$4
+    n=$((n + 1))
+    mac=$(printf '24:0a:c4:00:be:%02x' $n)
+    tag="$name $chip $scheme $before ${pacing#--}"
+    [ "$pacing" = paced ] && pacing=""
+    port=$(free_port)
+    out=$TMP/extra$n.out
+    if ! IOP_SCHEME=$scheme iop_sim_start "$chip" "$port" \
+        "$TMP/extra$n.sim.log" --mac "$mac" $pacing; then
+        notok "$tag: $IOP_WHY"
+        continue
     fi
-fi
+    if ! iop_js "$out" --port "$scheme://127.0.0.1:$port" --before "$before" \
+        --baud 921600 identify; then
+        notok "$tag: esptool-js failed: $(iop_error "$out")"
+        tail -30 "$out.log" >&2
+        iop_sim_stop
+        continue
+    fi
+    iop_sim_stop
+    want="$(iop_chip_name "$chip") $mac 4MB true"
+    got="$(iop_field "$out" chip) $(iop_field "$out" mac) $(iop_field "$out" flash_size) $(iop_field "$out" stub)"
+    sig=$(iop_field "$out" signals)
+    if [ "$got" != "$want" ]; then
+        notok "$tag: got '$got', want '$want'"
+    elif [ "$scheme" = rfc2217 ] && [ "${sig:-0}" -lt 3 ]; then
+        notok "$tag: esptool-js set the modem lines $sig times, not 3"
+    else
+        ok "$tag: $got, reset lines set $sig times"
+    fi
+done
