@@ -57,6 +57,8 @@
 #define CP_SERVER 100
 
 #define OUT_MAX (256 * 1024) /* stop pulling from the board past this */
+/* How long "DTR and RTS both asserted" waits for the next line change. */
+#define HOLD_BOTH_US 250000
 #define SB_MAX 64
 
 enum srv_kind { SRV_RAW, SRV_RFC2217, SRV_PTY };
@@ -86,6 +88,8 @@ struct sim_server {
     bool sb_overflow;
     bool us[256], them[256]; /* options enabled on each side */
     bool dtr, rts;
+    bool held;             /* a line change waits (see set_lines) */
+    int64_t held_until;
     uint32_t baud;
     uint8_t datasize, parity, stopsize, flow;
 };
@@ -203,9 +207,36 @@ static void tn_option(struct sim_server *srv, uint8_t cmd, uint8_t opt)
 
 /* ---- RFC 2217 requests ---- */
 
+/*
+ * RFC 2217 changes one line per request, and clients wait for each
+ * acknowledgement (pyserial polls every 50 ms), so esptool's classic reset
+ * (DTR=1 while RTS=1, then RTS=0) would leave "both asserted" on the board
+ * long enough for the chip to leave reset with IO0 high.  A local serial
+ * port sets both lines at once; so does this server, the way esptool's own
+ * RFC 2217 server resets the chip itself: "both asserted" (EN and IO0 high
+ * on the auto-reset circuit, the same as both released) is held until the
+ * next line change, or HOLD_BOTH_US, and then applied together with it.
+ */
 static void set_lines(struct sim_server *srv)
 {
-    sim_set_lines(srv->sim, srv->dtr, srv->rts, clock_us());
+    int64_t now = clock_us();
+    if (srv->dtr && srv->rts) {
+        if (!srv->held) {
+            srv->held = true;
+            srv->held_until = now + HOLD_BOTH_US;
+        }
+        return;
+    }
+    srv->held = false;
+    sim_set_lines(srv->sim, srv->dtr, srv->rts, now);
+}
+
+static void release_held(struct sim_server *srv, int64_t now)
+{
+    if (srv->held && now >= srv->held_until) {
+        srv->held = false;
+        sim_set_lines(srv->sim, srv->dtr, srv->rts, now);
+    }
 }
 
 static void cp_request(struct sim_server *srv, const uint8_t *sb, size_t n)
@@ -407,6 +438,7 @@ static void client_reset(struct sim_server *srv)
     memset(srv->us, 0, sizeof srv->us);
     memset(srv->them, 0, sizeof srv->them);
     srv->dtr = srv->rts = false;
+    srv->held = false;
     srv->baud = 115200;
     srv->datasize = 8;
     srv->parity = 1;
@@ -820,11 +852,14 @@ int sim_server_run(struct sim_server *srv, int stop_fd, char *err,
 
         if (srv->kind == SRV_PTY)
             pty_watch_baud(srv);
+        release_held(srv, now);
         pump_tx(srv, now);
         if (srv->cfd >= 0 && srv->out_len && !flush_out(srv))
             client_close(srv);
         next = srv->out_len >= OUT_MAX ? -1
                                          : sim_next_event_us(srv->sim, now);
+        if (srv->held && (next < 0 || srv->held_until < next))
+            next = srv->held_until;
         if (next >= 0) {
             int64_t ms = (next - now + 999) / 1000;
             timeout = ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;

@@ -321,6 +321,53 @@ else
 fi
 [ -s "$TMP/r.out" ] && sed 's/^/# /' "$TMP/r.out" >&2
 
+# ---- pyserial's RFC 2217 client (Debian python3-serial), as esptool uses it ----
+PYSERIAL=""
+for py in /usr/bin/python3 python3; do
+    if "$py" -c 'import serial' 2>/dev/null; then PYSERIAL=$py; break; fi
+done
+cat > "$TMP/pyserial.py" <<'PYEOF'
+import sys, time, serial
+s = serial.serial_for_url("rfc2217://127.0.0.1:%s?logging=warning" % sys.argv[1],
+                          baudrate=115200, timeout=0.2)
+# esptool's classic reset into the ROM loader
+s.dtr = False; s.rts = True; time.sleep(0.1)
+s.dtr = True; s.rts = False; time.sleep(0.05)
+s.dtr = False
+buf = b""
+end = time.time() + 3
+while time.time() < end and b"download" not in buf:
+    buf += s.read(1024)
+print("banner:", b"ESP-ROM:esp32c3" in buf and b"wait uart0 download" in buf)
+s.reset_input_buffer()
+s.write(b"\xc0\x00\x08\x24\x00\x00\x00\x00\x00\x07\x07\x12\x20" + b"\x55" * 32 + b"\xc0")
+buf = b""
+end = time.time() + 3
+while time.time() < end and buf.count(b"\xc0\x01\x08") < 8:
+    buf += s.read(1024)
+print("sync-replies:", buf.count(b"\xc0\x01\x08"))
+s.baudrate = 460800   # SET-BAUDRATE must be acknowledged
+print("baud:", s.baudrate)
+s.close()
+PYEOF
+if [ -z "$PYSERIAL" ]; then
+    skip "sim_cli: pyserial rfc2217 client: python3-serial is not installed"
+elif start_sim --chip esp32c3 --listen rfc2217://127.0.0.1:0; then
+    "$PYSERIAL" "$TMP/pyserial.py" "$SIM_PORT" > "$TMP/ps.out" 2>&1
+    check "sim_cli: pyserial rfc2217 reset into download mode" grep -q '^banner: True$' "$TMP/ps.out"
+    check "sim_cli: pyserial rfc2217 SYNC gets 8 replies" grep -q '^sync-replies: 8$' "$TMP/ps.out"
+    check "sim_cli: pyserial rfc2217 baud change" grep -q '^baud: 460800$' "$TMP/ps.out"
+    if grep -qiE 'warning|timeout|rejected|error' "$TMP/ps.out"; then
+        notok "sim_cli: pyserial reports no negotiation problems"
+    else
+        ok "sim_cli: pyserial reports no negotiation problems"
+    fi
+    sed 's/^/# pyserial: /' "$TMP/ps.out" >&2
+    stop_sim
+else
+    notok "sim_cli: start for pyserial: $(cat "$TMP/sim.err")"
+fi
+
 # ---- pty: raw, a symlink to the slave, removed on exit ----
 "$ESPDECK" sim --chip esp32 --listen "pty:$TMP/esp32-tty" --no-pacing 2> "$TMP/pty.err" &
 PTY_PID=$!
