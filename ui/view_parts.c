@@ -172,14 +172,16 @@ static void pane_title(const struct model_part *p, char *buf, size_t len)
              p->source[0] ? g->dot : "", p->source);
 }
 
+/* fixed_sw: width of the status words (0 = as long as they are), so the
+ * bars of one-line rows line up */
 static void pane_bar_line(const struct model_part *p, int y, int x, int w,
-                          bool with_message)
+                          bool with_message, int fixed_sw)
 {
     char st[256];
     int sw, bw;
 
     status_text(p, st, sizeof st, with_message);
-    sw = view_width(st);
+    sw = fixed_sw ? fixed_sw : view_width(st);
     if (sw > w / 2 + 6)
         sw = w / 2 + 6;
     bw = w - sw - 2;
@@ -222,7 +224,7 @@ void view_parts(const struct view_state *v, int y, int h, int w)
 
             pane_title(p, title, sizeof title);
             view_box(py, 0, pane_h, w, title, NULL, TERM_TITLE);
-            pane_bar_line(p, py + 1, 2, w - 4, pane_h == 3);
+            pane_bar_line(p, py + 1, 2, w - 4, pane_h == 3, 0);
             if (pane_h == 4) {
                 detail_text(p, det, sizeof det, &role);
                 view_put(py + 2, 2, w - 4, role, det);
@@ -263,7 +265,7 @@ void view_parts(const struct view_state *v, int y, int h, int w)
             view_put(py, 2, namew, TERM_TITLE, p->name);
             snprintf(off, sizeof off, "0x%06x", p->offset);
             view_put(py, 3 + namew, 8, TERM_DIM, off);
-            pane_bar_line(p, py, 12 + namew, w - 14 - namew, true);
+            pane_bar_line(p, py, 12 + namew, w - 14 - namew, true, 36);
         }
     }
 }

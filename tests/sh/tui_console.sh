@@ -12,7 +12,14 @@ REPO=$PWD
 
 if ! command -v tmux >/dev/null 2>&1; then
     skip "tui_console: tmux is not installed (make deps)"
-    exit 0
+    # ---- sanitizer reports from any of the runs above ----
+if ls "$TMP"/san.* >/dev/null 2>&1; then
+    head -60 "$TMP"/san.* >&2
+    notok "tui: no sanitizer reports"
+else
+    ok "tui: no sanitizer reports"
+fi
+exit 0
 fi
 
 WAIT=${TUI_WAIT:-60}
@@ -32,6 +39,8 @@ if timeout 20 "$ESPDECK" info --port 'sim:esp32?pacing=0' >/dev/null 2>&1; then
     IN_PROCESS=yes
 fi
 BOARDS=0
+# Sanitizer reports cannot be read on a curses screen: send them to files.
+SAN_ENV="TSAN_OPTIONS=log_path=$TMP/san ASAN_OPTIONS=log_path=$TMP/san UBSAN_OPTIONS=log_path=$TMP/san:print_stacktrace=1"
 # new_board FAST|PACED: sets PORT to a fresh board
 new_board() {
     if [ $IN_PROCESS = yes ]; then
@@ -54,7 +63,7 @@ new_board() {
 # A tmux window running a clean shell in the repo: open NAME [W H]
 open() {
     tm new-session -d -s "$1" -x "${2:-100}" -y "${3:-30}" \
-        "env -i PATH=\"$PATH\" HOME=\"$HOME\" XDG_CONFIG_HOME=\"$XDG_CONFIG_HOME\" XDG_STATE_HOME=\"$XDG_STATE_HOME\" TERM=xterm-256color LANG=C.UTF-8 ${NO_COLOR:+NO_COLOR=1} PS1='PROMPT\$ ' bash --norc --noprofile"
+        "env -i PATH=\"$PATH\" HOME=\"$HOME\" XDG_CONFIG_HOME=\"$XDG_CONFIG_HOME\" XDG_STATE_HOME=\"$XDG_STATE_HOME\" TERM=xterm-256color LANG=C.UTF-8 ${NO_COLOR:+NO_COLOR=1} $SAN_ENV PS1='PROMPT\$ ' bash --norc --noprofile"
     tm send-keys -t "$1" "cd '$REPO'" Enter
 }
 run() { local n=$1; shift; tm send-keys -t "$n" "$*; echo EXIT=\$?" Enter; }
@@ -144,6 +153,35 @@ else
 fi
 tm kill-session -t a
 
+# ---- 1b. many images at 80x24: one line each ----
+mkdir -p "$TMP/many"
+{
+    printf 'name: many\nchip: esp32\nport: sim:esp32\nbaud: 921600\n'
+    printf 'flash: {mode: dio, freq: 40m, size: 4MB}\n'
+    printf 'partition_table:\n  offset: 0x8000\n  entries:\n'
+    printf '    - {name: factory, type: app, subtype: factory, offset: 0x10000, size: 1M}\n'
+    for i in 1 2 3 4 5 6; do
+        printf '    - {name: d%d, type: data, subtype: 0x40, offset: 0x%x, size: 64K}\n' \
+            $i $((0x100000 + i * 0x10000))
+    done
+    printf 'images:\n'
+    printf '  - {name: bootloader, offset: 0x1000, file: %s}\n' "$REPO/build/demo/bootloader.bin"
+    printf '  - {partition: factory, file: %s}\n' "$REPO/build/demo/espdeck-demo.bin"
+    for i in 1 2 3 4 5 6; do
+        printf '  - {partition: d%d, file: %s}\n' $i "$REPO/build/demo/bootloader.bin"
+    done
+} > "$TMP/many/many.yaml"
+new_board FAST || { notok "tui: simulated board"; exit 1; }
+open many 80 24
+run many "\"$ESPDECK\" '$TMP/many/many.yaml' --port '$PORT' --no-monitor"
+if wait_count many "done, verified" 9 && layout_ok many 80 &&
+   screen many | grep -q "9 images" && screen many | grep -q "d6 "; then
+    ok "tui: nine images at 80x24 get one line each"
+else
+    screen many >&2; notok "tui: nine images at 80x24 get one line each"
+fi
+tm kill-session -t many
+
 # ---- 2. monitor-only on the board just flashed ----
 open m
 run m "\"$ESPDECK\" monitor --port '$BOARD1' --baud 115200"
@@ -160,7 +198,10 @@ tm kill-session -t m
 # ---- 3. flash then the split view with the app's output ----
 new_board FAST || { notok "tui: simulated board"; exit 1; }
 open s
-run s "\"$ESPDECK\" profiles/demo.yaml --port '$PORT'"
+# a folder of its own for the monitor log file
+mkdir -p "$TMP/wd"
+tm send-keys -t s "cd '$TMP/wd'" Enter
+run s "\"$ESPDECK\" '$REPO/profiles/demo.yaml' --port '$PORT'"
 if wait_for s "all MD5 ok" && wait_for s "monitor 115200 baud"; then
     ok "tui: split view after flashing"
 else
@@ -192,12 +233,14 @@ wait_for s "uptime tick" >/dev/null
 sleep 2.5
 keys s C-t l
 wait_for s "log file: off" >/dev/null
-if grep -qsE '[IWE] \([0-9]+\) [a-z0-9]+: |Hello from' "$REPO"/espdeck-monitor-*.log; then
+if grep -qsE '[IWE] \([0-9]+\) [a-z0-9]+: |Hello from' "$TMP"/wd/espdeck-monitor-*.log; then
     ok "tui: the log file holds the target's lines"
 else
+    ls -la "$TMP"/wd/espdeck-monitor-*.log >&2; cat "$TMP"/wd/espdeck-monitor-*.log >&2
+    screen s >&2
     notok "tui: the log file holds the target's lines"
 fi
-rm -f "$REPO"/espdeck-monitor-*.log
+rm -f "$TMP"/wd/espdeck-monitor-*.log
 keys s ' '
 check "tui: space pauses auto-scroll" wait_for s "paused"
 keys s ' '
@@ -330,5 +373,12 @@ if [ "$IN_PROCESS" = yes ]; then
     tm kill-session -t r
 else
     skip "tui: remembered choice: the in-process sim:esp32 port is not in this build"
+fi
+# ---- sanitizer reports from any of the runs above ----
+if ls "$TMP"/san.* >/dev/null 2>&1; then
+    head -60 "$TMP"/san.* >&2
+    notok "tui: no sanitizer reports"
+else
+    ok "tui: no sanitizer reports"
 fi
 exit 0
