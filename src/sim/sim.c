@@ -282,11 +282,23 @@ void sim_reset_chip(struct sim *s, bool download, int64_t now_us)
  * works although the bridge passes through "both asserted" = EN high.
  */
 #define EN_RISE_US 5000
+/*
+ * Both lines asserted is the transitional state of every reset sequence
+ * (DTR=1 is written before RTS=0).  A host whose line changes travel over
+ * a network (pyserial's RFC 2217 client waits about 50 ms for each
+ * acknowledgement) would otherwise let the chip boot in that gap; real
+ * setups avoid it with a server that replays the sequence locally
+ * (esp_rfc2217_server).  The board model does the same: while both lines
+ * are asserted the strap is sampled at the next line change, at most
+ * EN_HOLD_MAX_US after EN rose.
+ */
+#define EN_HOLD_MAX_US 300000
 
 static void apply_pins(struct sim *s, bool en, int64_t now)
 {
     if (!en) {
         s->boot_at = -1;
+        s->boot_hold = false;
         if (s->en || s->state != SIM_OFF) {
             stop_running(s);
             s->state = SIM_OFF;
@@ -298,6 +310,7 @@ static void apply_pins(struct sim *s, bool en, int64_t now)
     }
     if (!s->en) {
         s->en = true;
+        s->en_rise = now;
         s->boot_at = now + EN_RISE_US;
     }
 }
@@ -309,6 +322,7 @@ static void leave_reset(struct sim *s, int64_t at)
     bool io0_low = s->has_lines ? (s->dtr && !s->rts) : s->strap_low;
 
     s->boot_at = -1;
+    s->boot_hold = false;
     s->powered = true;
     s->state = SIM_RUN; /* so the banner can be emitted */
     sim_reset_chip(s, io0_low, at);
@@ -324,6 +338,8 @@ void sim_set_lines(struct sim *s, bool dtr, bool rts, int64_t now_us)
     /* Two-transistor bridge: EN low only with RTS asserted and DTR not;
      * IO0 low only with DTR asserted and RTS not (sampled at boot). */
     apply_pins(s, !(rts && !dtr), now_us);
+    if (s->boot_hold && s->boot_at >= 0 && !(dtr && rts))
+        leave_reset(s, now_us);
 }
 
 void sim_connect(struct sim *s, bool has_lines, int64_t now_us)
@@ -399,8 +415,17 @@ static void advance(struct sim *s, int64_t now)
 {
     size_t i = 0;
 
-    if (s->boot_at >= 0 && s->boot_at <= now)
-        leave_reset(s, s->boot_at);
+    if (s->boot_at >= 0 && s->boot_at <= now) {
+        if (s->has_lines && s->dtr && s->rts &&
+            s->boot_at < s->en_rise + EN_HOLD_MAX_US) {
+            s->boot_hold = true;
+            s->boot_at = s->en_rise + EN_HOLD_MAX_US;
+            if (s->boot_at <= now)
+                leave_reset(s, s->boot_at);
+        } else {
+            leave_reset(s, s->boot_at);
+        }
+    }
 
     while (i < s->rx.len) {
         size_t at = s->rx.head + i, flen = 0;

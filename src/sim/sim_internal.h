@@ -92,6 +92,8 @@ struct sim {
     bool en;                   /* EN pin released (high) */
     bool strap_low;            /* no modem lines: IO0 held low at boot */
     int64_t boot_at;           /* chip leaves reset then (EN RC), or -1 */
+    int64_t en_rise;           /* when EN was last released */
+    bool boot_hold;            /* both lines asserted: sample at next change */
     enum sim_state state;
 
     /* UART.  baud = chip side; host_baud = 0 when the transport cannot say. */

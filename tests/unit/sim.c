@@ -993,3 +993,30 @@ void test_sim__rom_erase_and_stub_overlap_timing(void)
     sim_free(s);
     free(blk);
 }
+
+void test_sim__slow_line_changes_still_reach_download(void)
+{
+    struct sim *s = mk("esp32c3", false);
+    struct rx *r = R();
+
+    T_ASSERT(s);
+    sim_connect(s, true, 0);
+    sim_set_lines(s, true, true, 10000);      /* pyserial opens: both on */
+    drain(s, r, 999999);
+    /* each change ~50 ms apart, as over pyserial's RFC 2217 client */
+    sim_set_lines(s, false, true, 1000000);   /* EN low */
+    sim_set_lines(s, false, true, 1050000);
+    sim_set_lines(s, true, true, 1150000);    /* EN released, IO0 high */
+    sim_set_lines(s, true, false, 1200000);   /* IO0 low */
+    sim_set_lines(s, false, false, 1300000);
+    drain(s, r, 1400000);
+    T_CONTAINS(r->text, "wait uart0 download");
+    /* UnixTightReset: (0,0) (1,1) (0,1) 100 ms (1,0) 50 ms (0,0) */
+    sim_set_lines(s, true, true, 2000000);
+    sim_set_lines(s, false, true, 2000010);
+    sim_set_lines(s, true, false, 2100010);
+    sim_set_lines(s, false, false, 2150010);
+    drain(s, r, 2200000);
+    T_CONTAINS(r->text, "wait uart0 download");
+    sim_free(s);
+}
