@@ -158,46 +158,53 @@ static int is_interpreter(const char *comm)
            !strcmp(comm, "sh") || !strcmp(comm, "bash");
 }
 
+/* Read a small /proc file into buf (NUL-terminated); bytes read or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, len - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = '\0';
+    return n;
+}
+
 /* A readable name for process pid: "idf_monitor", "minicom". */
 static void process_name(long pid, char *buf, size_t len)
 {
     char path[64], cmd[1024];
-    FILE *f;
-    size_t n;
+    const char *arg, *base;
+    char *dot;
+    ssize_t n;
 
-    buf[0] = '\0';
     snprintf(path, sizeof path, "/proc/%ld/comm", pid);
-    f = fopen(path, "r");
-    if (f) {
-        if (fgets(buf, (int)len, f))
-            buf[strcspn(buf, "\n")] = '\0';
-        fclose(f);
-    }
+    if (read_small(path, buf, len) <= 0)
+        buf[0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
     if (!buf[0])
         snprintf(buf, len, "another program");
     if (!is_interpreter(buf))
         return;
     /* "python3 /x/idf_monitor.py ..." -> "idf_monitor" */
     snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-    f = fopen(path, "r");
-    if (!f)
+    n = read_small(path, cmd, sizeof cmd);
+    if (n <= 0)
         return;
-    n = fread(cmd, 1, sizeof cmd - 1, f);
-    fclose(f);
-    cmd[n] = '\0';
-    {
-        const char *arg = cmd + strlen(cmd) + 1;
-        while (arg < cmd + n && arg[0] == '-')
-            arg += strlen(arg) + 1;
-        if (arg < cmd + n && *arg) {
-            const char *base = strrchr(arg, '/');
-            char *dot;
-            snprintf(buf, len, "%s", base ? base + 1 : arg);
-            dot = strrchr(buf, '.');
-            if (dot && (!strcmp(dot, ".py") || !strcmp(dot, ".js")))
-                *dot = '\0';
-        }
-    }
+    arg = cmd + strlen(cmd) + 1;
+    while (arg < cmd + n && arg[0] == '-')
+        arg += strlen(arg) + 1;
+    if (arg >= cmd + n || !*arg)
+        return;
+    base = strrchr(arg, '/');
+    snprintf(buf, len, "%s", base ? base + 1 : arg);
+    dot = strrchr(buf, '.');
+    if (dot && (!strcmp(dot, ".py") || !strcmp(dot, ".js")))
+        *dot = '\0';
 }
 
 /* Find a process with path open; 0 and its name, or -1. */
