@@ -88,7 +88,7 @@ all: $(BUILD)/espdeck $(DEMO_IMAGES)
 
 $(DEMO_IMAGES): $(BUILD)/espdeck
 	@echo "  GEN     build/demo"
-	$(Q)$(BUILD)/espdeck demo --images build/demo
+	$(Q)$(BUILD)/espdeck demo --images build/demo && touch $@
 
 $(BUILD)/libespdeck.a: $(CORE_OBJ)
 	@echo "  AR      $@"
