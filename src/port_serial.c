@@ -654,6 +654,13 @@ out:
 
 /* ---- enumeration ---- */
 
+/* ttyUSB2 before ttyUSB10 */
+static int info_cmp(const void *a, const void *b)
+{
+    return strverscmp(((const struct port_info *)a)->name,
+                      ((const struct port_info *)b)->name);
+}
+
 int port_list(struct port_info **out, char *err, size_t errlen)
 {
     struct sp_port **list = NULL;
@@ -700,6 +707,7 @@ int port_list(struct port_info **out, char *err, size_t errlen)
             snprintf(pi->description, sizeof pi->description, "%s", s);
     }
     sp_free_port_list(list);
+    qsort(info, (size_t)n, sizeof *info, info_cmp);
     *out = info;
     return n;
 }
