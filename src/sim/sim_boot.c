@@ -1006,8 +1006,9 @@ static struct sim_app *loop_app(const char *text, size_t len,
 /*
  * One boot from reset with the given reset line.  Returns true when an app
  * runs (*app set); false when the chain failed: *loop_kind 1 = the ROM
- * repeats "invalid header" (*hdr the word it read), 2 = the whole boot
- * repeats after a reset.
+ * repeats "invalid header" (*hdr the word it read), 2 = the bootloader
+ * resets the chip (software reset), 3 = the ROM or a crash stops and the
+ * RTC watchdog resets the chip; 2 and 3 repeat the whole boot.
  */
 static bool boot_once(struct boot *b, const char *rst, struct sim_app **app,
                       int *loop_kind, uint32_t *hdr)
@@ -1040,12 +1041,14 @@ static bool boot_once(struct boot *b, const char *rst, struct sim_app **app,
     if (st == IMG_TRUNC) {
         emitf(b, "flash read err, %x\r\n", off);
         emitf(b, "ets_main.c 371 \r\n");
+        *loop_kind = 3; /* the ROM stops; the RTC watchdog resets */
         return false;
     }
     if (!old_rom(c) && bl.chip_id != c->chip_id) {
         emitf(b, "Invalid chip id. Expected %u read %u. Bootloader for wrong "
                  "chip?\r\n", c->chip_id, bl.chip_id);
         emitf(b, "ets_main.c 333 \r\n");
+        *loop_kind = 3;
         return false;
     }
     rom_load_lines(b, &bl);
@@ -1053,6 +1056,7 @@ static bool boot_once(struct boot *b, const char *rst, struct sim_app **app,
         emitf(b, "checksum failure. Calculated 0x%02x stored 0x%02x\r\n",
               bl.csum_calc, bl.csum_read);
         emitf(b, "ets_main.c 371 \r\n");
+        *loop_kind = 3;
         return false;
     }
     if (st == IMG_HASH) {

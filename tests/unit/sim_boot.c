@@ -685,3 +685,65 @@ void test_sim_boot__poll_respects_capacity(void)
     T_EQ_INT(sim_app_next_us(app), t + 1000000);
     sim_app_free(app);
 }
+
+/* ---- ROM checks of the 2nd-stage bootloader ---- */
+
+static void c3_bootloader_wrong_chip(uint8_t *flash)
+{
+    flash[12] = 9; /* ESP32-S3 bootloader on an ESP32-C3 */
+}
+
+void test_sim_boot__rom_refuses_bootloader_for_other_chip(void)
+{
+    char *loop = NULL;
+    char *text = boot_modified("esp32c3", "Hello-world/ESP32_C3",
+                               c3_bootloader_wrong_chip, &loop);
+    if (!text)
+        T_SKIP("shared firmware folder absent");
+    T_CONTAINS(text, "Invalid chip id. Expected 5 read 9. Bootloader for "
+                     "wrong chip?\r\n");
+    T_ASSERT(!strstr(text, "2nd stage"));
+    free(loop);
+    free(text);
+}
+
+static void c3_bootloader_bad_digest(uint8_t *flash)
+{
+    /* Keep the checksum: flip two bits that cancel in the XOR. */
+    flash[0x100] ^= 0x10;
+    flash[0x101] ^= 0x10;
+}
+
+void test_sim_boot__rom_boots_on_after_bad_digest(void)
+{
+    char *loop = NULL;
+    char *text = boot_modified("esp32c3", "Hello-world/ESP32_C3",
+                               c3_bootloader_bad_digest, &loop);
+    if (!text)
+        T_SKIP("shared firmware folder absent");
+    T_CONTAINS(text, "SHA-256 comparison failed:\r\nCalculated: ");
+    T_CONTAINS(text, "Attempting to boot anyway...\r\n");
+    T_CONTAINS(text, "Loaded app from partition at offset 0x10000");
+    free(loop);
+    free(text);
+}
+
+static void bootloader_bad_checksum(uint8_t *flash)
+{
+    flash[0x1000 + 0x100] ^= 0x01;
+}
+
+void test_sim_boot__rom_bad_bootloader_checksum_loops(void)
+{
+    char *loop = NULL;
+    char *text = boot_modified("esp32", "Hello-world/ESP32",
+                               bootloader_bad_checksum, &loop);
+    if (!text)
+        T_SKIP("shared firmware folder absent");
+    T_CONTAINS(text, "checksum failure. Calculated 0x");
+    T_ASSERT(!strstr(text, "2nd stage"));
+    T_ASSERT(loop);
+    T_CONTAINS(loop, "rst:0x10 (RTCWDT_RTC_RESET)");
+    free(loop);
+    free(text);
+}
