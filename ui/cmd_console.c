@@ -28,7 +28,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: espdeck                         choose a profile and a port\n"
             "       espdeck PROFILE [--port URL] [--baud N] [--force]\n"
-            "               [--no-stub] [--no-monitor]\n"
+            "               [--no-stub] [--no-monitor] [--no-compress]\n"
+            "               [--before MODE] [--after MODE]\n"
             "Without --batch the console flashes PROFILE and then shows the\n"
             "target's output; F1 in the console lists the keys.\n");
 }
@@ -321,6 +322,18 @@ int cmd_console(int argc, char **argv)
             o.no_stub = true;
         } else if (!strcmp(a, "--no-monitor")) {
             o.no_monitor = true;
+        } else if (!strcmp(a, "--no-compress")) {
+            o.no_compress = true;
+        } else if (!strcmp(a, "--before") && i + 1 < argc) {
+            o.before = argv[++i];
+        } else if (!strcmp(a, "--after") && i + 1 < argc) {
+            o.after = argv[++i];
+        } else if (!strcmp(a, "--monitor") && i + 1 < argc) {
+            i++;    /* batch mode's monitor time; the console monitors */
+        } else if (!strncmp(a, "--before=", 9)) {
+            o.before = a + 9;
+        } else if (!strncmp(a, "--after=", 8)) {
+            o.after = a + 8;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return EXIT_OK_;

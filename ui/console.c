@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "keys.h"
 #include "model.h"
+#include "port.h"
 #include "profile.h"
 #include "term.h"
 #include "view.h"
@@ -103,6 +104,21 @@ static void start_flash(struct console *c, struct engine_job *job)
         job->no_stub = true;
     if (o->baud)
         job->baud = o->baud;
+    job->no_compress = job->no_compress || o->no_compress;
+    if (o->before && port_parse_before(o->before, &job->before) != ED_OK) {
+        snprintf(err, sizeof err, "unknown --before mode '%s' (default-reset, "
+                                  "usb-reset, no-reset, no-reset-no-sync)",
+                 o->before);
+        set_fatal(c, EXIT_USAGE, err);
+        goto out;
+    }
+    if (o->after && port_parse_after(o->after, &job->after) != ED_OK) {
+        snprintf(err, sizeof err, "unknown --after mode '%s' (hard-reset, "
+                                  "soft-reset, no-reset, no-reset-stub, "
+                                  "watchdog-reset)", o->after);
+        set_fatal(c, EXIT_USAGE, err);
+        goto out;
+    }
     model_set_job(&c->m, job);
 out:
     profile_free(p);

@@ -24,6 +24,9 @@ struct console_opts {
     bool force;                 /* write even when unchanged */
     bool no_stub;
     bool no_monitor;            /* do not monitor after flashing */
+    bool no_compress;
+    const char *before;         /* reset modes overriding the profile's */
+    const char *after;
 };
 
 /* Run until the user quits.  Returns the process exit code (cmd.h). */
