@@ -20,9 +20,11 @@ trap 'tm kill-server 2>/dev/null; t_cleanup' EXIT INT TERM
 "$ESPDECK" demo --images "$REPO/build/demo" ||
     { notok "tui_restore: demo images"; exit 1; }
 
+# Sanitizers report the deliberate crashes: into files, not the screen.
+SAN_ENV="TSAN_OPTIONS=log_path=$TMP/san ASAN_OPTIONS=log_path=$TMP/san UBSAN_OPTIONS=log_path=$TMP/san"
 open() { # NAME LANG [extra env]
     tm new-session -d -s "$1" -x 100 -y 30 \
-        "env -i PATH=\"$PATH\" HOME=\"$HOME\" TERM=xterm-256color LANG=$2 LC_ALL=$2 $3 PS1='PROMPT\$ ' bash --norc --noprofile"
+        "env -i PATH=\"$PATH\" HOME=\"$HOME\" TERM=xterm-256color LANG=$2 LC_ALL=$2 $3 $SAN_ENV PS1='PROMPT\$ ' bash --norc --noprofile"
     tm send-keys -t "$1" "cd '$REPO'" Enter
 }
 run() { local n=$1; shift; tm send-keys -t "$n" "$*; echo EXIT=\$?" Enter; }
@@ -35,6 +37,17 @@ wait_for() {
         i=$((i + 1))
     done
     echo "--- timed out waiting for '$2' in $1:" >&2
+    screen "$1" >&2
+    return 1
+}
+# wait_re NAME REGEX
+wait_re() {
+    local i=0 lim=$((WAIT * 5))
+    while [ $i -lt $lim ]; do
+        screen "$1" | grep -qE -- "$2" && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
     screen "$1" >&2
     return 1
 }
@@ -56,7 +69,7 @@ for sig in SEGV ABRT; do
     if wait_for "$sig" "press q to quit"; then
         pid=$(child_pid "$sig")
         kill -"$sig" "$pid"
-        if wait_for "$sig" "EXIT=" && prompt_back "$sig"; then
+        if wait_re "$sig" '^EXIT=[0-9]' && prompt_back "$sig"; then
             ok "tui_restore: SIG$sig restores the screen, the prompt is back"
         else
             notok "tui_restore: SIG$sig restores the screen, the prompt is back"
@@ -89,7 +102,7 @@ tm kill-session -t term
 # ASCII and no colour: C locale, NO_COLOR
 open ascii C NO_COLOR=1
 run ascii "\"$ESPDECK\" profiles/demo.yaml --port 'sim:esp32?pacing=0' --no-monitor"
-if wait_for ascii "done, verified" && wait_for ascii "+ log -"; then
+if wait_for ascii "images written and verified" && wait_for ascii "+ log -"; then
     s=$(screen ascii)
     if echo "$s" | LC_ALL=C grep -q '[^ -~]'; then
         echo "$s" >&2
