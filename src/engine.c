@@ -446,6 +446,17 @@ static int do_connect(struct engine *e, char *msg, size_t msglen)
     d = chip_get(e->chip.chip);
     snprintf(e->chip.display, sizeof e->chip.display, "%s",
              d ? d->display : "unknown chip");
+    e->chip.revision = -1;
+    if (loader_chip_description(e->l, e->chip.display,
+                                sizeof e->chip.display) == ED_OK) {
+        int major, minor;
+
+        if (loader_chip_revision(e->l, &major, &minor) == ED_OK)
+            e->chip.revision = major * 100 + minor;
+    } else {
+        log_msg(&e->log, ED_LOG_WARN, "could not read the chip revision: %s",
+                loader_errmsg(e->l));
+    }
     if (j->expect_chip != CHIP_UNKNOWN && e->chip.chip != j->expect_chip) {
         const struct chip_desc *want = chip_get(j->expect_chip);
 
@@ -472,7 +483,7 @@ static int do_stub(struct engine *e, char *msg, size_t msglen)
     struct loader_segment segs[2];
     char err[ED_ERRMSG_MAX];
     size_t n;
-    unsigned rev = 300;
+    unsigned rev;
     int rc;
 
     e->chip.stub = false;
@@ -481,10 +492,9 @@ static int do_stub(struct engine *e, char *msg, size_t msglen)
                 "--no-stub: flashing through the ROM loader (slower)");
         return ED_OK;
     }
-    /* ESP32-P4 before v3.0 needs the rev1 stub; the chip revision is not
-     * read yet, and boards in the field are v1.x. */
-    if (e->chip.chip == CHIP_ESP32P4)
-        rev = 100;
+    /* ESP32-P4 before v3.0 needs the rev1 stub (esptool's choice); an
+     * unreadable revision counts as v1.x, what most boards carry. */
+    rev = e->chip.revision >= 0 ? (unsigned)e->chip.revision : 100;
     rc = stub_load(&st, e->chip.chip, rev, j->stub_dir, err, sizeof err);
     if (rc) {
         log_msg(&e->log, ED_LOG_WARN, "%s", err);

@@ -112,7 +112,8 @@ enum engine_event_kind {
 
 struct engine_chip_info {
     enum chip_id chip;
-    char display[48];       /* "ESP32-C3 (revision v0.4)" */
+    char display[48];       /* "ESP32-C3 (QFN32) (revision v0.4)" */
+    int revision;           /* major*100+minor from eFuse, -1 unknown */
     uint8_t mac[6];
     uint32_t flash_id;      /* JEDEC: manufacturer | device << 8 | capacity << 16 */
     uint32_t flash_size;

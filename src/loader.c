@@ -46,6 +46,9 @@ struct loader {
     uint32_t flash_size;
     bool defl_pending;  /* last write used FLASH_DEFL_*, not finished */
     bool write_pending; /* last write used FLASH_*, not finished */
+    int rev_major, rev_minor; /* -1 = not read yet */
+    uint32_t pkg;       /* package field, for the description */
+    bool single_core;   /* ESP32 CHIP_VER_DIS_APP_CPU */
     loader_cancel_fn cancel;
     void *cancel_ctx;
     char errmsg[ED_ERRMSG_MAX];
@@ -103,6 +106,7 @@ int loader_new(struct loader **out, struct port *port,
         return rc;
     }
     l->baud = port->baud ? port->baud : LOADER_ROM_BAUD;
+    l->rev_major = l->rev_minor = -1;
     *out = l;
     return ED_OK;
 }
@@ -290,6 +294,7 @@ int loader_connect(struct loader *l, enum port_before before,
     }
     set_stub(l, false);
     l->desc = NULL;
+    l->rev_major = l->rev_minor = -1;
     junk_before = proto_junk_total(l->proto);
 
     if (before == BEFORE_NO_RESET_NO_SYNC) {
@@ -498,6 +503,159 @@ int loader_crystal_mhz(struct loader *l, int *out)
                          "crystal frequency");
     est = (double)l->baud * div / 1e6 / l->desc->xtal_clk_divider;
     *out = est > 45 ? 48 : est > 33 ? 40 : 26;
+    return ED_OK;
+}
+
+/* eFuse word n counted from addr. */
+static int efuse_word(struct loader *l, uint32_t addr, unsigned n,
+                      uint32_t *out)
+{
+    return loader_read_reg(l, addr + 4 * n, out);
+}
+
+/* The eFuse fields per chip family (esptool's targets). */
+static int read_revision(struct loader *l)
+{
+    uint32_t base = l->desc->efuse_base, b1 = base + 0x44, w3, w4, w5, w2;
+    int rc;
+
+    switch (l->desc->id) {
+    case CHIP_ESP32: {
+        /* CHIP_VER_REV1 (word 3 bit 15), CHIP_VER_REV2 (word 5 bit 20)
+         * and APB_CTRL_DATE bit 31 make a 3-bit code for the major */
+        uint32_t date;
+        unsigned code;
+
+        if ((rc = efuse_word(l, base, 3, &w3)) ||
+            (rc = efuse_word(l, base, 5, &w5)) ||
+            (rc = loader_read_reg(l, 0x3FF6607C, &date)))
+            return rc;
+        code = (w3 >> 15 & 1) | (w5 >> 20 & 1) << 1 | (date >> 31) << 2;
+        l->rev_major = code == 7 ? 3 : code == 3 ? 2 : code == 1 ? 1 : 0;
+        l->rev_minor = (int)(w5 >> 24 & 3);
+        l->pkg = (w3 >> 9 & 7) | (w3 >> 2 & 1) << 3;
+        l->single_core = w3 & 1;
+        return ED_OK;
+    }
+    case CHIP_ESP32S2:
+        if ((rc = efuse_word(l, b1, 3, &w3)) ||
+            (rc = efuse_word(l, b1, 4, &w4)))
+            return rc;
+        l->rev_major = (int)(w3 >> 18 & 3);
+        l->rev_minor = (int)((w3 >> 20 & 1) << 3 | (w4 >> 4 & 7));
+        /* flash version + 100 * PSRAM version */
+        l->pkg = (w3 >> 21 & 0xF) + (w3 >> 28 & 0xF) * 100;
+        return ED_OK;
+    case CHIP_ESP32S3:
+    case CHIP_ESP32C3:
+    case CHIP_ESP32C6:
+    case CHIP_ESP32H2:
+        if ((rc = efuse_word(l, b1, 3, &w3)) ||
+            (rc = efuse_word(l, b1, 5, &w5)))
+            return rc;
+        l->rev_major = (int)(w5 >> 24 & 3);
+        l->rev_minor = (int)((w5 >> 23 & 1) << 3 | (w3 >> 18 & 7));
+        l->pkg = w3 >> 21 & 7;
+        return ED_OK;
+    case CHIP_ESP32C2:
+        /* BLOCK2 word 1, which also holds the MAC's high bytes */
+        if ((rc = efuse_word(l, base + 0x40, 1, &w2)))
+            return rc;
+        l->rev_major = (int)(w2 >> 20 & 3);
+        l->rev_minor = (int)(w2 >> 16 & 0xF);
+        l->pkg = w2 >> 22 & 7;
+        return ED_OK;
+    case CHIP_ESP32C5:
+    case CHIP_ESP32P4:
+        if ((rc = efuse_word(l, b1, 2, &w2)))
+            return rc;
+        l->rev_major = (int)(w2 >> 4 & 3);
+        l->rev_minor = (int)(w2 & 0xF);
+        l->pkg = w2 >> (l->desc->id == CHIP_ESP32C5 ? 26 : 20) & 7;
+        return ED_OK;
+    default:
+        break;
+    }
+    return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_UNSUPPORTED,
+                     "no revision eFuses known for this chip");
+}
+
+int loader_chip_revision(struct loader *l, int *major, int *minor)
+{
+    int rc;
+
+    *major = *minor = -1;
+    if ((rc = need_chip(l)) != ED_OK)
+        return rc;
+    if (l->secure_download)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_UNSUPPORTED,
+                         "the chip revision cannot be read in Secure "
+                         "Download Mode");
+    if (l->rev_major < 0 && (rc = read_revision(l)) != ED_OK) {
+        l->rev_major = l->rev_minor = -1;
+        return rc;
+    }
+    *major = l->rev_major;
+    *minor = l->rev_minor;
+    return ED_OK;
+}
+
+/* Package names as esptool prints them. */
+static const char *package_name(const struct loader *l)
+{
+    bool v3 = l->rev_major == 3;
+
+    switch (l->desc->id) {
+    case CHIP_ESP32:
+        switch (l->pkg) {
+        case 0:
+            return l->single_core ? "ESP32-S0WDQ6"
+                                  : v3 ? "ESP32-D0WDQ6-V3" : "ESP32-D0WDQ6";
+        case 1:
+            return l->single_core ? "ESP32-S0WD"
+                                  : v3 ? "ESP32-D0WD-V3" : "ESP32-D0WD";
+        case 2: return "ESP32-D2WD";
+        case 4: return "ESP32-U4WDH";
+        case 5: return v3 ? "ESP32-PICO-V3" : "ESP32-PICO-D4";
+        case 6: return "ESP32-PICO-V3-02";
+        case 7: return "ESP32-D0WDR2-V3";
+        default: return "unknown ESP32";
+        }
+    case CHIP_ESP32S2:
+        switch (l->pkg) {
+        case 0: return "ESP32-S2";
+        case 1: return "ESP32-S2FH2";
+        case 2: return "ESP32-S2FH4";
+        case 100: return "ESP32-S2R2";
+        case 102: return "ESP32-S2FNR2";
+        default: return "unknown ESP32-S2";
+        }
+    case CHIP_ESP32C3:
+        switch (l->pkg) {
+        case 0: return "ESP32-C3 (QFN32)";
+        case 1: return "ESP8685 (QFN28)";
+        case 2: return "ESP32-C3 AZ (QFN32)";
+        case 3: return "ESP8686 (QFN24)";
+        default: return "unknown ESP32-C3";
+        }
+    default:
+        return l->desc->display;
+    }
+}
+
+int loader_chip_description(struct loader *l, char *buf, size_t len)
+{
+    int major, minor, rc;
+
+    if ((rc = need_chip(l)) != ED_OK)
+        return rc;
+    rc = loader_chip_revision(l, &major, &minor);
+    if (rc != ED_OK) {
+        snprintf(buf, len, "%s", l->desc->display);
+        return rc;
+    }
+    snprintf(buf, len, "%s (revision v%d.%d)", package_name(l), major,
+             minor);
     return ED_OK;
 }
 

@@ -66,6 +66,19 @@ int loader_read_mac(struct loader *l, uint8_t mac[6]);
 int loader_flash_id(struct loader *l, uint32_t *out);
 /* Crystal estimate from the UART clock divider (26, 40, 48 MHz). */
 int loader_crystal_mhz(struct loader *l, int *out);
+/*
+ * Chip revision from the eFuse fields esptool reads (ESP32: CHIP_VER_REV1,
+ * REV2 and APB_CTRL_DATE; the others their WAFER_VERSION_MAJOR/MINOR).
+ * Read once, then cached.  ED_ERR_UNSUPPORTED in Secure Download Mode.
+ */
+int loader_chip_revision(struct loader *l, int *major, int *minor);
+/*
+ * esptool's description into buf: "ESP32-D0WD-V3 (revision v3.0)",
+ * "ESP32-C3 (QFN32) (revision v0.4)", "ESP32-S3 (revision v0.2)"; the
+ * display name alone when the revision cannot be read.
+ */
+int loader_chip_description(struct loader *l, char *buf, size_t len);
+
 /* GET_SECURITY_INFO (ED_ERR_UNSUPPORTED on ESP32). chip_id may be NULL. */
 int loader_security_info(struct loader *l, uint32_t *flags, uint32_t *chip_id);
 

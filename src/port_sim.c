@@ -7,6 +7,7 @@
  * Options: flash=SIZE (4MB), pacing=0|1 (1, the default: bytes move at
  * the baud rate, as on a wire), flash-file=PATH (kept across runs),
  * mac=aa:bb:cc:dd:ee:ff, trace=PATH (hex trace of every frame),
+ * chip-rev=X.Y, xtal=MHZ, flash-id=0xID (board variants, sim_config_option),
  * boot=normal|download (accepted; this port has modem lines, so the board
  * powers up with them released, i.e. booting from flash, and a reset
  * sequence puts it in download mode, as on a devkit).
@@ -197,9 +198,14 @@ static int parse_spec(char *buf, struct sim_config *cfg, char *err,
                                  "24:0a:c4:00:00:01", v);
             cfg->mac_set = true;
         } else {
-            return ed_seterr(err, errlen, ED_ERR_ARG,
-                             "sim: unknown option '%s' (flash, pacing, "
-                             "boot, flash-file, mac, trace)", kv);
+            int rc = sim_config_option(cfg, kv, v, err, errlen);
+            if (rc == ED_ERR_NOT_FOUND)
+                return ed_seterr(err, errlen, ED_ERR_ARG,
+                                 "sim: unknown option '%s' (flash, pacing, "
+                                 "boot, flash-file, mac, trace, chip-rev, "
+                                 "xtal, flash-id)", kv);
+            if (rc != ED_OK)
+                return rc;
         }
     }
     return ED_OK;

@@ -6,9 +6,10 @@
  * the crystal estimate, then resets the board (hard reset by default, as
  * esptool does).  --json prints one object:
  *   {"chip": "ESP32-C3", "mac": "aa:bb:cc:dd:ee:ff", "flash_id": "0x1640c8",
- *    "flash_size": 4194304, "crystal_mhz": 40, "reset": "classic 50 ms"}
- * "chip" is the chip table's display name; flash_size and crystal_mhz are
- * null when unknown.
+ *    "flash_size": 4194304, "crystal_mhz": 40, "reset": "classic 50 ms",
+ *    "revision": "v0.4", "description": "ESP32-C3 (QFN32) (revision v0.4)"}
+ * "chip" is the chip table's display name; flash_size, crystal_mhz and
+ * revision are null when unknown.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -65,12 +66,12 @@ int cmd_info(int argc, char **argv)
     struct port *port = NULL;
     struct loader *l = NULL;
     const struct chip_desc *desc;
-    char err[ED_ERRMSG_MAX], reset_used[32] = "", mac_s[18];
+    char err[ED_ERRMSG_MAX], reset_used[32] = "", mac_s[18], descr[64];
     uint8_t mac[6];
     uint32_t flash_id = 0, flash_size = 0;
     unsigned long baud = 0;
-    bool json = false, have_id = false, missing = false;
-    int crystal = 0, rc, i, ret = EXIT_CONNECT;
+    bool json = false, have_id = false, missing = false, have_rev;
+    int crystal = 0, rc, i, ret = EXIT_CONNECT, rev_major, rev_minor;
 
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -167,6 +168,8 @@ int cmd_info(int argc, char **argv)
                 loader_errmsg(l));
     if (loader_crystal_mhz(l, &crystal) != 0)
         crystal = 0;
+    have_rev = loader_chip_revision(l, &rev_major, &rev_minor) == 0;
+    loader_chip_description(l, descr, sizeof descr);
 
     if (json) {
         cJSON *o = cJSON_CreateObject();
@@ -188,13 +191,21 @@ int cmd_info(int argc, char **argv)
         else
             cJSON_AddNullToObject(o, "crystal_mhz");
         cJSON_AddStringToObject(o, "reset", reset_used);
+        if (have_rev) {
+            char rv[16];
+            snprintf(rv, sizeof rv, "v%d.%d", rev_major, rev_minor);
+            cJSON_AddStringToObject(o, "revision", rv);
+        } else {
+            cJSON_AddNullToObject(o, "revision");
+        }
+        cJSON_AddStringToObject(o, "description", descr);
         text = cJSON_PrintUnformatted(o);
         if (text)
             printf("%s\n", text);
         free(text);
         cJSON_Delete(o);
     } else {
-        printf("Chip:        %s%s\n", desc->display,
+        printf("Chip:        %s%s\n", descr,
                loader_secure_download(l) ? " (Secure Download Mode)" : "");
         printf("MAC:         %s\n", mac_s);
         if (have_id)

@@ -506,6 +506,58 @@ int64_t sim_next_event_us(struct sim *s, int64_t now_us)
 
 /* ---- life cycle ---- */
 
+/* "3.0", "v0.4" -> 300, 4; -1 if not a revision. */
+static int parse_rev(const char *v)
+{
+    char *end;
+    unsigned long major, minor;
+
+    if (*v == 'v' || *v == 'V')
+        v++;
+    if (*v < '0' || *v > '9')
+        return -1;
+    major = strtoul(v, &end, 10);
+    if (*end != '.' || end[1] < '0' || end[1] > '9')
+        return -1;
+    minor = strtoul(end + 1, &end, 10);
+    if (*end || major > 3 || minor > 15)
+        return -1;
+    return (int)(major * 100 + minor);
+}
+
+int sim_config_option(struct sim_config *cfg, const char *name,
+                      const char *value, char *err, size_t errlen)
+{
+    if (!strcmp(name, "chip-rev")) {
+        int r = parse_rev(value);
+
+        if (r < 0)
+            return ed_seterr(err, errlen, ED_ERR_ARG,
+                             "chip-rev '%s' is not a revision like 3.0 or "
+                             "v0.4 (major 0..3, minor 0..15)", value);
+        cfg->chip_rev = (uint16_t)r;
+        cfg->chip_rev_set = true;
+        return ED_OK;
+    }
+    return ED_ERR_NOT_FOUND;
+}
+
+/* The board's own copy of the chip facts: revision and crystal. */
+static int apply_variant(struct sim *s, char *err, size_t errlen)
+{
+    struct sim_chip *c = &s->chip_own;
+
+    if (s->cfg.chip_rev_set) {
+        if (c->rev_layout == SIM_REV_ESP32 && s->cfg.chip_rev % 100 > 3)
+            return ed_seterr(err, errlen, ED_ERR_ARG,
+                             "the ESP32 keeps only minor revisions 0..3 in "
+                             "eFuse, not v%u.%u", s->cfg.chip_rev / 100,
+                             s->cfg.chip_rev % 100);
+        c->revision = s->cfg.chip_rev;
+    }
+    return ED_OK;
+}
+
 static char *dup_or_null(const char *p)
 {
     return p ? strdup(p) : NULL;
@@ -535,6 +587,11 @@ int sim_new(struct sim **out, const struct sim_config *cfg, char *err,
                        "esp32h2, esp32c5 or esp32p4", cfg->chip);
         goto fail;
     }
+    s->chip_own = *s->chip;
+    s->chip = &s->chip_own;
+    rc = apply_variant(s, err, errlen);
+    if (rc != ED_OK)
+        goto fail;
     s->flash_size = cfg->flash_size ? cfg->flash_size : 4u << 20;
     if (s->flash_size < 256u * 1024 || s->flash_size > 128u << 20 ||
         (s->flash_size & (s->flash_size - 1))) {

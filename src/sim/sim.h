@@ -35,9 +35,28 @@ struct sim_config {
     bool boot_normal;        /* with no modem lines: start in normal boot */
     const char *trace_path;  /* hex trace of every frame, or NULL */
     struct log_sink log;
+    /* Board variants (sim_config_option() parses them from text): */
+    uint16_t chip_rev;       /* eFuse revision, major*100+minor ... */
+    bool chip_rev_set;       /* ... else the chip's default (simulator.md) */
+    uint8_t xtal_mhz;        /* crystal; 0 = the chip's default */
+    uint32_t flash_id;       /* JEDEC id the flash answers ... */
+    bool flash_id_set;       /* ... else GigaDevice c8 40 <size> */
+    bool flash_no_sfdp;      /* the flash ignores RDSFDP (reads 0) */
 };
 
 struct sim;
+
+/*
+ * One board-variant option by name, as `espdeck sim --NAME VALUE` and
+ * `sim:CHIP?NAME=VALUE` spell it: "chip-rev" ("3.0", "v0.4"), "xtal"
+ * ("26", "40", "48"; MHz) and "flash-id" ("0xffffff": 24-bit JEDEC id,
+ * manufacturer in the low byte; ffffff/000000 = no flash answers).
+ * Returns ED_OK, ED_ERR_NOT_FOUND for a name it does not know (err left
+ * alone), or ED_ERR_ARG with one sentence in err.  Whether the chip has
+ * that crystal or revision is checked by sim_new().
+ */
+int sim_config_option(struct sim_config *cfg, const char *name,
+                      const char *value, char *err, size_t errlen);
 
 /* Create a board, powered off until sim_connect(). */
 int sim_new(struct sim **out, const struct sim_config *cfg, char *err,

@@ -12,23 +12,6 @@
 
 #include "sim/sim_chip.h"
 
-/*
- * ESP32 revision v3.0 as esptool computes it: eFuse word 3 bit 15, word 5
- * bit 20 and APB_CTRL_DATE bit 31.  The values are the ones the real ROM
- * returned in the golden esptool trace (ESP-IDF's default QEMU eFuses).
- */
-static const struct sim_reg_value esp32_regs[] = {
-    {0x3FF5A00C, 0x00008000},
-    {0x3FF5A014, 0x00100000},
-    {0x3FF6607C, 0x96042000},
-};
-
-/* ESP32-C3 v0.3 (the golden boot log): BLOCK1 word 3 bits 18..20 = 3. */
-static const struct sim_reg_value esp32c3_regs[] = {
-    {0x60008850, 3u << 18},
-};
-
-#define REGS(a) (a), sizeof(a) / sizeof((a)[0])
 #define NOREGS NULL, 0
 
 static const struct sim_chip chips[] = {
@@ -43,7 +26,13 @@ static const struct sim_chip chips[] = {
         .spi_mosi_dlen = 0x28, .spi_miso_dlen = 0x2C, .spi_w0 = 0x80,
         .uart_clkdiv_reg = 0x3FF40014, .uart_date_reg = 0x60000078,
         .apb_hz = 40000000, .xtal_mhz = 40, .revision = 300,
-        .regs = REGS(esp32_regs),
+        .regs = NOREGS,
+        /* v3.0: eFuse word 3 bit 15, word 5 bit 20 and APB_CTRL_DATE bit
+         * 31, the values the real ROM returned in the golden esptool
+         * trace (ESP-IDF's default QEMU eFuses) */
+        .rev_layout = SIM_REV_ESP32, .xtal_alt = 26, .autobaud_adjust = -1,
+        .spi_usr2_reset = 0x40000000, /* golden trace */
+        .rst_rtcwdt = "rst:0x10 (RTCWDT_RTC_RESET)",
         .rom_header = "ets Jul 29 2019 12:21:46\r\n\r\n",
         .rst_poweron = "rst:0x1 (POWERON_RESET)",
         .boot_download = ",boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/"
@@ -62,6 +51,9 @@ static const struct sim_chip chips[] = {
         .uart_clkdiv_reg = 0x3F400014, .uart_date_reg = 0x3F400074,
         .apb_hz = 40000000, .xtal_mhz = 40, .revision = 0,
         .regs = NOREGS,
+        .rev_layout = SIM_REV_S2, .spi_usr2_reset = 0x70000000,
+        .wdt_base = 0x3F408000, .wdt_config0 = 0x94, .wdt_config1 = 0x98,
+        .wdt_wprotect = 0xAC, .rst_rtcwdt = "rst:0x10 (RTCWDT_RTC_RST)",
         .rom_header = "ESP-ROM:esp32s2-rc4-20191025\r\nBuild:Oct 25 2019\r\n",
         .rst_poweron = "rst:0x1 (POWERON)",
         .boot_download = ",boot:0x0 (DOWNLOAD(USB/UART0/1))\r\n"
@@ -80,6 +72,9 @@ static const struct sim_chip chips[] = {
         .uart_clkdiv_reg = 0x60000014, .uart_date_reg = 0x60000080,
         .apb_hz = 40000000, .xtal_mhz = 40, .revision = 0,
         .regs = NOREGS,
+        .rev_layout = SIM_REV_C3, .spi_usr2_reset = 0x70000000,
+        .wdt_base = 0x60008000, .wdt_config0 = 0x98, .wdt_config1 = 0x9C,
+        .wdt_wprotect = 0xB0, .rst_rtcwdt = "rst:0x10 (RTCWDT_RTC_RST)",
         .rom_header = "ESP-ROM:esp32s3-20210327\r\nBuild:Mar 27 2021\r\n",
         .rst_poweron = "rst:0x1 (POWERON)",
         .boot_download = ",boot:0x0 (DOWNLOAD(USB/UART0))\r\n"
@@ -98,6 +93,10 @@ static const struct sim_chip chips[] = {
         .uart_clkdiv_reg = 0x60000014, .uart_date_reg = 0x6000007C,
         .apb_hz = 40000000, .xtal_mhz = 40, .revision = 100,
         .regs = NOREGS,
+        .rev_layout = SIM_REV_C2, .xtal_alt = 26, .rom_xtal_mhz = 40,
+        .spi_usr2_reset = 0x70000000,
+        .wdt_base = 0x60008000, .wdt_config0 = 0x84, .wdt_config1 = 0x88,
+        .wdt_wprotect = 0x9C, .rst_rtcwdt = "rst:0x10 (RTCWDT_RTC_RST)",
         .rom_header = "ESP-ROM:esp8684-api2-20220127\r\nBuild:Jan 27 2022\r\n",
         .rst_poweron = "rst:0x1 (POWERON)",
         .boot_download = ",boot:0x4 (DOWNLOAD(UART0))\r\n"
@@ -115,7 +114,11 @@ static const struct sim_chip chips[] = {
         .spi_mosi_dlen = 0x24, .spi_miso_dlen = 0x28, .spi_w0 = 0x58,
         .uart_clkdiv_reg = 0x60000014, .uart_date_reg = 0x6000007C,
         .apb_hz = 40000000, .xtal_mhz = 40, .revision = 3,
-        .regs = REGS(esp32c3_regs),
+        .regs = NOREGS,
+        /* v0.3 as in the golden boot log */
+        .rev_layout = SIM_REV_C3, .spi_usr2_reset = 0x70000000,
+        .wdt_base = 0x60008000, .wdt_config0 = 0x90, .wdt_config1 = 0x94,
+        .wdt_wprotect = 0xA8, .rst_rtcwdt = "rst:0x10 (RTCWDT_RTC_RST)",
         /* Golden transcript (real ROM under QEMU). */
         .rom_header = "ESP-ROM:esp32c3-api1-20210207\r\nBuild:Feb  7 2021\r\n",
         .rst_poweron = "rst:0x1 (POWERON)",
@@ -134,6 +137,8 @@ static const struct sim_chip chips[] = {
         .uart_clkdiv_reg = 0x60000014, .uart_date_reg = 0x6000007C,
         .apb_hz = 40000000, .xtal_mhz = 40, .revision = 0,
         .regs = NOREGS,
+        .rev_layout = SIM_REV_C3, .spi_usr2_reset = 0x70000000,
+        .rst_rtcwdt = "rst:0x10 (LP_WDT_SYS)",
         .rom_header = "ESP-ROM:esp32c6-20220919\r\nBuild:Sep 19 2022\r\n",
         .rst_poweron = "rst:0x1 (POWERON)",
         .boot_download = ",boot:0x4 (DOWNLOAD(USB/UART0/SDIO_FEI_FEO))\r\n"
@@ -152,6 +157,8 @@ static const struct sim_chip chips[] = {
         .uart_clkdiv_reg = 0x60000014, .uart_date_reg = 0x6000007C,
         .apb_hz = 32000000, .xtal_mhz = 32, .revision = 0,
         .regs = NOREGS,
+        .rev_layout = SIM_REV_C3, .spi_usr2_reset = 0x70000000,
+        .rst_rtcwdt = "rst:0x10 (LP_WDT_SYS)",
         .rom_header = "ESP-ROM:esp32h2-20221101\r\nBuild:Nov  1 2022\r\n",
         .rst_poweron = "rst:0x1 (POWERON)",
         .boot_download = ",boot:0x4 (DOWNLOAD(USB/UART0))\r\n"
@@ -170,6 +177,9 @@ static const struct sim_chip chips[] = {
         .uart_clkdiv_reg = 0x60000014, .uart_date_reg = 0x6000007C,
         .apb_hz = 48000000, .xtal_mhz = 48, .revision = 100,
         .regs = NOREGS,
+        .rev_layout = SIM_REV_C5, .xtal_alt = 40, .rom_xtal_mhz = 48,
+        .rom_xtal_reg = 0x60096110, .spi_usr2_reset = 0x70000000,
+        .rst_rtcwdt = "rst:0x10 (LP_WDT_SYS)",
         .rom_header = "ESP-ROM:esp32c5-eco2-20250121\r\nBuild:Jan 21 2025\r\n",
         .rst_poweron = "rst:0x1 (POWERON)",
         .boot_download = ",boot:0x14 (DOWNLOAD(USB/UART0/SDIO_FEI_FEO))\r\n"
@@ -188,6 +198,9 @@ static const struct sim_chip chips[] = {
         .uart_clkdiv_reg = 0x500CA014, .uart_date_reg = 0x500CA08C,
         .apb_hz = 40000000, .xtal_mhz = 40, .revision = 100,
         .regs = NOREGS,
+        .rev_layout = SIM_REV_C5, .spi_usr2_reset = 0x70000000,
+        .wdt_base = 0x50116000, .wdt_config0 = 0x0, .wdt_config1 = 0x4,
+        .wdt_wprotect = 0x18, .rst_rtcwdt = "rst:0x10 (LP_WDT_SYS)",
         .rom_header = "ESP-ROM:esp32p4-eco2-20240710\r\nBuild:Jul 10 2024\r\n",
         .rst_poweron = "rst:0x1 (POWERON)",
         .boot_download = ",boot:0x20f (DOWNLOAD(USB/UART0/SPI))\r\n"
@@ -195,6 +208,63 @@ static const struct sim_chip chips[] = {
         .boot_flash = ",boot:0x30f (SPI_FAST_FLASH_BOOT)\r\n",
     },
 };
+
+/* Bits of v (at shift, width bits wide) into w. */
+static uint32_t field(uint32_t v, unsigned shift, unsigned width)
+{
+    return (v & ((1u << width) - 1)) << shift;
+}
+
+bool sim_chip_rev_reg(const struct sim_chip *c, uint32_t addr,
+                      uint32_t *out)
+{
+    unsigned major = c->revision / 100, minor = c->revision % 100;
+    uint32_t b1 = c->efuse_base + 0x44;
+
+    switch (c->rev_layout) {
+    case SIM_REV_ESP32: {
+        /* major 0..3 is the 3-bit code 000, 001, 011, 111 */
+        unsigned code = major >= 3 ? 7 : major == 2 ? 3 : major;
+
+        if (addr == c->efuse_base + 0x0C)
+            *out = field(code, 15, 1);
+        else if (addr == c->efuse_base + 0x14)
+            *out = field(code >> 1, 20, 1) | field(minor, 24, 2);
+        else if (addr == 0x3FF6607C) /* APB_CTRL_DATE */
+            *out = 0x16042000u | field(code >> 2, 31, 1);
+        else
+            return false;
+        return true;
+    }
+    case SIM_REV_S2:
+        if (addr == b1 + 12)
+            *out = field(major, 18, 2) | field(minor >> 3, 20, 1);
+        else if (addr == b1 + 16)
+            *out = field(minor, 4, 3);
+        else
+            return false;
+        return true;
+    case SIM_REV_C3:
+        if (addr == b1 + 12)
+            *out = field(minor, 18, 3);
+        else if (addr == b1 + 20)
+            *out = field(minor >> 3, 23, 1) | field(major, 24, 2);
+        else
+            return false;
+        return true;
+    case SIM_REV_C2:
+        if (addr != c->efuse_base + 0x44)
+            return false;
+        *out = field(minor, 16, 4) | field(major, 20, 2);
+        return true;
+    case SIM_REV_C5:
+        if (addr != b1 + 8)
+            return false;
+        *out = field(minor, 0, 4) | field(major, 4, 2);
+        return true;
+    }
+    return false;
+}
 
 size_t sim_chip_count(void)
 {

@@ -21,6 +21,15 @@ struct sim_reg_value {
     uint32_t value;
 };
 
+/* Where the chip keeps its revision in eFuse (per esptool's targets). */
+enum sim_rev_layout {
+    SIM_REV_ESP32, /* word3 b15, word5 b20, APB_CTRL_DATE b31; word5 b24-25 */
+    SIM_REV_S2,    /* BLOCK1 w3 b18-19 major, w3 b20 + w4 b4-6 minor */
+    SIM_REV_C3,    /* BLOCK1 w3 b18-20 + w5 b23 minor, w5 b24-25 major */
+    SIM_REV_C2,    /* BLOCK2 w1 (MAC high word) b16-19 minor, b20-21 major */
+    SIM_REV_C5,    /* BLOCK1 w2 b0-3 minor, b4-5 major */
+};
+
 struct sim_chip {
     const char *name;           /* "esp32c3" */
     const char *display;        /* "ESP32-C3" */
@@ -44,8 +53,22 @@ struct sim_chip {
     uint32_t uart_date_reg;     /* harmless WRITE_REG target */
     uint32_t apb_hz;            /* UART source clock in the ROM */
     uint32_t xtal_mhz;          /* 40, 26, 48, ... */
-    /* Chip revision as major*100+minor (for boot text). */
+    /* Chip revision as major*100+minor (eFuses, boot text). */
     uint16_t revision;
+    enum sim_rev_layout rev_layout;
+    uint8_t xtal_alt;           /* another crystal boards use, 0 = fixed */
+    /* The crystal the ROM's baud generator assumes, 0 = the real one
+     * (ESP32-C2 ROM: 40 MHz even on a 26 MHz board; ESP32-C5: 48). */
+    uint8_t rom_xtal_mhz;
+    uint32_t rom_xtal_reg;      /* register telling the ROM's belief, or 0 */
+    /* UART divider after the ROM's autobaud, relative to xtal/baud (the
+     * real ESP32 ROM reads one less: golden esptool trace). */
+    int8_t autobaud_adjust;
+    uint32_t spi_usr2_reset;    /* SPI USR2 before anyone writes it */
+    /* RTC/LP watchdog (esptool's --after watchdog-reset), base 0 = none */
+    uint32_t wdt_base;
+    uint8_t wdt_config0, wdt_config1, wdt_wprotect;
+    const char *rst_rtcwdt;     /* "rst:0x10 (RTCWDT_RTC_RST)" */
     /* Fixed register values (chip revision, package, ...); any other
      * eFuse address reads 0. */
     const struct sim_reg_value *regs;
@@ -64,6 +87,14 @@ struct sim_chip {
     const char *boot_download;
     const char *boot_flash;
 };
+
+/*
+ * The eFuse (or APB date) word at addr as far as it carries the chip
+ * revision c->revision in c->rev_layout; false if addr holds none.  Other
+ * bits of that word read 0 (package 0, i.e. ESP32-D0WDQ6, ESP32-C3 QFN32).
+ */
+bool sim_chip_rev_reg(const struct sim_chip *c, uint32_t addr,
+                      uint32_t *out);
 
 /* Number of chips in the table, and entry i (NULL past the end). */
 size_t sim_chip_count(void);

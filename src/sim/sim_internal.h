@@ -76,7 +76,9 @@ struct sim_read_job {
 struct sim {
     struct sim_config cfg;     /* strings below are our own copies */
     char *flash_file, *trace_path;
-    const struct sim_chip *chip;
+    const struct sim_chip *chip;  /* = &chip_own */
+    struct sim_chip chip_own;  /* the table's entry with this board's
+                                * revision and crystal */
     uint8_t mac[6];
     struct log_sink log;
 

@@ -110,6 +110,8 @@ uint32_t sim_read_reg(struct sim *s, uint32_t addr)
     const uint8_t *m = s->mac;
     uint32_t *w;
 
+    uint32_t rev;
+
     if (addr == 0x40001000)
         return c->magic;
     if (addr == c->mac_reg)
@@ -118,8 +120,12 @@ uint32_t sim_read_reg(struct sim *s, uint32_t addr)
         uint32_t v = (uint32_t)m[0] << 8 | m[1];
         if (c->mac_crc)
             v |= (uint32_t)crc8(m, 6) << 16;
+        if (sim_chip_rev_reg(c, addr, &rev)) /* ESP32-C2 */
+            v |= rev;
         return v;
     }
+    if (sim_chip_rev_reg(c, addr, &rev))
+        return rev;
     for (size_t i = 0; i < c->n_regs; i++)
         if (c->regs[i].addr == addr)
             return c->regs[i].value;

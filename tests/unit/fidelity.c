@@ -1,0 +1,245 @@
+/*
+ * Fidelity to real chips and esptool: chip revision eFuses and the
+ * description, crystal and baud quirks, the SFDP / no-flash check, the
+ * RTC watchdog reset.  Host (loader, engine) against the in-process
+ * simulator (sim:CHIP?pacing=0&...), and the simulator core directly.
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chip.h"
+#include "clock.h"
+#include "engine.h"
+#include "err.h"
+#include "loader.h"
+#include "port.h"
+#include "sim/sim.h"
+#include "slip.h"
+#include "test.h"
+
+static struct port *fid_open(const char *spec)
+{
+    char url[160], err[ED_ERRMSG_MAX];
+    struct port *p = NULL;
+
+    snprintf(url, sizeof url, "sim:%s", spec);
+    if (port_open(&p, url, LOADER_ROM_BAUD, NULL, err, sizeof err) != ED_OK)
+        t_fail(__FILE__, __LINE__, "port_open(%s): %s", url, err);
+    return p;
+}
+
+static struct loader *fid_connect(const char *spec, struct port **port)
+{
+    struct loader *l = NULL;
+
+    *port = fid_open(spec);
+    if (loader_new(&l, *port, NULL) != ED_OK)
+        t_fail(__FILE__, __LINE__, "loader_new");
+    if (loader_connect(l, BEFORE_DEFAULT_RESET, NULL, 3, NULL) != ED_OK)
+        t_fail(__FILE__, __LINE__, "connect %s: %s", spec, loader_errmsg(l));
+    return l;
+}
+
+/* ---- 1. chip revision ---- */
+
+static const struct {
+    const char *spec;
+    int major, minor;
+    const char *descr;
+} default_revs[] = {
+    {"esp32", 3, 0, "ESP32-D0WDQ6-V3 (revision v3.0)"},
+    {"esp32s2", 0, 0, "ESP32-S2 (revision v0.0)"},
+    {"esp32s3", 0, 0, "ESP32-S3 (revision v0.0)"},
+    {"esp32c2", 1, 0, "ESP32-C2 (revision v1.0)"},
+    {"esp32c3", 0, 3, "ESP32-C3 (QFN32) (revision v0.3)"},
+    {"esp32c6", 0, 0, "ESP32-C6 (revision v0.0)"},
+    {"esp32h2", 0, 0, "ESP32-H2 (revision v0.0)"},
+    {"esp32c5", 1, 0, "ESP32-C5 (revision v1.0)"},
+    {"esp32p4", 1, 0, "ESP32-P4 (revision v1.0)"},
+};
+
+void test_fidelity__default_revision_every_chip(void)
+{
+    for (size_t i = 0; i < sizeof default_revs / sizeof default_revs[0];
+         i++) {
+        char spec[64], d[64];
+        struct port *p;
+        struct loader *l;
+        int major, minor;
+
+        snprintf(spec, sizeof spec, "%s?pacing=0", default_revs[i].spec);
+        l = fid_connect(spec, &p);
+        T_EQ_INT(loader_chip_revision(l, &major, &minor), ED_OK);
+        T_EQ_INT(major, default_revs[i].major);
+        T_EQ_INT(minor, default_revs[i].minor);
+        T_EQ_INT(loader_chip_description(l, d, sizeof d), ED_OK);
+        T_EQ_STR(d, default_revs[i].descr);
+        loader_free(l);
+        port_close(p);
+    }
+}
+
+/* --chip-rev goes through every eFuse bit the host reads (the C3 family
+ * keeps minor bit 3 in another word than bits 0..2). */
+void test_fidelity__chip_rev_option_round_trip(void)
+{
+    static const char *chips[] = {"esp32s2", "esp32s3", "esp32c2", "esp32c3",
+                                  "esp32c6", "esp32h2", "esp32c5", "esp32p4"};
+    static const struct { const char *rev; int major, minor; } revs[] = {
+        {"v2.11", 2, 11}, {"1.5", 1, 5}, {"3.8", 3, 8}, {"0.0", 0, 0},
+    };
+
+    for (size_t c = 0; c < sizeof chips / sizeof chips[0]; c++)
+        for (size_t r = 0; r < sizeof revs / sizeof revs[0]; r++) {
+            char spec[80];
+            struct port *p;
+            struct loader *l;
+            int major, minor;
+
+            snprintf(spec, sizeof spec, "%s?pacing=0&chip-rev=%s", chips[c],
+                     revs[r].rev);
+            l = fid_connect(spec, &p);
+            T_EQ_INT(loader_chip_revision(l, &major, &minor), ED_OK);
+            if (major != revs[r].major || minor != revs[r].minor)
+                t_fail(__FILE__, __LINE__, "%s: got v%d.%d", spec, major,
+                       minor);
+            loader_free(l);
+            port_close(p);
+        }
+}
+
+void test_fidelity__esp32_revisions(void)
+{
+    static const struct { const char *rev; const char *d; } v[] = {
+        {"0.0", "ESP32-D0WDQ6 (revision v0.0)"},
+        {"1.0", "ESP32-D0WDQ6 (revision v1.0)"},
+        {"1.1", "ESP32-D0WDQ6 (revision v1.1)"},
+        {"2.0", "ESP32-D0WDQ6 (revision v2.0)"},
+        {"3.1", "ESP32-D0WDQ6-V3 (revision v3.1)"},
+    };
+    char spec[64], d[64], err[ED_ERRMSG_MAX];
+    struct port *p;
+
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        struct loader *l;
+
+        snprintf(spec, sizeof spec, "esp32?pacing=0&chip-rev=%s", v[i].rev);
+        l = fid_connect(spec, &p);
+        T_EQ_INT(loader_chip_description(l, d, sizeof d), ED_OK);
+        T_EQ_STR(d, v[i].d);
+        loader_free(l);
+        port_close(p);
+    }
+    /* the ESP32 has two bits for the minor revision */
+    T_ASSERT(port_open(&p, "sim:esp32?chip-rev=3.4", LOADER_ROM_BAUD, NULL,
+                       err, sizeof err) != ED_OK);
+    T_CONTAINS(err, "minor revisions 0..3");
+    T_ASSERT(port_open(&p, "sim:esp32?chip-rev=4.0", LOADER_ROM_BAUD, NULL,
+                       err, sizeof err) != ED_OK);
+    T_CONTAINS(err, "not a revision");
+}
+
+/* ---- engine: EV_CHIP display and the ESP32-P4 stub choice ---- */
+
+struct fid_result {
+    int status;
+    char message[ED_ERRMSG_MAX];
+    struct engine_chip_info chip;
+    bool got_chip, finished;
+    char log[8192];
+};
+
+static void fid_collect(struct fid_result *res, const struct engine_event *ev)
+{
+    size_t n;
+
+    switch (ev->kind) {
+    case EV_LOG:
+        n = strlen(res->log);
+        snprintf(res->log + n, sizeof res->log - n, "%s\n", ev->u.log.text);
+        break;
+    case EV_CHIP:
+        res->chip = ev->u.chip;
+        res->got_chip = true;
+        break;
+    case EV_FINISHED:
+        res->status = ev->u.finished.status;
+        snprintf(res->message, sizeof res->message, "%s",
+                 ev->u.finished.message);
+        res->finished = true;
+        break;
+    default:
+        break;
+    }
+}
+
+static void fid_run(struct engine_job *job, struct fid_result *res)
+{
+    struct engine *e;
+    char err[256];
+    int waited = 0;
+
+    memset(res, 0, sizeof *res);
+    T_ASSERT(engine_new(&e, job, err, sizeof err) == 0);
+    T_ASSERT(engine_start(e) == 0);
+    while (!res->finished && waited < 120000) {
+        struct pollfd pf = {engine_wake_fd(e), POLLIN, 0};
+        struct engine_event ev;
+
+        poll(&pf, 1, 100);
+        waited += 100;
+        while (engine_poll(e, &ev))
+            fid_collect(res, &ev);
+    }
+    if (!res->finished)
+        engine_cancel(e);
+    engine_free(e);
+    T_ASSERT(res->finished);
+}
+
+/* One small image at 0x10000 (the engine frees it with the job). */
+static void fid_job(struct engine_job *job, const char *url, size_t len)
+{
+    struct engine_image *im;
+
+    engine_job_init(job);
+    snprintf(job->port, sizeof job->port, "%s", url);
+    im = &job->images[job->n_images++];
+    im->data = malloc(len);
+    T_ASSERT(im->data);
+    for (size_t i = 0; i < len; i++)
+        im->data[i] = (uint8_t)(i * 7 + (i >> 8));
+    im->len = len;
+    snprintf(im->name, sizeof im->name, "app");
+    snprintf(im->source, sizeof im->source, "test data");
+    im->offset = 0x10000;
+}
+
+void test_fidelity__engine_p4_stub_follows_revision(void)
+{
+    struct engine_job job;
+    struct fid_result res;
+
+    fid_job(&job, "sim:esp32p4?pacing=0", 5000);
+    fid_run(&job, &res);
+    T_EQ_INT(res.status, ED_OK);
+    T_ASSERT(res.got_chip);
+    T_EQ_STR(res.chip.display, "ESP32-P4 (revision v1.0)");
+    T_EQ_INT(res.chip.revision, 100);
+    T_CONTAINS(res.log, "flasher stub esp32p4-rev1 running");
+
+    fid_job(&job, "sim:esp32p4?pacing=0&chip-rev=3.0", 5000);
+    fid_run(&job, &res);
+    T_EQ_INT(res.status, ED_OK);
+    T_EQ_STR(res.chip.display, "ESP32-P4 (revision v3.0)");
+    T_EQ_INT(res.chip.revision, 300);
+    T_CONTAINS(res.log, "flasher stub esp32p4 running");
+    T_ASSERT(strstr(res.log, "esp32p4-rev1") == NULL);
+
+    fid_job(&job, "sim:esp32c3?pacing=0", 3000);
+    fid_run(&job, &res);
+    T_EQ_INT(res.status, ED_OK);
+    T_EQ_STR(res.chip.display, "ESP32-C3 (QFN32) (revision v0.3)");
+}
