@@ -49,7 +49,7 @@ ifneq ($(SANITIZE),)
   ifneq ($(filter-out address undefined thread,$(subst $(comma), ,$(SANITIZE))),)
     $(error SANITIZE takes address,undefined or thread)
   endif
-  SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -g
+  SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer -g
 endif
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))

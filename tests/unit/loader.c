@@ -518,7 +518,8 @@ static void golden_reply(struct golden_rom *g, uint8_t op, uint32_t value,
     uint8_t b[64] = {1, op, (uint8_t)(n + 4), 0, (uint8_t)value,
                      (uint8_t)(value >> 8), (uint8_t)(value >> 16),
                      (uint8_t)(value >> 24)};
-    memcpy(b + 8, data, n);
+    if (n)
+        memcpy(b + 8, data, n);
     b[8 + n] = st;
     b[9 + n] = er;
     b[10 + n] = 0;
