@@ -49,6 +49,7 @@ struct loader {
     int rev_major, rev_minor; /* -1 = not read yet */
     uint32_t pkg;       /* package field, for the description */
     bool single_core;   /* ESP32 CHIP_VER_DIS_APP_CPU */
+    int xtal_mhz;       /* crystal measured at the ROM baud, 0 = not yet */
     loader_cancel_fn cancel;
     void *cancel_ctx;
     char errmsg[ED_ERRMSG_MAX];
@@ -295,6 +296,7 @@ int loader_connect(struct loader *l, enum port_before before,
     set_stub(l, false);
     l->desc = NULL;
     l->rev_major = l->rev_minor = -1;
+    l->xtal_mhz = 0;
     junk_before = proto_junk_total(l->proto);
 
     if (before == BEFORE_NO_RESET_NO_SYNC) {
@@ -494,6 +496,10 @@ int loader_crystal_mhz(struct loader *l, int *out)
         *out = l->desc->xtal_fixed_mhz;
         return ED_OK;
     }
+    if (l->xtal_mhz) {
+        *out = l->xtal_mhz;
+        return ED_OK;
+    }
     if ((rc = loader_read_reg(l, l->desc->uart_clkdiv_reg, &div)) != ED_OK)
         return rc;
     div &= 0xFFFFF;
@@ -503,6 +509,10 @@ int loader_crystal_mhz(struct loader *l, int *out)
                          "crystal frequency");
     est = (double)l->baud * div / 1e6 / l->desc->xtal_clk_divider;
     *out = est > 45 ? 48 : est > 33 ? 40 : 26;
+    /* the divider after a baud change says nothing about the crystal
+     * when a ROM computed it from a wrong belief: keep the first one */
+    if (!l->stub && l->baud == LOADER_ROM_BAUD)
+        l->xtal_mhz = *out;
     return ED_OK;
 }
 
@@ -796,12 +806,45 @@ int loader_run_stub(struct loader *l, const struct loader_segment *segs,
 
 /* ---- baud, attach ---- */
 
+/*
+ * What to ask a ROM for so that its UART ends up at baud (esptool's
+ * corrections): the ESP32-C2 ROM believes in a 40 MHz crystal also on
+ * 26 MHz boards; the ESP32-C5 ROM may expect 48 MHz on a 40 MHz board or
+ * the other way round (PCR_SYSCLK_CONF bits 24..30 say which).
+ */
+static uint32_t rom_baud_request(struct loader *l, uint32_t baud)
+{
+    uint32_t reg;
+    int xtal = 0, expect;
+
+    if (l->stub || !l->desc || l->secure_download)
+        return baud;
+    if (l->desc->id == CHIP_ESP32C2 && loader_crystal_mhz(l, &xtal) == ED_OK &&
+        xtal == 26) {
+        log_msg(&l->log, ED_LOG_DEBUG, "ESP32-C2 ROM with a 26 MHz crystal: "
+                "asking for %u baud to get %u",
+                (uint32_t)((uint64_t)baud * 40 / 26), baud);
+        return (uint32_t)((uint64_t)baud * 40 / 26);
+    }
+    if (l->desc->id == CHIP_ESP32C5 && loader_crystal_mhz(l, &xtal) == ED_OK &&
+        loader_read_reg(l, 0x60096110, &reg) == ED_OK) {
+        expect = (int)(reg >> 24 & 0x7F);
+        log_msg(&l->log, ED_LOG_DEBUG, "ESP32-C5 ROM expects a %d MHz "
+                "crystal, %d MHz detected", expect, xtal);
+        if (xtal == 48 && expect == 40)
+            return (uint32_t)((uint64_t)baud * 40 / 48);
+        if (xtal == 40 && expect == 48)
+            return (uint32_t)((uint64_t)baud * 48 / 40);
+    }
+    return baud;
+}
+
 int loader_change_baud(struct loader *l, uint32_t baud)
 {
     uint8_t pkt[8];
     int rc;
 
-    put32(pkt, baud);
+    put32(pkt, rom_baud_request(l, baud));
     put32(pkt + 4, l->stub ? l->baud : 0);
     rc = proto_command(l->proto, OP_CHANGE_BAUDRATE, pkt, 8, 0, 0,
                        DEFAULT_TIMEOUT_MS, NULL);

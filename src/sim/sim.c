@@ -136,16 +136,39 @@ uint32_t sim_uart_baud(const struct sim *s)
     return s->baud;
 }
 
-void sim_set_chip_baud(struct sim *s, uint32_t baud)
+void sim_set_chip_baud(struct sim *s, uint32_t baud, uint32_t believed_hz)
 {
-    s->baud = baud;
+    uint64_t clk = s->chip->apb_hz;
+    uint64_t div16;
+
+    if (!believed_hz)
+        believed_hz = (uint32_t)clk;
+    /* 1/16 fractional divider, as the UART has */
+    div16 = ((uint64_t)believed_hz * 16 + baud / 2) / baud;
+    if (div16 < 16)
+        div16 = 16;
+    s->uart_clkdiv = (uint32_t)(div16 >> 4) | (uint32_t)(div16 & 15) << 20;
+    s->baud = (uint32_t)((clk * 16 + div16 / 2) / div16);
+}
+
+/*
+ * A UART tolerates a few percent of baud error; beyond that (3 %) every
+ * byte comes out as garbage.
+ */
+static bool baud_bad(const struct sim *s)
+{
+    uint32_t h = s->host_baud, c = s->baud;
+
+    if (!h)
+        return false;
+    return (uint64_t)(h > c ? h - c : c - h) * 100 > (uint64_t)c * 3;
 }
 
 void sim_uart_emit(struct sim *s, const void *data, size_t len,
                    int64_t now_us)
 {
     const uint8_t *p = data;
-    bool bad = s->host_baud && s->host_baud != s->baud;
+    bool bad = baud_bad(s);
     int64_t t0 = now_us > s->tx_free_us ? now_us : s->tx_free_us;
     int64_t t = now_us;
 
@@ -248,7 +271,10 @@ void sim_reset_chip(struct sim *s, bool download, int64_t now_us)
     const struct sim_chip *c = s->chip;
 
     stop_running(s);
+    /* The ROM's autobaud finds the host's 115200 from the real clock. */
     s->baud = ROM_BAUD;
+    s->uart_clkdiv = (uint32_t)((int32_t)(c->apb_hz / ROM_BAUD) +
+                                c->autobaud_adjust);
     s->rom_op = 0;
     s->rom_value = 0;
     slip_decoder_reset(&s->dec);
@@ -455,7 +481,7 @@ void sim_rx(struct sim *s, const uint8_t *buf, size_t len, int64_t now_us)
     if (!len || s->state == SIM_OFF)
         return;
     hb = s->host_baud ? s->host_baud : s->baud;
-    bad = s->host_baud && s->host_baud != s->baud;
+    bad = baud_bad(s);
     t0 = now_us > s->rx_free_us ? now_us : s->rx_free_us;
     if (q_reserve(&s->rx, len) != 0)
         return;
@@ -539,6 +565,19 @@ int sim_config_option(struct sim_config *cfg, const char *name,
         cfg->chip_rev_set = true;
         return ED_OK;
     }
+    if (!strcmp(name, "xtal")) {
+        char *end;
+        unsigned long mhz = strtoul(value, &end, 10);
+
+        if (!strcmp(end, "MHz") || !strcmp(end, "mhz") || !strcmp(end, "M"))
+            end += strlen(end);
+        if (*end || (mhz != 26 && mhz != 32 && mhz != 40 && mhz != 48))
+            return ed_seterr(err, errlen, ED_ERR_ARG,
+                             "xtal '%s' is not a crystal in MHz (26, 32, 40 "
+                             "or 48)", value);
+        cfg->xtal_mhz = (uint8_t)mhz;
+        return ED_OK;
+    }
     return ED_ERR_NOT_FOUND;
 }
 
@@ -555,6 +594,21 @@ static int apply_variant(struct sim *s, char *err, size_t errlen)
                              s->cfg.chip_rev % 100);
         c->revision = s->cfg.chip_rev;
     }
+    if (s->cfg.xtal_mhz && s->cfg.xtal_mhz != c->xtal_mhz) {
+        if (s->cfg.xtal_mhz != c->xtal_alt) {
+            if (c->xtal_alt)
+                return ed_seterr(err, errlen, ED_ERR_ARG,
+                                 "%s boards have a %u or %u MHz crystal, "
+                                 "not %u", c->display, c->xtal_mhz,
+                                 c->xtal_alt, s->cfg.xtal_mhz);
+            return ed_seterr(err, errlen, ED_ERR_ARG,
+                             "the %s has a fixed %u MHz crystal, not %u",
+                             c->display, c->xtal_mhz, s->cfg.xtal_mhz);
+        }
+        c->xtal_mhz = s->cfg.xtal_mhz;
+    }
+    /* the ROM runs its UART from the crystal */
+    c->apb_hz = (uint32_t)c->xtal_mhz * 1000000u;
     return ED_OK;
 }
 
@@ -635,6 +689,7 @@ int sim_new(struct sim **out, const struct sim_config *cfg, char *err,
         }
     }
     s->baud = ROM_BAUD;
+    s->uart_clkdiv = s->chip->apb_hz / ROM_BAUD;
     s->state = SIM_OFF;
     s->boot_at = -1;
     *out = s;

@@ -100,6 +100,7 @@ struct sim {
 
     /* UART.  baud = chip side; host_baud = 0 when the transport cannot say. */
     uint32_t baud, host_baud;
+    uint32_t uart_clkdiv;      /* UART CLKDIV register (integer | frag<<20) */
     struct sim_queue rx, tx;
     int64_t rx_free_us;        /* host->chip line idle from */
     int64_t tx_free_us;        /* chip->host line idle from */
@@ -155,7 +156,10 @@ void sim_trace(struct sim *s, const char *dir, const uint8_t *body,
 void sim_reset_chip(struct sim *s, bool download, int64_t now_us);
 void sim_start_app(struct sim *s, char *text, size_t len,
                    struct sim_app *app, int64_t now_us);
-void sim_set_chip_baud(struct sim *s, uint32_t baud);
+/* The chip's UART divider for `baud` computed from a clock of believed_hz
+ * (what the code setting it assumes; 0 = the real one); the baud the UART
+ * then really runs at follows from the real clock. */
+void sim_set_chip_baud(struct sim *s, uint32_t baud, uint32_t believed_hz);
 
 /* Failure classes shared by the ROM and stub handlers (each maps them to
  * its own error codes). */

@@ -130,7 +130,9 @@ uint32_t sim_read_reg(struct sim *s, uint32_t addr)
         if (c->regs[i].addr == addr)
             return c->regs[i].value;
     if (addr == c->uart_clkdiv_reg)
-        return c->apb_hz / s->baud;
+        return s->uart_clkdiv;
+    if (c->rom_xtal_reg && addr == c->rom_xtal_reg) /* PCR_SYSCLK_CONF */
+        return (uint32_t)c->rom_xtal_mhz << 24;
     if (addr == c->spi_base) /* CMD: user commands finish at once */
         return 0;
     w = wreg_slot(s, addr, false);
@@ -503,7 +505,9 @@ void sim_rom_command(struct sim *s, const uint8_t *f, size_t len, int64_t t)
         if (nb < 1200 || nb > 5000000)
             return rom_fail(s, op, 0x01, t);
         rom_ok(s, op, t);
-        sim_set_chip_baud(s, nb);
+        /* the ROM computes the divider from the crystal it believes in
+         * (ESP32-C2: 40 MHz, also on a 26 MHz board) */
+        sim_set_chip_baud(s, nb, (uint32_t)s->chip->rom_xtal_mhz * 1000000u);
         return;
     }
     case 0x02: case 0x10:

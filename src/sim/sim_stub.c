@@ -348,7 +348,7 @@ void sim_stub_command(struct sim *s, const uint8_t *f, size_t len, int64_t t)
         if (nb < 1200 || nb > 5000000)
             return status(s, op, ST_BAD_DATA_LEN, t);
         status(s, op, ST_OK, t);
-        sim_set_chip_baud(s, (uint32_t)nb);
+        sim_set_chip_baud(s, (uint32_t)nb, 0); /* the stub knows the clock */
         return;
     }
     case 0x02: case 0x10:

@@ -4,6 +4,7 @@
  * RTC watchdog reset.  Host (loader, engine) against the in-process
  * simulator (sim:CHIP?pacing=0&...), and the simulator core directly.
  */
+#include <md5.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,4 +243,157 @@ void test_fidelity__engine_p4_stub_follows_revision(void)
     fid_run(&job, &res);
     T_EQ_INT(res.status, ED_OK);
     T_EQ_STR(res.chip.display, "ESP32-C3 (QFN32) (revision v0.3)");
+}
+
+/* ---- 2. crystal and baud quirks ---- */
+
+/* The host scales its request (ESP32-C2 ROM on 26 MHz, ESP32-C5 ROM that
+ * expects the other crystal) and talks on at the new baud. */
+void test_fidelity__rom_baud_change_with_odd_crystals(void)
+{
+    static const struct { const char *spec; int xtal; } v[] = {
+        {"esp32c2?pacing=0&xtal=26", 26}, {"esp32c2?pacing=0", 40},
+        {"esp32?pacing=0&xtal=26", 26}, {"esp32c5?pacing=0&xtal=40", 40},
+        {"esp32c5?pacing=0", 48},
+    };
+
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        struct port *p;
+        struct loader *l = fid_connect(v[i].spec, &p);
+        uint8_t data[4096], want[16], got[16];
+        uint32_t magic;
+        MD5_CTX md5;
+        int xtal;
+
+        T_EQ_INT(loader_crystal_mhz(l, &xtal), ED_OK);
+        T_EQ_INT(xtal, v[i].xtal);
+        if (loader_change_baud(l, 921600) != ED_OK)
+            t_fail(__FILE__, __LINE__, "%s: %s", v[i].spec, loader_errmsg(l));
+        if (loader_read_reg(l, CHIP_MAGIC_REG, &magic) != ED_OK)
+            t_fail(__FILE__, __LINE__, "%s at 921600: %s", v[i].spec,
+                   loader_errmsg(l));
+        for (size_t k = 0; k < sizeof data; k++)
+            data[k] = (uint8_t)(k * 13 + i);
+        T_EQ_INT(loader_flash_write(l, 0x20000, data, sizeof data, true,
+                                    NULL, NULL), ED_OK);
+        T_EQ_INT(loader_md5(l, 0x20000, sizeof data, got), ED_OK);
+        MD5Init(&md5);
+        MD5Update(&md5, data, sizeof data);
+        MD5Final(want, &md5);
+        T_EQ_MEM(got, want, 16);
+        T_EQ_INT(loader_crystal_mhz(l, &xtal), ED_OK);
+        T_EQ_INT(xtal, v[i].xtal);
+        loader_free(l);
+        port_close(p);
+    }
+}
+
+/* Drain the simulator's output and decode frames; returns the count of
+ * frames whose body starts with 01 op (a reply to op). */
+static int sim_replies(struct sim *s, uint8_t op, int64_t now)
+{
+    uint8_t buf[4096], frame[512];
+    struct slip_decoder d;
+    int n_ok = 0;
+    size_t n;
+
+    slip_decoder_init(&d, frame, sizeof frame);
+    while ((n = sim_tx(s, buf, sizeof buf, now)) > 0)
+        for (size_t i = 0; i < n; i++) {
+            size_t fl = 0;
+
+            slip_decode(&d, &buf[i], 1, &fl);
+            if (fl >= 2 && frame[0] == 1 && frame[1] == op)
+                n_ok++;
+        }
+    return n_ok;
+}
+
+static void sim_send(struct sim *s, uint8_t op, const uint8_t *data,
+                     size_t n, int64_t now)
+{
+    uint8_t body[64], wire[160];
+    size_t wl;
+
+    body[0] = 0;
+    body[1] = op;
+    body[2] = (uint8_t)n;
+    body[3] = 0;
+    memset(body + 4, 0, 4);
+    memcpy(body + 8, data, n);
+    wl = slip_encode(wire, sizeof wire, body, 8 + n);
+    sim_rx(s, wire, wl, now);
+}
+
+static const uint8_t sync_body[36] = {
+    0x07, 0x07, 0x12, 0x20, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+    0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+    0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+};
+
+/* A client that does not scale its request on a 26 MHz ESP32-C2 gets a
+ * UART at 921600 x 26/40 and reads garbage; one that scales talks on. */
+static int c2_after_baud_change(uint32_t request)
+{
+    struct sim_config cfg;
+    struct sim *s;
+    char err[ED_ERRMSG_MAX];
+    uint8_t pkt[8] = {0};
+    int64_t t = 1000000;
+    int got;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.chip = "esp32c2";
+    cfg.no_pacing = true;
+    cfg.xtal_mhz = 26;
+    if (sim_new(&s, &cfg, err, sizeof err) != ED_OK)
+        return -1;
+    sim_connect(s, false, t);
+    sim_set_host_baud(s, 115200, t);
+    t += 100000;
+    sim_replies(s, 0, t); /* banner */
+    pkt[0] = (uint8_t)request;
+    pkt[1] = (uint8_t)(request >> 8);
+    pkt[2] = (uint8_t)(request >> 16);
+    sim_send(s, 0x0F, pkt, 8, t);
+    if (sim_replies(s, 0x0F, t) != 1) { /* the reply at the old baud */
+        sim_free(s);
+        return -2;
+    }
+    sim_set_host_baud(s, 921600, t);
+    sim_send(s, 0x08, sync_body, sizeof sync_body, t);
+    got = sim_replies(s, 0x08, t + 100000);
+    sim_free(s);
+    return got;
+}
+
+void test_fidelity__c2_26mhz_rom_baud_needs_scaling(void)
+{
+    T_EQ_INT(c2_after_baud_change(921600), 0);               /* garbage */
+    T_EQ_INT(c2_after_baud_change(921600u * 40 / 26), 8);    /* esptool's */
+}
+
+/* espdeck flashes a 26 MHz ESP32-C2 at 921600, through the stub and
+ * through the ROM. */
+void test_fidelity__engine_c2_26mhz_at_921600(void)
+{
+    struct engine_job job;
+    struct fid_result res;
+
+    fid_job(&job, "sim:esp32c2?pacing=0&xtal=26", 20000);
+    job.baud = 921600;
+    fid_run(&job, &res);
+    T_EQ_INT(res.status, ED_OK);
+    T_EQ_INT(res.chip.crystal_mhz, 26);
+    T_EQ_INT((int)res.chip.baud, 921600);
+    T_ASSERT(res.chip.stub);
+
+    fid_job(&job, "sim:esp32c2?pacing=0&xtal=26", 20000);
+    job.baud = 921600;
+    job.no_stub = true;
+    fid_run(&job, &res);
+    if (res.status != ED_OK)
+        t_fail(__FILE__, __LINE__, "ROM at 921600: %s", res.message);
+    T_EQ_INT((int)res.chip.baud, 921600);
+    T_ASSERT(!res.chip.stub);
 }
