@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "port_internal.h"
@@ -222,6 +224,70 @@ int port_fd_wait(int fd, bool for_write, int timeout_ms)
         if (pfd.revents & (POLLHUP | POLLERR))
             return ED_ERR_CLOSED;
         return 1;
+    }
+}
+
+int port_fd_write_all(int fd, bool is_socket, const uint8_t *buf, size_t len,
+                      int timeout_ms, int *sys_errno)
+{
+    int64_t deadline = clock_ms() + timeout_ms;
+    ssize_t n;
+    int rc;
+
+    *sys_errno = 0;
+    while (len) {
+        n = is_socket ? send(fd, buf, len, MSG_NOSIGNAL)
+                      : write(fd, buf, len);
+        if (n > 0) {
+            buf += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            *sys_errno = errno;
+            return ED_ERR_IO;
+        }
+        rc = port_fd_wait(fd, true, clock_remaining_ms(deadline));
+        if (rc == 0)
+            return ED_ERR_TIMEOUT;
+        if (rc < 0)
+            return rc;
+    }
+    return ED_OK;
+}
+
+int port_sock_recv(int fd, uint8_t *buf, size_t cap, int timeout_ms,
+                   int *sys_errno)
+{
+    ssize_t n;
+    int rc;
+
+    *sys_errno = 0;
+    for (;;) {
+        n = recv(fd, buf, cap, 0);
+        if (n > 0)
+            return (int)n;
+        if (n == 0)
+            return ED_ERR_CLOSED;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            if (errno == ECONNRESET || errno == EPIPE)
+                return ED_ERR_CLOSED;
+            *sys_errno = errno;
+            return ED_ERR_IO;
+        }
+        if (timeout_ms <= 0)
+            return 0;
+        rc = port_fd_wait(fd, false, timeout_ms);
+        if (rc == 0)
+            return 0;
+        if (rc < 0 && rc != ED_ERR_CLOSED)
+            return rc;
+        /* Readable or hung up: the next recv() tells which. */
+        timeout_ms = 0;
     }
 }
 

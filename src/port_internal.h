@@ -25,6 +25,23 @@ int port_tcp_connect(int *out, const char *scheme, const char *hostport,
  * Returns 1 ready, 0 timeout, ED_ERR_CLOSED on hang-up, ED_ERR_IO.
  */
 int port_fd_wait(int fd, bool for_write, int timeout_ms);
+/*
+ * Write all of buf to the non-blocking fd within timeout_ms, waiting with
+ * poll() while it is full: send(MSG_NOSIGNAL) when is_socket, else write().
+ * Returns ED_OK, ED_ERR_TIMEOUT, ED_ERR_CLOSED (poll saw a hang-up), or
+ * another error with *sys_errno the failed write's errno (0 when poll()
+ * failed); the caller words the sentence and picks which errnos mean gone.
+ */
+int port_fd_write_all(int fd, bool is_socket, const uint8_t *buf, size_t len,
+                      int timeout_ms, int *sys_errno);
+/*
+ * recv() what a non-blocking socket has, waiting up to timeout_ms for the
+ * first byte.  Returns the count (> 0), 0 on timeout, ED_ERR_CLOSED when the
+ * peer closed or reset the connection, or another error with *sys_errno the
+ * failed recv's errno (0 when poll() failed).
+ */
+int port_sock_recv(int fd, uint8_t *buf, size_t cap, int timeout_ms,
+                   int *sys_errno);
 
 /* spec: "esp32", "esp32c3?flash=8MB&boot=normal&pacing=0" (src/port_sim.c) */
 int port_sim_open(struct port **out, const char *spec, uint32_t baud,

@@ -370,37 +370,22 @@ static int feed(struct rfc_port *r, const uint8_t *buf, size_t len)
 static int pump(struct rfc_port *r, int timeout_ms)
 {
     uint8_t raw[4096];
-    ssize_t n;
-    int rc;
+    int e, n = port_sock_recv(r->fd, raw, sizeof raw, timeout_ms, &e), rc;
 
-    for (;;) {
-        n = recv(r->fd, raw, sizeof raw, 0);
-        if (n > 0) {
-            rc = feed(r, raw, (size_t)n);
-            return rc < 0 ? rc : (int)n;
-        }
-        if (n == 0)
-            return rfc_closed(r);
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            if (errno == ECONNRESET)
-                return rfc_closed(r);
-            return ed_seterr(r->base.errmsg, sizeof r->base.errmsg,
-                             ED_ERR_IO, "read from rfc2217://%s: %s",
-                             r->where, strerror(errno));
-        }
-        if (timeout_ms <= 0)
-            return 0;
-        rc = port_fd_wait(r->fd, false, timeout_ms);
-        if (rc == 0)
-            return 0;
-        if (rc < 0 && rc != ED_ERR_CLOSED)
-            return ed_seterr(r->base.errmsg, sizeof r->base.errmsg, rc,
-                             "waiting for rfc2217://%s: %s", r->where,
-                             ed_strerror(rc));
-        timeout_ms = 0;
+    if (n > 0) {
+        rc = feed(r, raw, (size_t)n);
+        return rc < 0 ? rc : n;
     }
+    if (n == 0)
+        return 0;
+    if (n == ED_ERR_CLOSED)
+        return rfc_closed(r);
+    if (e)
+        return ed_seterr(r->base.errmsg, sizeof r->base.errmsg, ED_ERR_IO,
+                         "read from rfc2217://%s: %s", r->where, strerror(e));
+    return ed_seterr(r->base.errmsg, sizeof r->base.errmsg, n,
+                     "waiting for rfc2217://%s: %s", r->where,
+                     ed_strerror(n));
 }
 
 /* Wait until acknowledgement number `want` of command code arrives. */

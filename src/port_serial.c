@@ -397,38 +397,19 @@ static int ser_write(struct port *p, const uint8_t *buf, size_t len,
                      int timeout_ms)
 {
     struct serial_port *s = ser_of(p);
-    int64_t deadline = clock_ms() + timeout_ms;
-    ssize_t n;
-    int rc;
+    int e, rc = port_fd_write_all(s->fd, false, buf, len, timeout_ms, &e);
 
-    while (len) {
-        n = write(s->fd, buf, len);
-        if (n > 0) {
-            buf += n;
-            len -= (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            if (errno == EIO || errno == ENXIO || errno == ENODEV)
-                return ser_gone(p);
-            return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_IO,
-                             "write to %s: %s", s->path, strerror(errno));
-        }
-        rc = port_fd_wait(s->fd, true, clock_remaining_ms(deadline));
-        if (rc == 0)
-            return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_TIMEOUT,
-                             "%s took no data for %d ms: is flow control "
-                             "holding it?",
-                             s->path, timeout_ms);
-        if (rc == ED_ERR_CLOSED)
-            return ser_gone(p);
-        if (rc < 0)
-            return ed_seterr(p->errmsg, sizeof p->errmsg, rc,
-                             "write to %s: %s", s->path, ed_strerror(rc));
-    }
-    return ED_OK;
+    if (rc == ED_OK)
+        return ED_OK;
+    if (rc == ED_ERR_TIMEOUT)
+        return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_TIMEOUT,
+                         "%s took no data for %d ms: is flow control "
+                         "holding it?",
+                         s->path, timeout_ms);
+    if (rc == ED_ERR_CLOSED || e == EIO || e == ENXIO || e == ENODEV)
+        return ser_gone(p);
+    return ed_seterr(p->errmsg, sizeof p->errmsg, rc, "write to %s: %s",
+                     s->path, e ? strerror(e) : ed_strerror(rc));
 }
 
 static int ser_set_baud(struct port *p, uint32_t baud)

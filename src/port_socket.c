@@ -186,71 +186,36 @@ static int sock_closed(struct port *p)
 
 static int sock_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms)
 {
-    struct socket_port *s = sock_of(p);
-    ssize_t n;
-    int rc;
+    int e, rc = port_sock_recv(sock_of(p)->fd, buf, cap, timeout_ms, &e);
 
-    for (;;) {
-        n = recv(s->fd, buf, cap, 0);
-        if (n > 0)
-            return (int)n;
-        if (n == 0)
-            return sock_closed(p);
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            if (errno == ECONNRESET || errno == EPIPE)
-                return sock_closed(p);
-            return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_IO,
-                             "read from %s: %s", p->url, strerror(errno));
-        }
-        rc = port_fd_wait(s->fd, false, timeout_ms);
-        if (rc == 0)
-            return 0;
-        if (rc < 0 && rc != ED_ERR_CLOSED)
-            return ed_seterr(p->errmsg, sizeof p->errmsg, rc,
-                             "waiting for %s: %s", p->url, ed_strerror(rc));
-        /* Readable or hung up: the next recv() tells which. */
-        timeout_ms = 0;
-    }
+    if (rc >= 0)
+        return rc;
+    if (rc == ED_ERR_CLOSED)
+        return sock_closed(p);
+    if (e)
+        return ed_seterr(p->errmsg, sizeof p->errmsg, rc, "read from %s: %s",
+                         p->url, strerror(e));
+    return ed_seterr(p->errmsg, sizeof p->errmsg, rc, "waiting for %s: %s",
+                     p->url, ed_strerror(rc));
 }
 
 static int sock_write(struct port *p, const uint8_t *buf, size_t len,
                       int timeout_ms)
 {
-    struct socket_port *s = sock_of(p);
-    int64_t deadline = clock_ms() + timeout_ms;
-    ssize_t n;
-    int rc;
+    int e, rc = port_fd_write_all(sock_of(p)->fd, true, buf, len, timeout_ms,
+                                  &e);
 
-    while (len) {
-        n = send(s->fd, buf, len, MSG_NOSIGNAL);
-        if (n > 0) {
-            buf += n;
-            len -= (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            if (errno == EPIPE || errno == ECONNRESET)
-                return sock_closed(p);
-            return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_IO,
-                             "write to %s: %s", p->url, strerror(errno));
-        }
-        rc = port_fd_wait(s->fd, true, clock_remaining_ms(deadline));
-        if (rc == 0)
-            return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_TIMEOUT,
-                             "%s took no data for %d ms: is the server "
-                             "stuck?",
-                             p->url, timeout_ms);
-        if (rc == ED_ERR_CLOSED)
-            return sock_closed(p);
-        if (rc < 0)
-            return ed_seterr(p->errmsg, sizeof p->errmsg, rc,
-                             "write to %s: %s", p->url, ed_strerror(rc));
-    }
-    return ED_OK;
+    if (rc == ED_OK)
+        return ED_OK;
+    if (rc == ED_ERR_TIMEOUT)
+        return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_TIMEOUT,
+                         "%s took no data for %d ms: is the server "
+                         "stuck?",
+                         p->url, timeout_ms);
+    if (rc == ED_ERR_CLOSED || e == EPIPE || e == ECONNRESET)
+        return sock_closed(p);
+    return ed_seterr(p->errmsg, sizeof p->errmsg, rc, "write to %s: %s",
+                     p->url, e ? strerror(e) : ed_strerror(rc));
 }
 
 static int sock_set_baud(struct port *p, uint32_t baud)
