@@ -550,6 +550,24 @@ bool batch_parse_u32(const char *s, uint32_t *out)
     return true;
 }
 
+const char *batch_opt(int argc, char **argv, int *i, const char *opt,
+                      bool *missing)
+{
+    size_t n = strlen(opt);
+
+    if (strncmp(argv[*i], opt, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = true;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
 static const char *need_value(int argc, char **argv, int *i, const char *cmd)
 {
     if (*i + 1 >= argc) {

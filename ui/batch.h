@@ -45,6 +45,14 @@ int batch_exit_code(int status, enum engine_state stage);
 int batch_common_option(int argc, char **argv, int *i, struct engine_job *job,
                         struct batch_opts *o, const char *cmd);
 
+/*
+ * Value of "--opt VALUE" or "--opt=VALUE" at argv[*i], stepping *i past a
+ * separate value; NULL if argv[*i] is not opt, or (with *missing set) when
+ * the separate value is absent.
+ */
+const char *batch_opt(int argc, char **argv, int *i, const char *opt,
+                      bool *missing);
+
 /* "0x1000", "4096", "64K", "4M", "4MB" -> value; false if not a number. */
 bool batch_parse_u32(const char *s, uint32_t *out);
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "chip.h"
 #include "cmd.h"
 #include "loader.h"
@@ -37,24 +38,6 @@ static void stderr_sink(void *ctx, enum log_level level, const char *msg)
     (void)ctx;
     fprintf(stderr, "espdeck: %s%s\n",
             level <= ED_LOG_WARN ? "warning: " : "", msg);
-}
-
-/* Value of --opt VALUE or --opt=VALUE at argv[*i]; NULL if not this opt. */
-static const char *opt_value(int argc, char **argv, int *i, const char *opt,
-                             bool *missing)
-{
-    size_t n = strlen(opt);
-    if (strncmp(argv[*i], opt, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
 }
 
 int cmd_info(int argc, char **argv)
@@ -82,13 +65,13 @@ int cmd_info(int argc, char **argv)
         } else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
             log.max_level = log.max_level == ED_LOG_WARN ? ED_LOG_DEBUG
                                                          : ED_LOG_TRACE;
-        } else if ((v = opt_value(argc, argv, &i, "--port", &missing))) {
+        } else if ((v = batch_opt(argc, argv, &i, "--port", &missing))) {
             url = v;
-        } else if ((v = opt_value(argc, argv, &i, "--before", &missing))) {
+        } else if ((v = batch_opt(argc, argv, &i, "--before", &missing))) {
             before_s = v;
-        } else if ((v = opt_value(argc, argv, &i, "--after", &missing))) {
+        } else if ((v = batch_opt(argc, argv, &i, "--after", &missing))) {
             after_s = v;
-        } else if ((v = opt_value(argc, argv, &i, "--baud", &missing))) {
+        } else if ((v = batch_opt(argc, argv, &i, "--baud", &missing))) {
             char *end;
             baud = strtoul(v, &end, 10);
             if (*end || baud < 9600 || baud > 12000000) {

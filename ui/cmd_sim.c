@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "cmd.h"
 #include "err.h"
 #include "log.h"
@@ -55,24 +56,6 @@ static void sim_stderr_sink(void *ctx, enum log_level level,
             level <= ED_LOG_WARN ? "warning: " : "", msg);
 }
 
-/* Value of --opt VALUE or --opt=VALUE at argv[*i]; NULL if not this opt. */
-static const char *sim_opt(int argc, char **argv, int *i, const char *opt,
-                           bool *missing)
-{
-    size_t n = strlen(opt);
-    if (strncmp(argv[*i], opt, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static int usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "espdeck sim: ");
@@ -103,24 +86,24 @@ int cmd_sim(int argc, char **argv)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             sim_usage(stdout);
             return EXIT_OK_;
-        } else if ((v = sim_opt(argc, argv, &i, "--chip", &missing))) {
+        } else if ((v = batch_opt(argc, argv, &i, "--chip", &missing))) {
             if (!sim_chip_find(v))
                 return usage_error("unknown chip '%s'", v);
             cfg.chip = v;
-        } else if ((v = sim_opt(argc, argv, &i, "--listen", &missing))) {
+        } else if ((v = batch_opt(argc, argv, &i, "--listen", &missing))) {
             listen_url = v;
-        } else if ((v = sim_opt(argc, argv, &i, "--flash-size", &missing))) {
+        } else if ((v = batch_opt(argc, argv, &i, "--flash-size", &missing))) {
             if (sim_server_parse_size(v, &cfg.flash_size) != ED_OK)
                 return usage_error("--flash-size '%s' is not a size like "
                                    "4MB", v);
-        } else if ((v = sim_opt(argc, argv, &i, "--flash-file", &missing))) {
+        } else if ((v = batch_opt(argc, argv, &i, "--flash-file", &missing))) {
             cfg.flash_file = v;
-        } else if ((v = sim_opt(argc, argv, &i, "--mac", &missing))) {
+        } else if ((v = batch_opt(argc, argv, &i, "--mac", &missing))) {
             if (sim_server_parse_mac(v, cfg.mac) != ED_OK)
                 return usage_error("--mac '%s' is not a MAC address like "
                                    "24:0a:c4:00:00:01", v);
             cfg.mac_set = true;
-        } else if ((v = sim_opt(argc, argv, &i, "--boot", &missing))) {
+        } else if ((v = batch_opt(argc, argv, &i, "--boot", &missing))) {
             if (!strcmp(v, "normal"))
                 cfg.boot_normal = true;
             else if (!strcmp(v, "download"))
@@ -128,7 +111,7 @@ int cmd_sim(int argc, char **argv)
             else
                 return usage_error("--boot takes normal or download, not "
                                    "'%s'", v);
-        } else if ((v = sim_opt(argc, argv, &i, "--trace", &missing))) {
+        } else if ((v = batch_opt(argc, argv, &i, "--trace", &missing))) {
             cfg.trace_path = v;
         } else if (!strcmp(a, "--no-pacing")) {
             cfg.no_pacing = true;
