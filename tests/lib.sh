@@ -29,3 +29,44 @@ wait_port() {
     done
     return 1
 }
+# sim_start ARGS...: run `espdeck sim ARGS...` in the background (stdout to
+# $TMP/sim.out, stderr to $TMP/sim.err) and wait up to 10 s for its listening
+# line; sets SIM_PID and SIM_PORT, the TCP port that line names (so
+# --listen SCHEME://127.0.0.1:0 needs no free_port).  Fails without the line.
+sim_start() {
+    : > "$TMP/sim.err"
+    "$ESPDECK" sim "$@" > "$TMP/sim.out" 2> "$TMP/sim.err" &
+    SIM_PID=$!
+    T_PIDS="$T_PIDS $SIM_PID"
+    SIM_PORT=""
+    for _ in $(seq 1 200); do
+        SIM_PORT=$(sed -n 's/.* on [a-z0-9]*:\/\/127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$TMP/sim.err")
+        [ -n "$SIM_PORT" ] && break
+        sleep 0.05
+    done
+    [ -n "$SIM_PORT" ]
+}
+# sim_stop: SIGTERM the simulator sim_start started and wait for it; SIM_RC
+# is its exit status.
+sim_stop() {
+    kill -TERM "$SIM_PID" 2>/dev/null
+    wait "$SIM_PID" 2>/dev/null
+    SIM_RC=$?
+}
+# Console tests through tmux; the script defines tm() (tmux on its own
+# socket) and WAIT (seconds).  run NAME CMD: type CMD and then its exit
+# status ("EXIT=N") in window NAME; screen NAME: what NAME shows;
+# wait_for NAME TEXT: until the screen shows TEXT (fixed string).
+run() { local n=$1; shift; tm send-keys -t "$n" "$*; echo EXIT=\$?" Enter; }
+screen() { tm capture-pane -p -t "$1"; }
+wait_for() {
+    local i=0 lim=$((WAIT * 5))
+    while [ $i -lt $lim ]; do
+        screen "$1" | grep -qF -- "$2" && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    echo "--- timed out waiting for '$2' in $1; screen:" >&2
+    screen "$1" >&2
+    return 1
+}

@@ -13,21 +13,6 @@ if [ ! -f "$HW/hello_world.bin" ]; then
     exit 0
 fi
 
-# start_sim CHIP FLASHFILE [extra...]: sets P (port) and SIM (pid)
-start_sim() {
-    local chip=$1 file=$2
-    shift 2
-    P=$(free_port)
-    "$ESPDECK" sim --chip "$chip" --listen "rfc2217://127.0.0.1:$P" \
-        --flash-file "$file" "$@" >"$TMP/sim-$chip.log" 2>&1 &
-    SIM=$!
-    T_PIDS="$T_PIDS $SIM"
-    wait_port "$P"
-}
-stop_sim() {
-    kill "$SIM" 2>/dev/null
-    wait "$SIM" 2>/dev/null
-}
 # same_at FILE OFFSET IMAGE: FILE holds IMAGE at OFFSET
 same_at() {
     local n
@@ -55,12 +40,13 @@ if (!l.length) process.exit(1);' <"$1"
 }
 
 # ---- flash, then check the flash file ----
-if ! start_sim esp32 "$TMP/f.bin"; then
+if ! sim_start --chip esp32 --listen rfc2217://127.0.0.1:0 \
+    --flash-file "$TMP/f.bin"; then
     notok "flash: espdeck sim did not start listening"
-    cat "$TMP/sim-esp32.log" >&2
+    cat "$TMP/sim.err" >&2
     exit 1
 fi
-URL=rfc2217://127.0.0.1:$P
+URL=rfc2217://127.0.0.1:$SIM_PORT
 
 "$ESPDECK" flash "$PROFILE" --port "$URL" --batch >"$TMP/out1" 2>"$TMP/err1"
 rc=$?
@@ -113,21 +99,22 @@ check "erase region: exits 0" test "$rc" -eq 0
 check "erase region: reads back as 0xFF" \
     cmp -s "$TMP/nvs.read" <(head -c $((0x6000)) /dev/zero | tr '\0' '\377')
 
-stop_sim
+sim_stop
 check "flash file: bootloader at 0x1000" same_at "$TMP/f.bin" 0x1000 "$HW/bootloader.bin"
 check "flash file: partition table at 0x8000" \
     same_at "$TMP/f.bin" 0x8000 "$HW/partition-table.bin"
 check "flash file: app at 0x10000" same_at "$TMP/f.bin" 0x10000 "$HW/hello_world.bin"
 
 # ---- --monitor prints the app's output ----
-if start_sim esp32 "$TMP/f.bin"; then
-    "$ESPDECK" flash "$PROFILE" --port "rfc2217://127.0.0.1:$P" --batch \
-        --monitor 3 >"$TMP/outm" 2>"$TMP/errm"
+if sim_start --chip esp32 --listen rfc2217://127.0.0.1:0 \
+    --flash-file "$TMP/f.bin"; then
+    "$ESPDECK" flash "$PROFILE" --port "rfc2217://127.0.0.1:$SIM_PORT" \
+        --batch --monitor 3 >"$TMP/outm" 2>"$TMP/errm"
     rc=$?
     check "flash --monitor: exits 0" test "$rc" -eq 0
     check "flash --monitor: the app says Hello world!" \
         grep -q 'Hello world!' "$TMP/outm"
-    stop_sim
+    sim_stop
 fi
 
 # ---- failures and their exit codes ----
@@ -153,13 +140,15 @@ check "no server: says so on stderr" test -s "$TMP/errn"
 "$ESPDECK" flash "$PROFILE" --batch --baud fast >/dev/null 2>&1
 check "bad --baud: exit 2" test "$?" -eq 2
 
-if start_sim esp32c3 "$TMP/c3.bin"; then
-    timeout 60 "$ESPDECK" flash "$PROFILE" --port "rfc2217://127.0.0.1:$P" \
+if sim_start --chip esp32c3 --listen rfc2217://127.0.0.1:0 \
+    --flash-file "$TMP/c3.bin"; then
+    timeout 60 "$ESPDECK" flash "$PROFILE" \
+        --port "rfc2217://127.0.0.1:$SIM_PORT" \
         --batch >/dev/null 2>"$TMP/errw"
     rc=$?
     check "wrong chip: exit 4" test "$rc" -eq 4
     check "wrong chip: names both chips" \
         grep -q 'the profile is for ESP32 but the board on .* is an ESP32-C3' "$TMP/errw"
-    stop_sim
+    sim_stop
 fi
 exit 0

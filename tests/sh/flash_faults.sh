@@ -14,26 +14,12 @@ if [ ! -f "$HW/hello_world.bin" ]; then
     exit 0
 fi
 
-start_sim() {
-    local chip=$1 file=$2
-    shift 2
-    P=$(free_port)
-    "$ESPDECK" sim --chip "$chip" --listen "rfc2217://127.0.0.1:$P" \
-        --flash-file "$file" "$@" >"$TMP/sim.log" 2>&1 &
-    SIM=$!
-    T_PIDS="$T_PIDS $SIM"
-    wait_port "$P"
-}
-stop_sim() {
-    kill "$SIM" 2>/dev/null
-    wait "$SIM" 2>/dev/null
-}
-
-if ! start_sim esp32 "$TMP/f.bin"; then
+if ! sim_start --chip esp32 --listen rfc2217://127.0.0.1:0 \
+    --flash-file "$TMP/f.bin"; then
     notok "flash_faults: espdeck sim did not start listening"
     exit 1
 fi
-URL=rfc2217://127.0.0.1:$P
+URL=rfc2217://127.0.0.1:$SIM_PORT
 
 # ---- SIGINT while the app is being written (paced at 115200 baud) ----
 "$ESPDECK" flash "$PROFILE" --port "$URL" --batch --baud 115200 --force \
@@ -101,7 +87,7 @@ EOF
 else
     skip "stub without OHAI: needs RAM_APP/ESP32/app.bin and python3"
 fi
-stop_sim
+sim_stop
 
 # ---- an app larger than its partition: exit 3 before any board ----
 big=$TMP/big.bin

@@ -20,20 +20,13 @@ json_is() {
 
 # start_sim CHIP SCHEME MAC SIZE [extra...]: sets SIM_URL, SIM_PID
 start_sim() {
-    local chip=$1 scheme=$2 mac=$3 size=$4 port
+    local chip=$1 scheme=$2 mac=$3 size=$4 rc
     shift 4
-    port=$(free_port)
-    "$ESPDECK" sim --chip "$chip" --listen "$scheme://127.0.0.1:$port" \
-        --mac "$mac" --flash-size "$size" "$@" 2>>"$TMP/sim.err" &
-    SIM_PID=$!
-    T_PIDS="$T_PIDS $SIM_PID"
-    SIM_URL="$scheme://127.0.0.1:$port"
-    wait_port "$port"
-}
-
-stop_sim() {
-    kill "$SIM_PID" 2>/dev/null
-    wait "$SIM_PID" 2>/dev/null
+    sim_start --chip "$chip" --listen "$scheme://127.0.0.1:0" --mac "$mac" \
+        --flash-size "$size" "$@"
+    rc=$?
+    SIM_URL="$scheme://127.0.0.1:$SIM_PORT"
+    return $rc
 }
 
 # check_info NAME CHIP MAC SIZE URL [args...]
@@ -65,15 +58,15 @@ else
         start_sim "$c" rfc2217 "$mac" 8MB --no-pacing || {
             notok "info rfc2217 $c: the simulator did not listen"; continue; }
         check_info "rfc2217-$c" "$c" "$mac" 8388608 "$SIM_URL"
-        stop_sim
+        sim_stop
     done
     # raw TCP: no modem lines, so no reset (the sim powers up in download)
     start_sim esp32c3 socket 24:0a:c4:00:00:01 2MB --no-pacing &&
         check_info socket-esp32c3 esp32c3 24:0a:c4:00:00:01 2097152 "$SIM_URL"
-    stop_sim
+    sim_stop
     start_sim esp32 socket 24:0a:c4:00:00:02 16MB &&
         check_info socket-esp32-paced esp32 24:0a:c4:00:00:02 16777216 "$SIM_URL"
-    stop_sim
+    sim_stop
 fi
 
 # In-process simulator: every chip, default flash size (4 MB).
@@ -139,7 +132,7 @@ if have_sim; then
     start_sim esp32 socket 24:0a:c4:00:00:03 4MB --boot normal --no-pacing
     expect_fail "normal boot, no reset" 4 'booted normally.*boot:0x' \
         "$ESPDECK" info --port "$SIM_URL" --before no-reset
-    stop_sim
+    sim_stop
 else
     skip "info normal boot: espdeck sim is not in this build yet"
 fi

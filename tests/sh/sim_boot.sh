@@ -11,25 +11,6 @@ if [ ! -f "$FW/Hello-world/ESP32/hello_world.bin" ]; then
     exit 0
 fi
 
-# start_sim ARGS...: sets SIM (pid) and SP (port from its listening line)
-start_sim() {
-    : > "$TMP/sim.err"
-    "$ESPDECK" sim "$@" 2> "$TMP/sim.err" &
-    SIM=$!
-    T_PIDS="$T_PIDS $SIM"
-    SP=""
-    for _ in $(seq 1 100); do
-        SP=$(sed -n 's/.* on [a-z0-9]*:\/\/127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$TMP/sim.err")
-        [ -n "$SP" ] && break
-        sleep 0.05
-    done
-    [ -n "$SP" ]
-}
-stop_sim() {
-    kill "$SIM" 2>/dev/null
-    wait "$SIM" 2>/dev/null
-}
-
 # read_for SECONDS PORT OUT: connect with bash's /dev/tcp and keep what
 # arrives for that long.
 read_for() {
@@ -41,20 +22,20 @@ read_for() {
 
 boot_case() {
     local chip=$1 off=$2 ff="$TMP/$1.flash"
-    if ! start_sim --chip "$chip" --listen rfc2217://127.0.0.1:0 --flash-file "$ff"; then
+    if ! sim_start --chip "$chip" --listen rfc2217://127.0.0.1:0 --flash-file "$ff"; then
         notok "sim_boot $chip: simulator starts: $(cat "$TMP/sim.err")"
         return
     fi
-    "$ESPDECK" flash "profiles/$chip-hello-world.yaml" --port "rfc2217://127.0.0.1:$SP" \
+    "$ESPDECK" flash "profiles/$chip-hello-world.yaml" --port "rfc2217://127.0.0.1:$SIM_PORT" \
         --batch > "$TMP/$chip-flash.out" 2>&1
     check "sim_boot $chip: espdeck flash writes the hello-world set" test $? -eq 0
-    stop_sim
-    if ! start_sim --chip "$chip" --listen socket://127.0.0.1:0 --flash-file "$ff" --boot normal; then
+    sim_stop
+    if ! sim_start --chip "$chip" --listen socket://127.0.0.1:0 --flash-file "$ff" --boot normal; then
         notok "sim_boot $chip: simulator restarts: $(cat "$TMP/sim.err")"
         return
     fi
-    read_for 2.6 "$SP" "$TMP/$chip-boot.txt"
-    stop_sim
+    read_for 2.6 "$SIM_PORT" "$TMP/$chip-boot.txt"
+    sim_stop
     local log="$TMP/$chip-boot.txt"
     check "sim_boot $chip: ROM loads the 2nd stage" grep -q "^entry 0x" "$log"
     check "sim_boot $chip: CR LF line ends" grep -q $'2nd stage bootloader\033\\[0m\r$' "$log"
@@ -75,9 +56,9 @@ boot_case esp32 0x1000 ESP32
 boot_case esp32c3 0x0 ESP32_C3
 
 # Blank flash: the ROM repeats "invalid header" (a boot loop).
-if start_sim --chip esp32 --listen socket://127.0.0.1:0 --boot normal --no-pacing; then
-    read_for 1.2 "$SP" "$TMP/blank.txt"
-    stop_sim
+if sim_start --chip esp32 --listen socket://127.0.0.1:0 --boot normal --no-pacing; then
+    read_for 1.2 "$SIM_PORT" "$TMP/blank.txt"
+    sim_stop
     n=$(grep -c '^invalid header: 0xffffffff' "$TMP/blank.txt")
     check "sim_boot: blank flash loops on invalid header" test "$n" -ge 2
 else

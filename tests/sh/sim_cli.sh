@@ -221,27 +221,6 @@ EOF
 
 PY="python3 $TMP/client.py"
 
-# Start a simulator; sets SIM_PID and SIM_PORT (read from its line).
-start_sim() {
-    : > "$TMP/sim.err"
-    "$ESPDECK" sim "$@" 2> "$TMP/sim.err" &
-    SIM_PID=$!
-    T_PIDS="$T_PIDS $SIM_PID"
-    SIM_PORT=""
-    for _ in $(seq 1 100); do
-        SIM_PORT=$(sed -n 's/.* on [a-z0-9]*:\/\/127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$TMP/sim.err")
-        [ -n "$SIM_PORT" ] && break
-        sleep 0.05
-    done
-    [ -n "$SIM_PORT" ]
-}
-
-stop_sim() {
-    kill -TERM "$SIM_PID" 2>/dev/null
-    wait "$SIM_PID" 2>/dev/null
-    SIM_RC=$?
-}
-
 # ---- bad arguments: one sentence, exit 2 ----
 bad_args() {
     "$ESPDECK" sim "$@" > "$TMP/bad.out" 2> "$TMP/bad.err"
@@ -258,7 +237,7 @@ check "sim_cli: unknown scheme exits 2" bad_args --chip esp32 --listen tcp://127
 if grep -q 'bind-any' "$TMP/bad.err" || true; then :; fi
 
 # ---- raw socket: banner, SYNC, reconnect keeps flash ----
-if start_sim --chip esp32 --listen socket://127.0.0.1:0 --no-pacing; then
+if sim_start --chip esp32 --listen socket://127.0.0.1:0 --no-pacing; then
     ok "sim_cli: listening line printed"
     if grep -q '^espdeck sim: ESP32 on socket://127.0.0.1:[0-9]* (flash 4 MB, MAC 24:0a:c4:[0-9a-f:]*)$' "$TMP/sim.err"; then
         ok "sim_cli: listening line format"
@@ -274,7 +253,7 @@ if start_sim --chip esp32 --listen socket://127.0.0.1:0 --no-pacing; then
     check "sim_cli: flash written over the ROM protocol" grep -q '^write: ok$' "$TMP/w.out"
     $PY md5 "$SIM_PORT" > "$TMP/m.out" 2>&1
     check "sim_cli: reconnect keeps the flash" grep -q '^md5: match$' "$TMP/m.out"
-    stop_sim
+    sim_stop
     check "sim_cli: SIGTERM ends with exit 0" test "$SIM_RC" -eq 0
 else
     notok "sim_cli: listening line printed: $(cat "$TMP/sim.err")"
@@ -282,9 +261,9 @@ fi
 
 # ---- --flash-file persists across runs ----
 FF="$TMP/flash.bin"
-if start_sim --chip esp32 --listen socket://127.0.0.1:0 --no-pacing --flash-file "$FF"; then
+if sim_start --chip esp32 --listen socket://127.0.0.1:0 --no-pacing --flash-file "$FF"; then
     $PY write "$SIM_PORT" > "$TMP/w2.out" 2>&1
-    stop_sim
+    sim_stop
     check "sim_cli: flash file written on exit" test "$(stat -c %s "$FF" 2>/dev/null)" = 4194304
     if python3 -c "
 import sys
@@ -295,10 +274,10 @@ sys.exit(0 if d[0x100000:0x101000] == p and d[0:16] == b'\xff' * 16 else 1)"; th
     else
         notok "sim_cli: flash file holds the written bytes"
     fi
-    if start_sim --chip esp32 --listen socket://127.0.0.1:0 --no-pacing --flash-file "$FF"; then
+    if sim_start --chip esp32 --listen socket://127.0.0.1:0 --no-pacing --flash-file "$FF"; then
         $PY md5 "$SIM_PORT" > "$TMP/m2.out" 2>&1
         check "sim_cli: flash file read back on the next run" grep -q '^md5: match$' "$TMP/m2.out"
-        stop_sim
+        sim_stop
     else
         notok "sim_cli: second run with --flash-file: $(cat "$TMP/sim.err")"
     fi
@@ -307,7 +286,7 @@ else
 fi
 
 # ---- RFC 2217 ----
-if start_sim --chip esp32 --listen rfc2217://127.0.0.1:0 --no-pacing --mac ff:ff:ff:ff:ff:ff; then
+if sim_start --chip esp32 --listen rfc2217://127.0.0.1:0 --no-pacing --mac ff:ff:ff:ff:ff:ff; then
     $PY rfc2217 "$SIM_PORT" > "$TMP/r.out" 2>&1
     for k in neg-do-comport neg-will-comport neg-wont-echo baud-ack datasize-ack parity-ack \
              stopsize-ack signature purge-ack modemmask-ack control-acks dtr-query reset-banner; do
@@ -315,7 +294,7 @@ if start_sim --chip esp32 --listen rfc2217://127.0.0.1:0 --no-pacing --mac ff:ff
     done
     check "sim_cli: rfc2217 SYNC with IAC in the frame" grep -q '^sync-replies: 8$' "$TMP/r.out"
     check "sim_cli: rfc2217 IAC doubled in replies" grep -q '^mac-word: 0xffffffff$' "$TMP/r.out"
-    stop_sim
+    sim_stop
 else
     notok "sim_cli: rfc2217 start: $(cat "$TMP/sim.err")"
 fi
@@ -352,7 +331,7 @@ s.close()
 PYEOF
 if [ -z "$PYSERIAL" ]; then
     skip "sim_cli: pyserial rfc2217 client: python3-serial is not installed"
-elif start_sim --chip esp32c3 --listen rfc2217://127.0.0.1:0; then
+elif sim_start --chip esp32c3 --listen rfc2217://127.0.0.1:0; then
     "$PYSERIAL" "$TMP/pyserial.py" "$SIM_PORT" > "$TMP/ps.out" 2>&1
     check "sim_cli: pyserial rfc2217 reset into download mode" grep -q '^banner: True$' "$TMP/ps.out"
     check "sim_cli: pyserial rfc2217 SYNC gets 8 replies" grep -q '^sync-replies: 8$' "$TMP/ps.out"
@@ -363,7 +342,7 @@ elif start_sim --chip esp32c3 --listen rfc2217://127.0.0.1:0; then
         ok "sim_cli: pyserial reports no negotiation problems"
     fi
     sed 's/^/# pyserial: /' "$TMP/ps.out" >&2
-    stop_sim
+    sim_stop
 else
     notok "sim_cli: start for pyserial: $(cat "$TMP/sim.err")"
 fi
