@@ -556,7 +556,10 @@ static int do_attach(struct engine *e, char *msg, size_t msglen)
     char a[32], b[32];
     int rc;
 
-    if (loader_flash_id(e->l, &e->chip.flash_id)) {
+    rc = loader_flash_id(e->l, &e->chip.flash_id);
+    if (rc == ED_ERR_NOT_FOUND) /* no flash: nothing to write to */
+        return ed_seterr(msg, msglen, rc, "%s", loader_errmsg(e->l));
+    if (rc) {
         log_msg(&e->log, ED_LOG_WARN, "could not read the flash id: %s",
                 loader_errmsg(e->l));
         e->chip.flash_id = 0;

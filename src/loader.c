@@ -437,27 +437,45 @@ int loader_read_mac(struct loader *l, uint8_t mac[6])
     return ED_OK;
 }
 
-/* RDID through the SPI user-command registers, as esptool does it. */
-int loader_flash_id(struct loader *l, uint32_t *out)
+/*
+ * One SPI flash command through the user-command registers, as esptool's
+ * run_spiflash_command: save USR/USR2, set lengths, flags, command, address
+ * (MSB-aligned on the ESP32), clear W0, start, poll, read W0, restore.
+ */
+static int spi_command(struct loader *l, uint8_t cmd, uint32_t addr,
+                       unsigned addr_bits, unsigned dummy, unsigned read_bits,
+                       uint32_t *out)
 {
-    const struct chip_spi_regs *s;
-    uint32_t usr, usr2, cmd = 0, w0;
+    const struct chip_spi_regs *s = &l->desc->spi;
+    uint32_t usr, usr2, flags = 1u << 31, w0, cmdreg = 0;
     int rc, i;
 
-    if ((rc = need_chip(l)) != ED_OK)
-        return rc;
-    s = &l->desc->spi;
     if ((rc = loader_read_reg(l, s->base + s->usr, &usr)) != ED_OK ||
         (rc = loader_read_reg(l, s->base + s->usr2, &usr2)) != ED_OK)
         return rc;
-    /* 24 bits in (MISO), nothing out */
-    rc = loader_write_reg(l, s->base + s->miso_dlen, 24 - 1, 0xFFFFFFFF, 0);
-    if (!rc)
-        rc = loader_write_reg(l, s->base + s->usr,
-                              (1u << 31) | (1u << 28), 0xFFFFFFFF, 0);
-    if (!rc)
-        rc = loader_write_reg(l, s->base + s->usr2, (7u << 28) | 0x9F,
+    if (read_bits)
+        flags |= 1u << 28;
+    if (addr_bits)
+        flags |= 1u << 30;
+    if (dummy)
+        flags |= 1u << 29;
+    if (read_bits)
+        rc = loader_write_reg(l, s->base + s->miso_dlen, read_bits - 1,
                               0xFFFFFFFF, 0);
+    if (!rc && (addr_bits || dummy))
+        rc = loader_write_reg(l, s->base + s->usr1,
+                              (addr_bits ? (addr_bits - 1) << 26 : 0) |
+                              (dummy ? dummy - 1 : 0), 0xFFFFFFFF, 0);
+    if (!rc)
+        rc = loader_write_reg(l, s->base + s->usr, flags, 0xFFFFFFFF, 0);
+    if (!rc)
+        rc = loader_write_reg(l, s->base + s->usr2, (7u << 28) | cmd,
+                              0xFFFFFFFF, 0);
+    if (!rc && addr_bits) {
+        if (l->desc->id == CHIP_ESP32 && addr_bits < 32)
+            addr <<= 32 - addr_bits;
+        rc = loader_write_reg(l, s->base + 4, addr, 0xFFFFFFFF, 0);
+    }
     if (!rc)
         rc = loader_write_reg(l, s->base + s->w0, 0, 0xFFFFFFFF, 0);
     if (!rc)
@@ -465,21 +483,54 @@ int loader_flash_id(struct loader *l, uint32_t *out)
     if (rc)
         return rc;
     for (i = 0; i < 10; i++) {
-        if ((rc = loader_read_reg(l, s->base, &cmd)) != ED_OK)
+        if ((rc = loader_read_reg(l, s->base, &cmdreg)) != ED_OK)
             return rc;
-        if (!(cmd & (1u << 18)))
+        if (!(cmdreg & (1u << 18)))
             break;
     }
-    if (cmd & (1u << 18))
+    if (cmdreg & (1u << 18))
         return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_DEVICE,
-                         "the SPI flash command (read id) did not complete: "
-                         "is a flash chip attached?");
+                         "the SPI flash command 0x%02x did not complete: "
+                         "is a flash chip attached?", cmd);
     if ((rc = loader_read_reg(l, s->base + s->w0, &w0)) != ED_OK)
         return rc;
     if ((rc = loader_write_reg(l, s->base + s->usr, usr, 0xFFFFFFFF, 0)) ||
         (rc = loader_write_reg(l, s->base + s->usr2, usr2, 0xFFFFFFFF, 0)))
         return rc;
-    *out = w0 & 0xFFFFFF;
+    *out = w0;
+    return ED_OK;
+}
+
+#define SFDP_SIGNATURE 0x50444653u /* "SFDP" */
+
+/*
+ * SFDP first (esptool: 0x5A, 24-bit address 0, 8 dummy cycles, 32 bits;
+ * a flash without it only gets a warning), then RDID.  An id of ffffff,
+ * 000000 or ffff3f is no flash at all: ED_ERR_NOT_FOUND.
+ */
+int loader_flash_id(struct loader *l, uint32_t *out)
+{
+    uint32_t sfdp = 0, id;
+    int rc;
+
+    if ((rc = need_chip(l)) != ED_OK)
+        return rc;
+    if ((rc = spi_command(l, 0x5A, 0, 24, 8, 32, &sfdp)) != ED_OK)
+        return rc;
+    if ((rc = spi_command(l, 0x9F, 0, 0, 0, 24, &id)) != ED_OK)
+        return rc;
+    id &= 0xFFFFFF;
+    if (id == 0xFFFFFF || id == 0 || id == 0xFFFF3F)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_NOT_FOUND,
+                         "no SPI flash answered (JEDEC id %02x %02x %02x): "
+                         "check the flash chip / strapping", id & 0xFF,
+                         id >> 8 & 0xFF, id >> 16);
+    if (sfdp != SFDP_SIGNATURE)
+        log_msg(&l->log, ED_LOG_WARN,
+                "the flash (JEDEC id %02x %02x %02x) did not return the SFDP "
+                "signature (read 0x%08x): going by its id", id & 0xFF,
+                id >> 8 & 0xFF, id >> 16, sfdp);
+    *out = id;
     return ED_OK;
 }
 

@@ -578,6 +578,26 @@ int sim_config_option(struct sim_config *cfg, const char *name,
         cfg->xtal_mhz = (uint8_t)mhz;
         return ED_OK;
     }
+    if (!strcmp(name, "sfdp")) {
+        if (strcmp(value, "0") && strcmp(value, "1"))
+            return ed_seterr(err, errlen, ED_ERR_ARG,
+                             "sfdp takes 0 (the flash ignores RDSFDP) or 1, "
+                             "not '%s'", value);
+        cfg->flash_no_sfdp = !strcmp(value, "0");
+        return ED_OK;
+    }
+    if (!strcmp(name, "flash-id")) {
+        char *end;
+        unsigned long id = strtoul(value, &end, 16);
+
+        if (*end || !*value || id > 0xFFFFFF)
+            return ed_seterr(err, errlen, ED_ERR_ARG,
+                             "flash-id '%s' is not a 24-bit JEDEC id like "
+                             "0x1640c8 (0xffffff: no flash)", value);
+        cfg->flash_id = (uint32_t)id;
+        cfg->flash_id_set = true;
+        return ED_OK;
+    }
     return ED_ERR_NOT_FOUND;
 }
 

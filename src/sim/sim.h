@@ -49,8 +49,9 @@ struct sim;
 /*
  * One board-variant option by name, as `espdeck sim --NAME VALUE` and
  * `sim:CHIP?NAME=VALUE` spell it: "chip-rev" ("3.0", "v0.4"), "xtal"
- * ("26", "40", "48"; MHz) and "flash-id" ("0xffffff": 24-bit JEDEC id,
- * manufacturer in the low byte; ffffff/000000 = no flash answers).
+ * ("26", "40", "48"; MHz), "flash-id" ("0xffffff": 24-bit JEDEC id,
+ * manufacturer in the low byte; ffffff/000000 = no flash answers) and
+ * "sfdp" ("0": the flash ignores RDSFDP and reads 0).
  * Returns ED_OK, ED_ERR_NOT_FOUND for a name it does not know (err left
  * alone), or ED_ERR_ARG with one sentence in err.  Whether the chip has
  * that crystal or revision is checked by sim_new().

@@ -82,25 +82,88 @@ static uint32_t flash_capacity_code(size_t size)
     return code; /* 4 MiB -> 0x16 */
 }
 
-/* Run the SPI flash command set up in the user registers. */
+/* The JEDEC id the flash answers to RDID. */
+static uint32_t flash_jedec_id(const struct sim *s)
+{
+    if (s->cfg.flash_id_set)
+        return s->cfg.flash_id & 0xFFFFFF;
+    /* GigaDevice GD25Q-like, capacity byte from the size */
+    return 0xC8 | 0x40 << 8 | flash_capacity_code(s->flash_size) << 16;
+}
+
+/* No flash drives MISO: the line reads as its idle level. */
+static bool no_flash(uint32_t id)
+{
+    return id == 0xFFFFFF || id == 0 || id == 0xFFFF3F;
+}
+
+/*
+ * The flash's SFDP table (JESD216), GD25Q32C-like: the "SFDP" signature,
+ * two parameter headers (the JEDEC basic table at 0x30, a vendor table
+ * whose id is the manufacturer), the basic table's first two dwords
+ * (erase sizes, density); 0xFF elsewhere.
+ */
+static uint8_t sfdp_byte(const struct sim *s, uint32_t a)
+{
+    static const uint8_t head[24] = {
+        'S', 'F', 'D', 'P', 0x06, 0x01, 0x01, 0xFF,
+        0x00, 0x06, 0x01, 0x10, 0x30, 0x00, 0x00, 0xFF,
+        0x00, 0x00, 0x01, 0x03, 0x60, 0x00, 0x00, 0xFF,
+    };
+    uint32_t bits = (uint32_t)(s->flash_size * 8 - 1);
+
+    if (a == 0x10)
+        return (uint8_t)flash_jedec_id(s);
+    if (a < sizeof head)
+        return head[a];
+    if (a >= 0x30 && a < 0x34)
+        return (const uint8_t[]){0xE5, 0x20, 0xF1, 0xFF}[a - 0x30];
+    if (a >= 0x34 && a < 0x38)
+        return (uint8_t)(bits >> (8 * (a - 0x34)));
+    return 0xFF;
+}
+
+/* Run the SPI flash command set up in the user registers: the command
+ * byte from USR2, the address from ADDR (MSB-aligned on the ESP32), MISO
+ * bits from MISO_DLEN; the bytes read land in W0 first byte lowest. */
 static void spi_user_command(struct sim *s)
 {
     const struct sim_chip *c = s->chip;
     uint32_t *usr2 = wreg_slot(s, c->spi_base + c->spi_usr2, false);
-    uint32_t op = usr2 ? (*usr2 & 0xFFFF) : 0;
-    uint32_t result = 0;
+    uint32_t *usr = wreg_slot(s, c->spi_base + c->spi_usr, false);
+    uint32_t *usr1 = wreg_slot(s, c->spi_base + c->spi_usr1, false);
+    uint32_t *addr_reg = wreg_slot(s, c->spi_base + 4, false);
+    uint32_t *dlen = wreg_slot(s, c->spi_base + c->spi_miso_dlen, false);
+    uint32_t op = usr2 ? (*usr2 & 0xFF) : 0;
+    uint32_t id = flash_jedec_id(s), addr = 0, bits, result = 0;
 
-    switch (op) {
-    case 0x9F: /* RDID: GigaDevice GD25Q-like */
-        result = 0xC8 | 0x40 << 8 | flash_capacity_code(s->flash_size) << 16;
-        break;
-    case 0x5A: /* SFDP signature */
-        result = 0x50444653;
-        break;
-    default: /* RDSR & co: status 0, write enable etc.: nothing */
-        result = 0;
-        break;
+    if (!usr || !(*usr & (1u << 28)))
+        return; /* no MISO phase: W0 keeps what it had */
+    bits = (dlen ? *dlen : 0) + 1;
+    if (bits > 32)
+        bits = 32;
+    if (addr_reg && (*usr & (1u << 30))) {
+        uint32_t abits = usr1 ? (*usr1 >> 26) + 1 : 24;
+
+        addr = *addr_reg;
+        if (c->rev_layout == SIM_REV_ESP32 && abits < 32)
+            addr >>= 32 - abits;
     }
+    for (uint32_t i = 0; i * 8 < bits; i++) {
+        uint8_t b;
+
+        if (op == 0x9F) /* RDID (with no flash: what the bus reads) */
+            b = i < 3 ? (uint8_t)(id >> (8 * i)) : 0xFF;
+        else if (no_flash(id))
+            b = (uint8_t)(id >> 8); /* the idle level of MISO */
+        else if (op == 0x5A) /* RDSFDP */
+            b = s->cfg.flash_no_sfdp ? 0 : sfdp_byte(s, addr + i);
+        else /* RDSR & co: status 0 */
+            b = 0;
+        result |= (uint32_t)b << (8 * i);
+    }
+    if (bits < 32)
+        result &= (1u << bits) - 1;
     *wreg_slot(s, c->spi_base + c->spi_w0, true) = result;
 }
 
@@ -139,7 +202,7 @@ uint32_t sim_read_reg(struct sim *s, uint32_t addr)
     if (w)
         return *w;
     if (addr == c->spi_base + c->spi_usr2)
-        return 0x70000000; /* reset value: 8-bit command phase */
+        return c->spi_usr2_reset;
     return 0;
 }
 

@@ -397,3 +397,125 @@ void test_fidelity__engine_c2_26mhz_at_921600(void)
     T_EQ_INT((int)res.chip.baud, 921600);
     T_ASSERT(!res.chip.stub);
 }
+
+/* ---- 3. SFDP before RDID, no flash ---- */
+
+struct fid_log {
+    char text[4096];
+};
+
+static void fid_sink(void *ctx, enum log_level level, const char *msg)
+{
+    struct fid_log *lg = ctx;
+    size_t n = strlen(lg->text);
+
+    (void)level;
+    snprintf(lg->text + n, sizeof lg->text - n, "%s\n", msg);
+}
+
+static struct loader *fid_connect_log(const char *spec, struct port **port,
+                                      struct fid_log *lg)
+{
+    struct log_sink sink = {fid_sink, lg, ED_LOG_WARN};
+    struct loader *l = NULL;
+
+    memset(lg, 0, sizeof *lg);
+    *port = fid_open(spec);
+    if (loader_new(&l, *port, &sink) != ED_OK)
+        t_fail(__FILE__, __LINE__, "loader_new");
+    if (loader_connect(l, BEFORE_DEFAULT_RESET, NULL, 3, NULL) != ED_OK)
+        t_fail(__FILE__, __LINE__, "connect %s: %s", spec, loader_errmsg(l));
+    return l;
+}
+
+void test_fidelity__flash_id_reads_sfdp(void)
+{
+    static const char *specs[] = {"esp32?pacing=0", "esp32c3?pacing=0",
+                                  "esp32p4?pacing=0&flash=16MB"};
+    static const uint32_t ids[] = {0x1640C8, 0x1640C8, 0x1840C8};
+
+    for (size_t i = 0; i < 3; i++) {
+        struct fid_log lg;
+        struct port *p;
+        struct loader *l = fid_connect_log(specs[i], &p, &lg);
+        uint32_t id = 0;
+
+        T_EQ_INT(loader_flash_id(l, &id), ED_OK);
+        T_EQ_INT(id, ids[i]);
+        T_ASSERT(strstr(lg.text, "SFDP") == NULL); /* signature was there */
+        loader_free(l);
+        port_close(p);
+    }
+}
+
+/* A flash that ignores RDSFDP: a warning, the id still counts. */
+void test_fidelity__flash_without_sfdp_warns(void)
+{
+    struct sim_config cfg;
+    struct sim *s;
+    char err[ED_ERRMSG_MAX];
+
+    /* the option exists only in the core config (the golden trace's
+     * emulated flash); check the port-level spelling of the id instead */
+    memset(&cfg, 0, sizeof cfg);
+    T_EQ_INT(sim_config_option(&cfg, "flash-id", "0x1840ef", err,
+                               sizeof err), ED_OK);
+    T_ASSERT(cfg.flash_id_set);
+    T_EQ_INT(cfg.flash_id, 0x1840EF);
+    T_EQ_INT(sim_config_option(&cfg, "flash-id", "0x1000000", err,
+                               sizeof err), ED_ERR_ARG);
+    T_EQ_INT(sim_config_option(&cfg, "bogus", "1", err, sizeof err),
+             ED_ERR_NOT_FOUND);
+    cfg.chip = "esp32";
+    cfg.no_pacing = true;
+    T_EQ_INT(sim_config_option(&cfg, "sfdp", "0", err, sizeof err), ED_OK);
+    T_ASSERT(cfg.flash_no_sfdp);
+    T_EQ_INT(sim_new(&s, &cfg, err, sizeof err), ED_OK);
+    sim_free(s);
+
+    {
+        struct fid_log lg;
+        struct port *p;
+        struct loader *l = fid_connect_log("esp32c3?pacing=0&sfdp=0", &p,
+                                           &lg);
+        uint32_t id = 0;
+
+        T_EQ_INT(loader_flash_id(l, &id), ED_OK);
+        T_EQ_INT(id, 0x1640C8);
+        T_CONTAINS(lg.text, "did not return the SFDP signature");
+        loader_free(l);
+        port_close(p);
+    }
+}
+
+void test_fidelity__no_flash_is_one_sentence(void)
+{
+    static const char *specs[] = {"esp32?pacing=0&flash-id=0xffffff",
+                                  "esp32c3?pacing=0&flash-id=0x000000",
+                                  "esp32s3?pacing=0&flash-id=0xffff3f"};
+
+    for (size_t i = 0; i < 3; i++) {
+        struct fid_log lg;
+        struct port *p;
+        struct loader *l = fid_connect_log(specs[i], &p, &lg);
+        uint32_t id = 0;
+
+        T_EQ_INT(loader_flash_id(l, &id), ED_ERR_NOT_FOUND);
+        T_CONTAINS(loader_errmsg(l), "no SPI flash answered (JEDEC id ");
+        T_CONTAINS(loader_errmsg(l), "check the flash chip / strapping");
+        loader_free(l);
+        port_close(p);
+    }
+}
+
+void test_fidelity__engine_refuses_without_flash(void)
+{
+    struct engine_job job;
+    struct fid_result res;
+
+    fid_job(&job, "sim:esp32?pacing=0&flash-id=0xffffff", 4000);
+    fid_run(&job, &res);
+    T_ASSERT(res.status != ED_OK);
+    T_EQ_STR(res.message, "no SPI flash answered (JEDEC id ff ff ff): "
+                          "check the flash chip / strapping");
+}
