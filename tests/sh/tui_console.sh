@@ -66,20 +66,6 @@ open() {
         "env -i PATH=\"$PATH\" HOME=\"$HOME\" XDG_CONFIG_HOME=\"$XDG_CONFIG_HOME\" XDG_STATE_HOME=\"$XDG_STATE_HOME\" TERM=xterm-256color LANG=C.UTF-8 ${NO_COLOR:+NO_COLOR=1} $SAN_ENV PS1='PROMPT\$ ' bash --norc --noprofile"
     tm send-keys -t "$1" "cd '$REPO'" Enter
 }
-run() { local n=$1; shift; tm send-keys -t "$n" "$*; echo EXIT=\$?" Enter; }
-screen() { tm capture-pane -p -t "$1"; }
-# wait_for NAME TEXT: until the screen shows TEXT (fixed string)
-wait_for() {
-    local i=0 lim=$((WAIT * 5))
-    while [ $i -lt $lim ]; do
-        screen "$1" | grep -qF -- "$2" && return 0
-        sleep 0.2
-        i=$((i + 1))
-    done
-    echo "--- timed out waiting for '$2' in $1; screen:" >&2
-    screen "$1" >&2
-    return 1
-}
 # wait_gone NAME TEXT
 wait_gone() {
     local i=0 lim=$((WAIT * 5))

@@ -27,19 +27,6 @@ open() { # NAME LANG [extra env]
         "env -i PATH=\"$PATH\" HOME=\"$HOME\" TERM=xterm-256color LANG=$2 LC_ALL=$2 $3 $SAN_ENV PS1='PROMPT\$ ' bash --norc --noprofile"
     tm send-keys -t "$1" "cd '$REPO'" Enter
 }
-run() { local n=$1; shift; tm send-keys -t "$n" "$*; echo EXIT=\$?" Enter; }
-screen() { tm capture-pane -p -t "$1"; }
-wait_for() {
-    local i=0 lim=$((WAIT * 5))
-    while [ $i -lt $lim ]; do
-        screen "$1" | grep -qF -- "$2" && return 0
-        sleep 0.2
-        i=$((i + 1))
-    done
-    echo "--- timed out waiting for '$2' in $1:" >&2
-    screen "$1" >&2
-    return 1
-}
 # wait_re NAME REGEX
 wait_re() {
     local i=0 lim=$((WAIT * 5))
