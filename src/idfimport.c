@@ -126,6 +126,19 @@ static void join_path(char *out, size_t len, const char *dir,
         out[0] = '\0';
 }
 
+/* build_dir/file as a path relative to profile_dir, into out[PATH_MAX]. */
+static int image_rel(char *out, const char *build_dir, const char *file,
+                     const char *profile_dir, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+
+    join_path(path, sizeof path, build_dir, file);
+    if (idfimport_relpath(path, profile_dir, out, PATH_MAX))
+        return ed_seterr(err, errlen, ED_ERR_NOT_FOUND,
+                         "cannot make %s relative to %s", path, profile_dir);
+    return ED_OK;
+}
+
 /* A YAML double-quoted scalar. */
 static void put_quoted(struct buf *b, const char *s)
 {
@@ -363,13 +376,10 @@ int idfimport_text(char **out, const char *build_dir, const char *profile_dir,
             for (size_t k = 0; k < nff; k++) {
                 if (ff[k].used || ff[k].offset != pe->offset)
                     continue;
-                join_path(path, sizeof path, build_dir, ff[k].path);
-                if (idfimport_relpath(path, profile_dir, rel, sizeof rel)) {
-                    rc = ed_seterr(err, errlen, ED_ERR_NOT_FOUND,
-                                   "cannot make %s relative to %s", path,
-                                   profile_dir);
+                rc = image_rel(rel, build_dir, ff[k].path, profile_dir, err,
+                               errlen);
+                if (rc != ED_OK)
                     goto out;
-                }
                 put(&b, ",\n       image: ");
                 put_quoted(&b, rel);
                 ff[k].used = true;
@@ -385,13 +395,9 @@ int idfimport_text(char **out, const char *build_dir, const char *profile_dir,
         if (!header)
             put(&b, "\nimages:\n");
         header = true;
-        join_path(path, sizeof path, build_dir, ff[k].path);
-        if (idfimport_relpath(path, profile_dir, rel, sizeof rel)) {
-            rc = ed_seterr(err, errlen, ED_ERR_NOT_FOUND,
-                           "cannot make %s relative to %s", path,
-                           profile_dir);
+        rc = image_rel(rel, build_dir, ff[k].path, profile_dir, err, errlen);
+        if (rc != ED_OK)
             goto out;
-        }
         put(&b, "  - {name: ");
         put_name(&b, ff[k].name);
         put(&b, ", offset: 0x%x,\n     file: ", ff[k].offset);
