@@ -873,7 +873,9 @@ static enum mon_end monitor_loop(struct engine *e, char *msg, size_t msglen)
 }
 
 /* Into the app at the monitor baud; then stream until stop. */
-static enum mon_end start_monitor(struct engine *e, bool reset, char *msg,
+/* reset: 0 release the lines, 1 hard reset, 2 the chip was just reset
+ * (watchdog): keep what it has printed already. */
+static enum mon_end start_monitor(struct engine *e, int reset, char *msg,
                                   size_t msglen)
 {
     uint32_t mb = e->job.monitor_baud ? e->job.monitor_baud : 115200;
@@ -881,6 +883,8 @@ static enum mon_end start_monitor(struct engine *e, bool reset, char *msg,
     if (port_set_baud(e->port, mb))
         log_msg(&e->log, ED_LOG_WARN, "could not set %u baud: %s", mb,
                 port_errmsg(e->port));
+    if (reset == 2)
+        return monitor_loop(e, msg, msglen);
     port_flush_input(e->port);
     if (reset) {
         if (port_reset_hard(e->port))
@@ -949,9 +953,13 @@ again:
         char mmsg[ED_ERRMSG_MAX] = "";
         enum mon_end end;
 
+        bool wdt = j->after == AFTER_WATCHDOG_RESET;
+
+        if (wdt) /* the RTC watchdog resets into the app, not the lines */
+            do_after(e);
         loader_free(e->l);  /* the port stays open for the monitor */
         e->l = NULL;
-        end = start_monitor(e, true, mmsg, sizeof mmsg);
+        end = start_monitor(e, wdt ? 2 : 1, mmsg, sizeof mmsg);
         if (end == MON_REFLASH) {
             log_msg(&e->log, ED_LOG_INFO, "flashing again");
             goto again;
@@ -989,7 +997,7 @@ static void run_monitor(struct engine *e)
         finish(e, rc, STATE_CONNECTING, "%s", msg);
         return;
     }
-    end = start_monitor(e, false, msg, sizeof msg);
+    end = start_monitor(e, 0, msg, sizeof msg);
     if (end == MON_FAIL)
         finish(e, ED_ERR_CLOSED, STATE_MONITORING, "%s", msg);
     else

@@ -1376,6 +1376,10 @@ static int watchdog_reset(struct loader *l)
                                0xFFFFFFFF, 0)) ||
         (rc = loader_write_reg(l, base + wp, 0, 0xFFFFFFFF, 0)))
         return rc;
+    /* the chip comes back at the ROM's 115200: be there for its banner */
+    if (l->baud != LOADER_ROM_BAUD &&
+        port_set_baud(l->port, LOADER_ROM_BAUD) == ED_OK)
+        l->baud = LOADER_ROM_BAUD;
     clock_sleep_ms(500);
     return ED_OK;
 }

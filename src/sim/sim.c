@@ -248,6 +248,7 @@ static void stop_running_keep(struct sim *s, bool keep_mem)
     s->stub_err = 0;
     s->n_wregs = 0;
     s->busy_until = 0;
+    s->wdt_at = -1;
 }
 
 static void stop_running(struct sim *s)
@@ -409,6 +410,7 @@ static void dispatch(struct sim *s, const uint8_t *f, size_t len, int64_t t)
 {
     if (t < s->busy_until)
         t = s->busy_until;
+    s->cmd_t = t;
     sim_trace(s, "RX", f, len, t);
     if (s->state == SIM_ROM)
         sim_rom_command(s, f, len, t);
@@ -437,9 +439,35 @@ static void poll_app(struct sim *s, int64_t now)
     }
 }
 
+/*
+ * The RTC watchdog's reset: the whole chip (RTC included) restarts and
+ * samples its straps like at power-on, so with BOOT released it boots from
+ * flash; the ROM banner names the reason.
+ */
+static void watchdog_fires(struct sim *s, int64_t at)
+{
+    bool io0_low = s->has_lines ? (s->dtr && !s->rts) : false;
+    struct sim_chip why = *s->chip;
+
+    log_msg(&s->log, ED_LOG_DEBUG, "sim: %s RTC watchdog reset",
+            s->chip->name);
+    s->wdt_at = -1;
+    if (io0_low || !why.rst_rtcwdt) {
+        sim_reset_chip(s, io0_low, at);
+        return;
+    }
+    why.rst_poweron = why.rst_rtcwdt;
+    s->chip = &why; /* the boot chain reads the banner from here */
+    sim_reset_chip(s, false, at);
+    s->chip = &s->chip_own;
+}
+
 static void advance(struct sim *s, int64_t now)
 {
     size_t i = 0;
+
+    if (s->wdt_at >= 0 && s->wdt_at <= now && s->state != SIM_OFF)
+        watchdog_fires(s, s->wdt_at);
 
     if (s->boot_at >= 0 && s->boot_at <= now) {
         if (s->has_lines && s->dtr && s->rts &&
@@ -519,6 +547,8 @@ int64_t sim_next_event_us(struct sim *s, int64_t now_us)
         next = s->rx.t[s->rx.head];
     if (s->boot_at >= 0 && (next < 0 || s->boot_at < next))
         next = s->boot_at;
+    if (s->wdt_at >= 0 && (next < 0 || s->wdt_at < next))
+        next = s->wdt_at;
     if (s->app && s->state == SIM_RUN) {
         int64_t a = sim_app_next_us(s->app);
 
@@ -710,6 +740,7 @@ int sim_new(struct sim **out, const struct sim_config *cfg, char *err,
     }
     s->baud = ROM_BAUD;
     s->uart_clkdiv = s->chip->apb_hz / ROM_BAUD;
+    s->wdt_at = -1;
     s->state = SIM_OFF;
     s->boot_at = -1;
     *out = s;

@@ -125,6 +125,10 @@ struct sim {
 
     struct sim_app *app;
     int64_t app_origin;        /* app clock zero (absolute us) */
+
+    /* RTC/LP watchdog (esptool's --after watchdog-reset) */
+    int64_t cmd_t;             /* when the command being run is acted on */
+    int64_t wdt_at;            /* the watchdog resets the chip then, or -1 */
 };
 
 /* ---- for the boot chain and transports ---- */

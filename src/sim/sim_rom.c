@@ -206,12 +206,54 @@ uint32_t sim_read_reg(struct sim *s, uint32_t addr)
     return 0;
 }
 
+#define WDT_WKEY 0x50D83AA1u
+#define RTC_SLOW_HZ 136000 /* RC slow clock, roughly */
+
+/*
+ * The RTC/LP watchdog: CONFIG0/CONFIG1 take writes only while the write
+ * protect register holds the key.  Armed (CONFIG0 bit 31) with a reset
+ * action in stage 0 (bits 28..30: 2 and up; esptool writes 5), it resets
+ * the chip CONFIG1 slow-clock cycles later.  Returns true if addr is one
+ * of its registers.
+ */
+static bool wdt_write(struct sim *s, uint32_t addr, uint32_t v)
+{
+    const struct sim_chip *c = s->chip;
+    uint32_t base = c->wdt_base, *wp, *cfg1;
+
+    if (!base || (addr != base + c->wdt_wprotect &&
+                  addr != base + c->wdt_config0 &&
+                  addr != base + c->wdt_config1))
+        return false;
+    if (addr == base + c->wdt_wprotect) {
+        *wreg_slot(s, addr, true) = v;
+        return true;
+    }
+    wp = wreg_slot(s, base + c->wdt_wprotect, false);
+    if (!wp || *wp != WDT_WKEY)
+        return true; /* locked: the write is lost */
+    *wreg_slot(s, addr, true) = v;
+    if (addr != base + c->wdt_config0)
+        return true;
+    if ((v >> 31) && ((v >> 28) & 7) >= 2) {
+        cfg1 = wreg_slot(s, base + c->wdt_config1, false);
+        s->wdt_at = s->cmd_t +
+                    (int64_t)(cfg1 ? *cfg1 : 0) * 1000000 / RTC_SLOW_HZ;
+    } else {
+        s->wdt_at = -1; /* disabled (esptool does so over USB-JTAG) */
+    }
+    return true;
+}
+
 void sim_write_reg(struct sim *s, uint32_t addr, uint32_t value,
                    uint32_t mask)
 {
     const struct sim_chip *c = s->chip;
     uint32_t old = sim_read_reg(s, addr);
     uint32_t v = (old & ~mask) | (value & mask);
+
+    if (wdt_write(s, addr, v))
+        return;
 
     if (addr == c->spi_base) {
         if (v & SPI_CMD_USR)

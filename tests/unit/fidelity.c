@@ -519,3 +519,68 @@ void test_fidelity__engine_refuses_without_flash(void)
     T_EQ_STR(res.message, "no SPI flash answered (JEDEC id ff ff ff): "
                           "check the flash chip / strapping");
 }
+
+/* ---- 4. the RTC watchdog ---- */
+
+static void write_reg(struct sim *s, uint32_t addr, uint32_t v, int64_t t)
+{
+    uint8_t d[16] = {0};
+
+    for (int i = 0; i < 4; i++) {
+        d[i] = (uint8_t)(addr >> (8 * i));
+        d[4 + i] = (uint8_t)(v >> (8 * i));
+        d[8 + i] = 0xFF;
+    }
+    sim_send(s, 0x09, d, 16, t);
+}
+
+/* Output text (not frames) printed by t. */
+static size_t sim_text(struct sim *s, char *out, size_t cap, int64_t t)
+{
+    size_t n = sim_tx(s, (uint8_t *)out, cap - 1, t);
+
+    out[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (!out[i])
+            out[i] = '.';
+    return n;
+}
+
+static void wdt_case(bool unlock, bool expect_reset)
+{
+    struct sim_config cfg;
+    struct sim *s;
+    char err[ED_ERRMSG_MAX], text[8192];
+    int64_t t = 1000000;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.chip = "esp32c3";
+    cfg.no_pacing = true;
+    T_EQ_INT(sim_new(&s, &cfg, err, sizeof err), ED_OK);
+    sim_connect(s, false, t);
+    sim_text(s, text, sizeof text, t + 10000);
+    if (unlock)
+        write_reg(s, 0x600080A8, 0x50D83AA1, t);
+    write_reg(s, 0x60008094, 2000, t);
+    write_reg(s, 0x60008090, (1u << 31) | (5u << 28) | (1u << 8) | 2, t);
+    write_reg(s, 0x600080A8, 0, t);
+    sim_text(s, text, sizeof text, t + 1000); /* the four replies */
+    T_EQ_INT(sim_replies(s, 0x09, t + 1000), 0);
+    sim_text(s, text, sizeof text, t + 300000);
+    if (expect_reset) {
+        T_CONTAINS(text, "rst:0x10 (RTCWDT_RTC_RST)");
+        T_CONTAINS(text, "SPI_FAST_FLASH_BOOT");
+    } else {
+        T_ASSERT(strstr(text, "rst:") == NULL);
+        /* still the ROM loader: SYNC answers */
+        sim_send(s, 0x08, sync_body, sizeof sync_body, t + 300000);
+        T_EQ_INT(sim_replies(s, 0x08, t + 300000), 8);
+    }
+    sim_free(s);
+}
+
+void test_fidelity__watchdog_needs_the_key(void)
+{
+    wdt_case(true, true);
+    wdt_case(false, false);
+}
