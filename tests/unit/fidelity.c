@@ -584,3 +584,279 @@ void test_fidelity__watchdog_needs_the_key(void)
     wdt_case(true, true);
     wdt_case(false, false);
 }
+
+/* ---- 5. replay of the esptool v4.12.0 trace (ESP32 ROM + legacy stub) ----
+ *
+ * ../shared/golden/esptool-trace-esp32-stub.txt holds every byte esptool
+ * wrote ("Write N bytes:") and every frame it received ("Received full
+ * packet:").  The host's writes go into a simulated ESP32 (core API, no
+ * pacing) configured like the traced board: MAC eFuses 0, a flash that
+ * ignores RDSFDP (the emulator's), board already in download mode.  Every
+ * frame the simulator sends back is compared byte for byte with the frames
+ * the trace shows after that write, in order.
+ *
+ * Two kinds of writes are not replayed as they stand:
+ * - the first two SYNCs, which the traced board did not answer ("No
+ *   serial data received": it was not listening yet); they are skipped;
+ * - the two MEM_DATA commands carrying the stub image, whose bytes the
+ *   trace elides: the same command (same length, sequence number) is sent
+ *   with zero bytes of that length and the checksum of those (0xEF).  The
+ *   simulator runs whatever RAM image is not an app as a stub, so the
+ *   replies (and OHAI) do not depend on the image.
+ */
+
+#define TR_MAX 20000
+
+struct tr_event {
+    uint8_t *write;        /* raw bytes to send */
+    size_t wlen;
+    uint8_t *reply[12];    /* the frames the trace shows after it */
+    size_t rlen[12];
+    size_t n_reply;
+    bool no_reply;         /* "No serial data received." */
+    char what[64];
+};
+
+static int hexv(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Append the hex digits of text (up to " | " if any) to buf. */
+static void tr_hex(const char *text, uint8_t *buf, size_t *len, size_t cap)
+{
+    const char *bar = strstr(text, " | ");
+    const char *end = bar ? bar : text + strlen(text);
+    int hi = -1;
+
+    for (const char *p = text; p < end; p++) {
+        int v = hexv(*p);
+
+        if (v < 0)
+            continue;
+        if (hi < 0) {
+            hi = v;
+        } else if (*len < cap) {
+            buf[(*len)++] = (uint8_t)(hi << 4 | v);
+            hi = -1;
+        }
+    }
+}
+
+/* A MEM_DATA frame with zero payload of the length and sequence number
+ * of the elided one (header from its first dump line). */
+static void tr_dummy_mem_data(struct tr_event *ev, const uint8_t *head,
+                              size_t hlen)
+{
+    uint8_t body[16 + 0x1800 + 8], *wire;
+    uint32_t len, seq;
+    size_t n;
+
+    if (hlen < 15)
+        return;
+    /* head: c0 00 07 size(2) chk(4) len(4) seq(4) ... */
+    len = (uint32_t)head[9] | (uint32_t)head[10] << 8 |
+          (uint32_t)head[11] << 16 | (uint32_t)head[12] << 24;
+    seq = (uint32_t)head[13] | (uint32_t)head[14] << 8;
+    if (len > 0x1800)
+        return;
+    memset(body, 0, sizeof body);
+    body[1] = 0x07;
+    body[2] = (uint8_t)(len + 16);
+    body[3] = (uint8_t)((len + 16) >> 8);
+    body[4] = 0xEF; /* checksum of zeros */
+    body[8] = (uint8_t)len;
+    body[9] = (uint8_t)(len >> 8);
+    body[12] = (uint8_t)seq;
+    wire = malloc(SLIP_ENCODED_MAX(8 + 16 + len));
+    if (!wire)
+        return;
+    n = slip_encode(wire, SLIP_ENCODED_MAX(8 + 16 + len), body, 8 + 16 + len);
+    free(ev->write);
+    ev->write = wire;
+    ev->wlen = n;
+}
+
+/* Parse the trace into events; returns the count (0 on failure). */
+static size_t tr_parse(FILE *f, struct tr_event *ev, size_t cap)
+{
+    char line[512];
+    size_t n = 0;
+    uint8_t *cur = NULL;   /* buffer being filled by dump lines */
+    size_t *curlen = NULL;
+    bool cur_is_write = false, elided = false;
+    char op[16] = "";
+
+    while (fgets(line, sizeof line, f)) {
+        char *p;
+
+        if (cur && !strncmp(line, "    ", 4)) {
+            if (strstr(line, "elided"))
+                elided = true;
+            else
+                tr_hex(line + 4, cur, curlen, TR_MAX);
+            continue;
+        }
+        if (cur && cur_is_write && elided)
+            tr_dummy_mem_data(&ev[n - 1], ev[n - 1].write, ev[n - 1].wlen);
+        cur = NULL;
+        elided = false;
+        if ((p = strstr(line, "command op="))) {
+            snprintf(op, sizeof op, "%.8s", p + 8);
+        } else if ((p = strstr(line, "Write ")) && strstr(p, " bytes:")) {
+            if (n == cap)
+                return 0;
+            memset(&ev[n], 0, sizeof ev[n]);
+            ev[n].write = malloc(TR_MAX);
+            snprintf(ev[n].what, sizeof ev[n].what, "write %zu (%s)", n, op);
+            tr_hex(strstr(p, "bytes:") + 6, ev[n].write, &ev[n].wlen,
+                   TR_MAX);
+            cur = ev[n].write;
+            curlen = &ev[n].wlen;
+            cur_is_write = true;
+            n++;
+        } else if ((p = strstr(line, "Received full packet:")) && n) {
+            struct tr_event *e = &ev[n - 1];
+
+            if (e->n_reply == 12)
+                return 0;
+            e->reply[e->n_reply] = malloc(TR_MAX);
+            e->rlen[e->n_reply] = 0;
+            tr_hex(p + 21, e->reply[e->n_reply], &e->rlen[e->n_reply],
+                   TR_MAX);
+            cur = e->reply[e->n_reply];
+            curlen = &e->rlen[e->n_reply];
+            cur_is_write = false;
+            e->n_reply++;
+        } else if (strstr(line, "No serial data received") && n) {
+            ev[n - 1].no_reply = true;
+        }
+    }
+    return n;
+}
+
+/* Frames the simulator has sent by t (text outside frames is skipped). */
+static size_t tr_frames(struct sim *s, int64_t t, uint8_t *frames[16],
+                        size_t lens[16])
+{
+    static const size_t cap = 0x4000 + 64;
+    uint8_t buf[4096], *frame = malloc(cap);
+    struct slip_decoder d;
+    size_t n, k = 0;
+
+    if (!frame)
+        return 0;
+    slip_decoder_init(&d, frame, cap);
+    while ((n = sim_tx(s, buf, sizeof buf, t)) > 0)
+        for (size_t i = 0; i < n; i++) {
+            size_t fl = 0;
+
+            slip_decode(&d, &buf[i], 1, &fl);
+            if (fl && k < 16) {
+                frames[k] = malloc(fl);
+                memcpy(frames[k], frame, fl);
+                lens[k++] = fl;
+            }
+        }
+    free(frame);
+    return k;
+}
+
+static void tr_hexstr(char *out, size_t cap, const uint8_t *b, size_t n)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < n && o + 3 < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%02x", b[i]);
+    out[o] = '\0';
+}
+
+void test_fidelity__esptool_stub_trace_replay(void)
+{
+    char path[512], err[ED_ERRMSG_MAX];
+    struct tr_event *ev = calloc(400, sizeof *ev);
+    struct sim_config cfg;
+    struct sim *s;
+    size_t n, replayed = 0, compared = 0, total = 0;
+    int64_t t = 1000000;
+    FILE *f;
+
+    T_ASSERT(ev);
+    snprintf(path, sizeof path, "%s/golden/esptool-trace-esp32-stub.txt",
+             t_shared_dir());
+    f = fopen(path, "r");
+    if (!f) {
+        free(ev);
+        T_SKIP("the golden esptool trace is absent (no shared folder)");
+    }
+    n = tr_parse(f, ev, 400);
+    fclose(f);
+    T_ASSERT(n > 50);
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.chip = "esp32";
+    cfg.no_pacing = true;
+    cfg.mac_set = true;         /* the traced board's MAC eFuses read 0 */
+    cfg.flash_no_sfdp = true;   /* its emulated flash ignores RDSFDP */
+    T_EQ_INT(sim_new(&s, &cfg, err, sizeof err), ED_OK);
+    sim_connect(s, false, t);   /* powers up in download mode */
+    sim_set_host_baud(s, 115200, t);
+    t += 100000;
+    {
+        uint8_t *fr[16];
+        size_t fl[16], k = tr_frames(s, t, fr, fl); /* the banner */
+
+        for (size_t i = 0; i < k; i++)
+            free(fr[i]);
+    }
+
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *fr[16];
+        size_t fl[16], k;
+
+        if (ev[i].no_reply && ev[i].n_reply == 0)
+            continue; /* the board was not listening yet */
+        sim_rx(s, ev[i].write, ev[i].wlen, t);
+        t += 1000;
+        k = tr_frames(s, t, fr, fl);
+        replayed++;
+        if (k < ev[i].n_reply)
+            t_fail(__FILE__, __LINE__, "%s: the simulator sent %zu frames, "
+                   "the trace shows %zu", ev[i].what, k, ev[i].n_reply);
+        for (size_t j = 0; j < ev[i].n_reply; j++) {
+            if (fl[j] != ev[i].rlen[j] ||
+                memcmp(fr[j], ev[i].reply[j], fl[j]) != 0) {
+                char a[160], b[160];
+
+                tr_hexstr(a, sizeof a, fr[j], fl[j]);
+                tr_hexstr(b, sizeof b, ev[i].reply[j], ev[i].rlen[j]);
+                t_fail(__FILE__, __LINE__, "%s reply %zu: simulator %s, "
+                       "trace %s", ev[i].what, j, a, b);
+            }
+            compared++;
+        }
+        /* after the last reply the stub reboots into the ROM: its banner
+         * is text, not frames; no other frame may come */
+        if (k > ev[i].n_reply)
+            t_fail(__FILE__, __LINE__, "%s: %zu frames more than the trace",
+                   ev[i].what, k - ev[i].n_reply);
+        for (size_t j = 0; j < k; j++)
+            free(fr[j]);
+    }
+    sim_free(s);
+    for (size_t i = 0; i < n; i++) {
+        total += ev[i].n_reply;
+        free(ev[i].write);
+        for (size_t j = 0; j < ev[i].n_reply; j++)
+            free(ev[i].reply[j]);
+    }
+    free(ev);
+    /* 86 writes, 2 unanswered SYNCs skipped; 92 frames received */
+    T_EQ_INT((int)replayed, 84);
+    T_EQ_INT((int)compared, 92);
+    T_EQ_INT((int)total, 92);
+}
