@@ -39,6 +39,12 @@ static void sim_usage(FILE *f)
             "(default download)\n"
             "  --no-pacing           deliver bytes at once, not at the baud"
             " rate\n"
+            "  --chip-rev X.Y        eFuse chip revision (defaults: "
+            "docs/simulator.md)\n"
+            "  --xtal MHZ            crystal: 26 or 40 (ESP32, ESP32-C2), "
+            "40 or 48 (ESP32-C5)\n"
+            "  --flash-id ID         JEDEC id the flash answers (0xffffff ="
+            " no flash)\n"
             "  --trace FILE          hex trace of every frame\n"
             "  --bind-any            allow a non-loopback listen address\n"
             "  -v, --verbose         log connections and negotiation\n"
@@ -111,6 +117,15 @@ int cmd_sim(int argc, char **argv)
             else
                 return usage_error("--boot takes normal or download, not "
                                    "'%s'", v);
+        } else if ((v = batch_opt(argc, argv, &i, "--chip-rev",
+                                  &missing)) ||
+                   (v = batch_opt(argc, argv, &i, "--xtal", &missing)) ||
+                   (v = batch_opt(argc, argv, &i, "--flash-id", &missing))) {
+            char name[16];
+            snprintf(name, sizeof name, "%.*s", (int)strcspn(a + 2, "="),
+                     a + 2);
+            if (sim_config_option(&cfg, name, v, err, sizeof err) != ED_OK)
+                return usage_error("%s", err);
         } else if ((v = batch_opt(argc, argv, &i, "--trace", &missing))) {
             cfg.trace_path = v;
         } else if (!strcmp(a, "--no-pacing")) {
