@@ -8,7 +8,7 @@ PKG_CONFIG ?= pkg-config
 PKGS := ncursesw libserialport libcjson zlib yaml-0.1 libmd
 # Debian packages behind PKGS, plus what the tests drive.
 DEB_LIBS := pkg-config libncurses-dev libserialport-dev libcjson-dev zlib1g-dev libyaml-dev libmd-dev
-DEB_TOOLS := tmux ser2net nodejs npm time python3 python3-serial
+DEB_TOOLS := tmux ser2net nodejs npm time python3 python3-serial iproute2
 
 CC ?= cc
 SANITIZE ?=
