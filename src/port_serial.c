@@ -13,7 +13,8 @@
  *
  * Every open takes an advisory lock (flock LOCK_EX|LOCK_NB) like esptool and
  * pyserial's exclusive mode, so two tools never fight over a port; a busy
- * port names the process that holds it (scanned from /proc/PID/fd).
+ * port names the process that holds the lock (from /proc/locks), or failing
+ * that another process that has the device open (from /proc/PID/fd).
  *
  * libserialport's debug output is switched off once per process (its handler
  * is a process-wide setting, the same for every port); its error text is
@@ -33,6 +34,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -207,13 +209,56 @@ static void process_name(long pid, char *buf, size_t len)
         *dot = '\0';
 }
 
-/* Find a process with path open; 0 and its name, or -1. */
-static long find_holder(const char *path, char *name, size_t namelen)
+/* Does process pid still exist? */
+static int pid_alive(long pid)
+{
+    char path[64];
+    struct stat st;
+
+    snprintf(path, sizeof path, "/proc/%ld", pid);
+    return stat(path, &st) == 0;
+}
+
+/*
+ * The process holding an exclusive flock on path, from /proc/locks: rows
+ * like "3: FLOCK  ADVISORY  WRITE 2152 00:19:4 0 EOF" (pid, then the
+ * device of the file system, hex major:minor, and the inode).  Waiting
+ * requests ("3: -> FLOCK ...") are not holders.  The pid, or -1.
+ */
+static long find_locker(const struct stat *st)
+{
+    char line[256];
+    long found = -1;
+    FILE *f = fopen("/proc/locks", "re");
+
+    if (!f)
+        return -1;
+    while (found < 0 && fgets(line, sizeof line, f)) {
+        char kind[16], adv[16], mode[16];
+        unsigned int maj, min;
+        unsigned long ino;
+        long pid;
+
+        if (sscanf(line, "%*d: %15s %15s %15s %ld %x:%x:%lu", kind, adv,
+                   mode, &pid, &maj, &min, &ino) != 7)
+            continue; /* also skips "->" rows: their fields shift */
+        if (strcmp(kind, "FLOCK") || strcmp(mode, "WRITE") || pid <= 0)
+            continue;
+        if (maj == major(st->st_dev) && min == minor(st->st_dev) &&
+            ino == (unsigned long)st->st_ino && pid_alive(pid))
+            found = pid;
+    }
+    fclose(f);
+    return found;
+}
+
+/* A process other than us with path open (scanned from /proc/PID/fd). */
+static long find_opener(const char *path)
 {
     char want[PATH_MAX], fddir[64], link[PATH_MAX + 64], target[PATH_MAX];
     DIR *proc, *fds;
     struct dirent *e, *f;
-    long found = -1;
+    long found = -1, self = (long)getpid();
 
     if (!realpath(path, want))
         snprintf(want, sizeof want, "%s", path);
@@ -223,7 +268,7 @@ static long find_holder(const char *path, char *name, size_t namelen)
     while (found < 0 && (e = readdir(proc))) {
         char *end;
         long pid = strtol(e->d_name, &end, 10);
-        if (*end || pid <= 0)
+        if (*end || pid <= 0 || pid == self)
             continue;
         snprintf(fddir, sizeof fddir, "/proc/%ld/fd", pid);
         fds = opendir(fddir);
@@ -246,9 +291,26 @@ static long find_holder(const char *path, char *name, size_t namelen)
         closedir(fds);
     }
     closedir(proc);
-    if (found > 0)
-        process_name(found, name, namelen);
     return found;
+}
+
+/*
+ * Who keeps us from path: the process holding its lock (which may be this
+ * one, when another port in this process has it open), else the first
+ * other process that merely has it open.  The pid and its name, or -1.
+ */
+static long find_holder(const char *path, char *name, size_t namelen)
+{
+    struct stat st;
+    long pid = -1;
+
+    if (stat(path, &st) == 0)
+        pid = find_locker(&st);
+    if (pid < 0)
+        pid = find_opener(path);
+    if (pid > 0)
+        process_name(pid, name, namelen);
+    return pid;
 }
 
 static int err_busy(const char *path, char *err, size_t errlen)
@@ -281,6 +343,10 @@ static int err_open(const char *path, int e, const char *text, char *err,
         return err_permission(path, err, errlen);
     case EBUSY:
         return err_busy(path, err, errlen);
+    case ENOTTY:
+        /* a tty without line settings: a virtual console, /dev/tty0 */
+        return err_not_serial(path, "a terminal without serial line settings", err,
+                              errlen);
     default:
         return ed_seterr(err, errlen, ED_ERR_IO, "cannot open %s: %s", path,
                          text);

@@ -9,9 +9,12 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -443,6 +446,83 @@ void test_port__serial_busy_names_holder(void)
     T_EQ_INT(port_open(&b, name, 115200, NULL, err, sizeof err), ED_OK);
     port_close(b);
     close(m);
+}
+
+/*
+ * A child that opens path (and locks it when lock is set), says so on a
+ * pipe and waits to be killed.  Its pid, or -1.
+ */
+static pid_t hold_in_child(const char *path, int lock)
+{
+    int fds[2];
+    char c;
+    pid_t pid;
+
+    if (pipe(fds) < 0)
+        return -1;
+    pid = fork();
+    if (pid == 0) {
+        int fd = open(path, O_RDWR | O_NOCTTY);
+
+        close(fds[0]);
+        if (fd < 0 || (lock && flock(fd, LOCK_EX | LOCK_NB) < 0))
+            _exit(1);
+        if (write(fds[1], "r", 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(fds[1]);
+    if (pid < 0 || read(fds[0], &c, 1) != 1) {
+        close(fds[0]);
+        return -1;
+    }
+    close(fds[0]);
+    return pid;
+}
+
+void test_port__serial_busy_names_locker_not_opener(void)
+{
+    struct port *b = (struct port *)1;
+    char name[128], err[ED_ERRMSG_MAX], want[64];
+    int m = open_pty(name, sizeof name);
+    pid_t opener, locker;
+
+    T_ASSERT(m >= 0);
+    /* The first process only has it open; the second holds the lock. */
+    opener = hold_in_child(name, 0);
+    T_ASSERT(opener > 0);
+    locker = hold_in_child(name, 1);
+    T_ASSERT(locker > 0);
+    T_EQ_INT(port_open(&b, name, 115200, NULL, err, sizeof err), ED_ERR_BUSY);
+    T_ASSERT(b == NULL);
+    kill(opener, SIGKILL);
+    kill(locker, SIGKILL);
+    waitpid(opener, NULL, 0);
+    waitpid(locker, NULL, 0);
+    snprintf(want, sizeof want, "(pid %ld)", (long)locker);
+    T_CONTAINS(err, "is busy: held by ");
+    T_CONTAINS(err, want);
+    close(m);
+}
+
+void test_port__serial_tty_without_line_settings(void)
+{
+    struct port *p = (struct port *)1;
+    char err[ED_ERRMSG_MAX];
+    int fd;
+
+    /* A virtual console: a tty, but no serial line (tcgetattr ENOTTY). */
+    fd = open("/dev/tty0", O_RDWR | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        T_SKIP("/dev/tty0 cannot be opened here, so there is no virtual "
+               "console to try");
+    close(fd);
+    T_EQ_INT(port_open(&p, "/dev/tty0", 115200, NULL, err, sizeof err),
+             ED_ERR_ARG);
+    T_ASSERT(p == NULL);
+    T_CONTAINS(err, "/dev/tty0 is not a serial port (");
+    T_CONTAINS(err, "espdeck ports lists the ports it sees");
 }
 
 void test_port__serial_permission_denied(void)
