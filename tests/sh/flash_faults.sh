@@ -55,7 +55,7 @@ check "after cancel: the bootloader is unchanged" \
 rc=$?
 check "--no-stub: exits 0" test "$rc" -eq 0
 check "--no-stub: connected to the ROM loader" \
-    grep -q '^Connected to target (ESP32, MAC .*, ROM loader)$' "$TMP/outr"
+    grep -q '^Connected to target (ESP32-D0WDQ6-V3 (revision v3.0), MAC .*, ROM loader)$' "$TMP/outr"
 check "--no-stub: says it flashes through the ROM" grep -q 'ROM loader' "$TMP/errr"
 
 # ---- a stub that never says OHAI (a RAM app posing as the stub) ----
