@@ -1,6 +1,8 @@
 /*
  * view_header.c - the two header lines and the key bar.
  */
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -77,13 +79,98 @@ void view_header(const struct view_state *v, int y, int w)
     }
 }
 
+/*
+ * The chip line is laid out from fields, each with a priority: when the
+ * line is too wide, the least important fields go whole (never a cut
+ * inside a field).  The chip name alone may be cut, with an ellipsis.
+ */
+struct chip_field {
+    char text[96];
+    int prio;                   /* 0 = always shown; higher goes first */
+    bool glued;                 /* follows the previous field after a space */
+};
+
+#define CHIP_FIELDS 10
+
+static int add_field(struct chip_field *f, int n, int prio, bool glued,
+                     const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int add_field(struct chip_field *f, int n, int prio, bool glued,
+                     const char *fmt, ...)
+{
+    va_list ap;
+
+    if (n >= CHIP_FIELDS)
+        return n;
+    va_start(ap, fmt);
+    vsnprintf(f[n].text, sizeof f[n].text, fmt, ap);
+    va_end(ap);
+    f[n].prio = prio;
+    f[n].glued = glued;
+    return n + 1;
+}
+
+/* Join the fields still shown (show[i]) into line; returns its width. */
+static int join_fields(const struct chip_field *f, const bool *show, int n,
+                       char *line, size_t len)
+{
+    const char *dot = term_glyphs()->dot;
+    size_t used = 0;
+    int i;
+
+    line[0] = '\0';
+    for (i = 0; i < n; i++) {
+        if (!show[i])
+            continue;
+        if (used)
+            used += (size_t)snprintf(line + used, len - used, "%s",
+                                     f[i].glued ? " " : dot);
+        if (used < len)
+            used += (size_t)snprintf(line + used, len - used, "%s",
+                                     f[i].text);
+        if (used >= len)
+            used = len - 1;
+    }
+    return view_width(line);
+}
+
+/* Lay out the fields in w columns: drop the least important until the
+ * line fits.  A field glued to a dropped one goes with it. */
+static int fields_fit(const struct chip_field *f, int n, int w, char *line,
+                      size_t len)
+{
+    bool show[CHIP_FIELDS];
+    int i, width;
+
+    for (i = 0; i < n; i++)
+        show[i] = true;
+    for (;;) {
+        int worst = -1;
+
+        width = join_fields(f, show, n, line, len);
+        if (width <= w)
+            return width;
+        for (i = 0; i < n; i++)
+            if (show[i] && f[i].prio > 0 &&
+                (worst < 0 || f[i].prio >= f[worst].prio))
+                worst = i;
+        if (worst < 0)
+            return width;       /* only the essentials: the caller clips */
+        show[worst] = false;
+        for (i = worst + 1; i < n && f[i].glued; i++)
+            show[i] = false;
+    }
+}
+
 void view_chipline(const struct view_state *v, int y, int w)
 {
     const struct term_glyphs *g = term_glyphs();
     const struct model *m = v->m;
     const struct engine_chip_info *c = &m->chip;
-    char line[320], fl[48];
-    size_t n = 0;
+    struct chip_field f[CHIP_FIELDS];
+    char line[512], fl[48];
+    int n = 0;
 
     if (!m->have_chip) {
         if (m->mode == MODEL_MODE_MONITOR_ONLY)
@@ -98,31 +185,45 @@ void view_chipline(const struct view_state *v, int y, int w)
         view_put(y, 1, w - 2, TERM_DIM, line);
         return;
     }
-    n += (size_t)snprintf(line + n, sizeof line - n, "%s", c->display);
-    n += (size_t)snprintf(line + n, sizeof line - n,
-                          "%sMAC %02x:%02x:%02x:%02x:%02x:%02x", g->dot,
-                          c->mac[0], c->mac[1], c->mac[2], c->mac[3],
-                          c->mac[4], c->mac[5]);
     if (c->flash_size >= 1024 * 1024)
         snprintf(fl, sizeof fl, "%u MB", c->flash_size / (1024 * 1024));
     else if (c->flash_size)
         snprintf(fl, sizeof fl, "%u KB", c->flash_size / 1024);
     else
         snprintf(fl, sizeof fl, "size ?");
-    if (n < sizeof line)
-        n += (size_t)snprintf(line + n, sizeof line - n,
-                              "%sflash %s (%02x %02x %02x)", g->dot, fl,
-                              c->flash_id & 0xff, (c->flash_id >> 8) & 0xff,
-                              (c->flash_id >> 16) & 0xff);
-    if (n < sizeof line)
-        n += (size_t)snprintf(line + n, sizeof line - n, "%s%s%s%u baud",
-                              g->dot, c->stub ? "stub" : "ROM loader",
-                              g->dot, c->baud);
-    if (c->crystal_mhz && n < sizeof line)
-        n += (size_t)snprintf(line + n, sizeof line - n, "%s%d MHz xtal",
-                              g->dot, c->crystal_mhz);
-    if (c->reset_used[0] && n < sizeof line)
-        snprintf(line + n, sizeof line - n, "%s%s", g->dot, c->reset_used);
+    /* in the order shown; priorities: 0 chip, 1 MAC, 2 flash size,
+     * 3 baud, 4 loader, 5 revision, 6 crystal, 7 flash id, 8 reset used */
+    {
+        const char *paren = strstr(c->display, " (");
+
+        if (paren) {
+            n = add_field(f, n, 0, false, "%.*s",
+                          (int)(paren - c->display), c->display);
+            n = add_field(f, n, 5, true, "%s", paren + 1);
+        } else {
+            n = add_field(f, n, 0, false, "%s", c->display);
+        }
+    }
+    n = add_field(f, n, 1, false, "MAC %02x:%02x:%02x:%02x:%02x:%02x",
+                  c->mac[0], c->mac[1], c->mac[2], c->mac[3], c->mac[4],
+                  c->mac[5]);
+    n = add_field(f, n, 2, false, "flash %s", fl);
+    n = add_field(f, n, 7, true, "(%02x %02x %02x)", c->flash_id & 0xff,
+                  (c->flash_id >> 8) & 0xff, (c->flash_id >> 16) & 0xff);
+    n = add_field(f, n, 4, false, "%s", c->stub ? "stub" : "ROM loader");
+    n = add_field(f, n, 3, false, "%u baud", c->baud);
+    if (c->crystal_mhz)
+        n = add_field(f, n, 6, false, "%d MHz xtal", c->crystal_mhz);
+    if (c->reset_used[0])
+        n = add_field(f, n, 8, false, "%s", c->reset_used);
+    if (fields_fit(f, n, w - 2, line, sizeof line) > w - 2) {
+        /* the chip name alone is too wide: cut it visibly */
+        int cut = w - 2 - view_width(g->ellipsis);
+        int x = 1 + view_put(y, 1, cut, TERM_NORMAL, line);
+
+        view_put(y, x, w - 1 - x, TERM_DIM, g->ellipsis);
+        return;
+    }
     view_put(y, 1, w - 2, TERM_NORMAL, line);
 }
 

@@ -123,6 +123,24 @@ check "tui: header shows the chip and MAC" \
     bash -c "tmux -L '$SOCK' capture-pane -p -t a | sed -n 2p | grep -q 'ESP32.*MAC'"
 check "tui: log pane shows engine messages" \
     bash -c "tmux -L '$SOCK' capture-pane -p -t a | grep -q '┌ log'"
+# the chip line drops whole fields when narrow, never cuts one: every
+# field shown at 100 and 80 columns is a field of the 160-column line
+fields() { sed -n 2p | sed 's/^ *//; s/ *$//; s/ · /\n/g; s/ (/\n(/g'; }
+tm resize-window -t a -x 160 -y 50; sleep 0.8
+screen a | fields > "$TMP/fields.wide"
+for wh in "100 30" "80 24"; do
+    set -- $wh
+    tm resize-window -t a -x "$1" -y "$2"; sleep 0.8
+    if [ "$(wc -l < "$TMP/fields.wide")" -ge 6 ] &&
+       screen a | fields | grep -q 'MAC' &&
+       ! screen a | fields | grep -vxF -f "$TMP/fields.wide" >&2; then
+        ok "tui: chip line at $1 columns shows whole fields only"
+    else
+        screen a | sed -n 2p >&2; cat "$TMP/fields.wide" >&2
+        notok "tui: chip line at $1 columns shows whole fields only"
+    fi
+done
+tm resize-window -t a -x 100 -y 30; sleep 0.5
 # resize while showing the panes
 tm resize-window -t a -x 80 -y 24; sleep 0.8
 check "tui: panes fit 80x24" layout_ok a 80
@@ -132,7 +150,8 @@ tm resize-window -t a -x 120 -y 40; sleep 0.8
 check "tui: panes grow to 120x40" layout_ok a 120
 quit_and_check a 0 "tui: q after flashing exits 0 and the prompt is back"
 run a "stty -a | tr ' ' '\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '"
-if wait_for a "EXIT=0" && screen a | grep -q '^icanon echo'; then
+# "echo EXIT=0" is on stty's output line only (not the earlier exit line)
+if wait_for a "echo EXIT=0" && screen a | grep -q '^icanon echo'; then
     ok "tui: terminal modes restored (icanon echo)"
 else
     screen a >&2; notok "tui: terminal modes restored (icanon echo)"
