@@ -222,11 +222,20 @@ static void logfile_flush(struct console *c)
 
 /* ---- keys ---- */
 
+/* Flashing is in progress: the engine runs and the model is not final. */
+static bool flashing(const struct console *c)
+{
+    return c->e && model_busy(&c->m) && !engine_finished(c->e);
+}
+
+/* The screen and state the keys (and the key bar) follow. */
 static int where_now(const struct console *c)
 {
     if (c->m.mode == MODEL_MODE_MONITOR_ONLY || c->m.split)
         return UI_IN_MON;
-    return UI_IN_FLASH;
+    if (!flashing(c))
+        return UI_IN_OVER;
+    return c->user_cancelled ? UI_IN_STOPPING : UI_IN_FLASH;
 }
 
 static void do_search(struct console *c, bool older)
@@ -298,7 +307,7 @@ static void search_key(struct console *c, int ch)
 
 static void ask_quit(struct console *c)
 {
-    if (c->e && model_busy(&c->m) && !engine_finished(c->e))
+    if (flashing(c) && !c->user_cancelled)
         c->v.overlay = VIEW_CONFIRM_QUIT;
     else
         c->quit = true;
@@ -313,7 +322,7 @@ static void do_action(struct console *c, enum ui_action a)
         c->v.overlay = VIEW_HELP;
         break;
     case UI_ACT_CANCEL:
-        if (c->e && model_busy(&c->m))
+        if (flashing(c))
             c->v.overlay = VIEW_CONFIRM_CANCEL;
         else
             set_status(c, "nothing to cancel");
@@ -410,8 +419,6 @@ static void handle_key(struct console *c, int ch)
             c->user_cancelled = true;
             if (c->v.overlay == VIEW_CONFIRM_QUIT)
                 c->quit = true;
-            else
-                set_status(c, "cancelling after the block in flight");
             c->v.overlay = VIEW_NONE;
         } else if (ch == 'n' || ch == 'N' || ch == 27 || ch == 'q') {
             c->v.overlay = VIEW_NONE;
@@ -563,6 +570,8 @@ int console_run(const struct console_opts *o)
             c->v.where = where_now(c);
             c->v.fatal = c->fatal[0] ? c->fatal : NULL;
             c->v.status = c->status[0] ? c->status
+                          : c->v.where == UI_IN_STOPPING
+                              ? "cancelling after the block in flight"
                           : c->m.finished && c->m.finish_msg[0]
                               ? c->m.finish_msg : NULL;
             c->v.status_ok = !c->status[0] && c->m.finished &&

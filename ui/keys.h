@@ -5,7 +5,9 @@
  * screen and the key bar are drawn from it, so they cannot disagree.
  *   X(action, key, key2, label, where, bar, name, help)
  * key/key2: curses key codes (0 = none); UI_CHORD(c) is "Ctrl-T, then c".
- * where: the screens on which the key works (UI_IN_*).
+ * where: the screens and states in which the key works (UI_IN_*): the
+ * console passes the one that holds now, so the key bar shows only the
+ * keys that apply now (no "c cancel" once the job is over).
  * bar: shown in the key bar (1) or only in the help (0); name: its
  * word in the key bar.
  */
@@ -20,7 +22,9 @@
 
 #define UI_IN_FLASH 1   /* panes, while flashing */
 #define UI_IN_MON 2     /* split view and monitor-only */
-#define UI_IN_ALL 3
+#define UI_IN_OVER 4    /* panes, the job is over (done, failed, cancelled) */
+#define UI_IN_STOPPING 8 /* panes, a cancel asked for, not yet done */
+#define UI_IN_ALL 15
 
 #define UI_KEYS(X)                                                            \
     X(UI_ACT_HELP, KEY_F(1), '?', "F1",                                       \

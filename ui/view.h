@@ -52,6 +52,10 @@ void view_draw(struct view_state *v);
 
 /* Text clipped to w columns at (y, x); returns the columns used. */
 int view_put(int y, int x, int w, enum term_role role, const char *s);
+/* s shortened to w columns into buf: text too wide loses whole trailing
+ * clauses (cut before ": ", ", " or "; ") or words (then an ellipsis),
+ * never part of a word.  Returns buf. */
+const char *view_shorten(char *buf, size_t len, int w, const char *s);
 /* A box with a title on the top border (left) and an optional right title. */
 void view_box(int y, int x, int h, int w, const char *title,
               const char *right, enum term_role title_role);

@@ -279,8 +279,15 @@ void view_keybar(const struct view_state *v, int y, int w)
             x += view_put(y, x, w - x, TERM_NORMAL, k->name);
             x += view_put(y, x, w - x, TERM_NORMAL, "   ");
         }
-        if (sw > 0)
+        if (sw > 0 && x + 2 < w - sw - 1)
+            sw = w - x - 3;     /* the room the keys left */
+        if (sw > 0) {
+            char st[512];
+
+            view_shorten(st, sizeof st, sw, v->status);
+            sw = view_width(st) < sw ? view_width(st) : sw;
             view_put(y, w - sw - 1, sw, v->status_ok ? TERM_OK : TERM_WARN,
-                     v->status);
+                     st);
+        }
     }
 }

@@ -84,7 +84,7 @@ void view_help(const struct view_state *v)
     for (i = 0; i < UI_N_KEYS && first + row < y + h - 1; i++, row++) {
         const struct ui_key *k = &ui_keys[i];
         const char *where = k->where == UI_IN_ALL     ? "always"
-                            : k->where == UI_IN_FLASH ? "flashing"
+                            : k->where & UI_IN_FLASH  ? "flashing"
                                                       : "monitor";
 
         view_put(first + row, x + 2, 10, TERM_KEY, k->label);

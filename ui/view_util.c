@@ -63,6 +63,38 @@ int view_put(int y, int x, int w, enum term_role role, const char *s)
     return used;
 }
 
+const char *view_shorten(char *buf, size_t len, int w, const char *s)
+{
+    const char *ell = term_glyphs()->ellipsis;
+    size_t i, n = strlen(s), best = 0;
+
+    snprintf(buf, len, "%s", s);
+    if (view_width(buf) <= w || w <= 0)
+        return buf;
+    /* the longest leading clause that fits */
+    for (i = 1; i + 1 < n && i < len; i++) {
+        if ((s[i] == ':' || s[i] == ',' || s[i] == ';') && s[i + 1] == ' ') {
+            snprintf(buf, len, "%.*s", (int)i, s);
+            if (view_width(buf) <= w)
+                best = i;
+        }
+    }
+    if (best && best >= n / 4) {
+        snprintf(buf, len, "%.*s", (int)best, s);
+        return buf;
+    }
+    /* else whole words and an ellipsis */
+    for (i = n < len ? n : len - 1; i > 0; i--) {
+        if (s[i] != ' ')
+            continue;
+        snprintf(buf, len, "%.*s%s", (int)i, s, ell);
+        if (view_width(buf) <= w)
+            return buf;
+    }
+    snprintf(buf, len, "%s", s);
+    return buf;
+}
+
 void view_clear(int y, int x, int h, int w)
 {
     int i;

@@ -278,6 +278,14 @@ if wait_for c "writing" && keys c c && wait_for c "cancel flashing?"; then
 else
     notok "tui: cancel mid-write shows cancelled and not written"
 fi
+# once the job is over the key bar shows only the keys that apply now
+keybar() { screen "$1" | sed '/^ *$/d' | tail -1; }
+if wait_gone c "c cancel" && ! keybar c | grep -q "cancelling" &&
+   keybar c | grep -q "F1 help" && keybar c | grep -q "q quit"; then
+    ok "tui: after a cancel the key bar has no cancel key and no stale note"
+else
+    keybar c >&2; notok "tui: after a cancel the key bar has no cancel key and no stale note"
+fi
 quit_and_check c 6 "tui: quitting after a cancel exits 6"
 tm kill-session -t c
 
