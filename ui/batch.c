@@ -568,6 +568,47 @@ const char *batch_opt(int argc, char **argv, int *i, const char *opt,
     return argv[++*i];
 }
 
+/* Does v read as reset steps rather than a (misspelt) mode name? */
+static bool looks_like_sequence(const char *v)
+{
+    const char *ops = "DRUWdruw";
+
+    if (strchr(v, '|'))
+        return true;
+    return v[0] && strchr(ops, v[0]) &&
+           (v[1] == '.' || (v[1] >= '0' && v[1] <= '9'));
+}
+
+int batch_parse_before(const char *v, enum port_before *before, char *seq,
+                       size_t seqlen, char *err, size_t errlen)
+{
+    char why[ED_ERRMSG_MAX];
+
+    if (port_parse_before(v, before) == ED_OK) {
+        if (seqlen)
+            seq[0] = '\0';
+        return ED_OK;
+    }
+    if (port_reset_check(v, why, sizeof why) == ED_OK) {
+        if (strlen(v) >= seqlen)
+            return ed_seterr(err, errlen, ED_ERR_ARG,
+                             "--before sequence '%s' is too long: at most "
+                             "%zu characters",
+                             v, seqlen ? seqlen - 1 : 0);
+        snprintf(seq, seqlen, "%s", v);
+        *before = BEFORE_DEFAULT_RESET;
+        return ED_OK;
+    }
+    if (looks_like_sequence(v))
+        return ed_seterr(err, errlen, ED_ERR_ARG, "--before: %s", why);
+    return ed_seterr(err, errlen, ED_ERR_ARG,
+                     "unknown --before mode '%s': use default-reset, "
+                     "usb-reset, no-reset, no-reset-no-sync or an "
+                     "esptool-style sequence such as "
+                     "D0|R1|W0.1|D1|R0|W0.05|D0",
+                     v);
+}
+
 static const char *need_value(int argc, char **argv, int *i, const char *cmd)
 {
     if (*i + 1 >= argc) {
@@ -617,11 +658,13 @@ int batch_common_option(int argc, char **argv, int *i, struct engine_job *job,
         return 1;
     }
     if (!strcmp(a, "--before")) {
+        char why[ED_ERRMSG_MAX];
+
         if (!(v = need_value(argc, argv, i, cmd)))
             return -1;
-        if (port_parse_before(v, &job->before)) {
-            fprintf(stderr, "espdeck %s: --before '%s': use default-reset, "
-                    "usb-reset, no-reset or no-reset-no-sync\n", cmd, v);
+        if (batch_parse_before(v, &job->before, job->reset_seq,
+                               sizeof job->reset_seq, why, sizeof why)) {
+            fprintf(stderr, "espdeck %s: %s\n", cmd, why);
             return -1;
         }
         return 1;

@@ -17,6 +17,7 @@
 #define ED_BATCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine.h"
@@ -38,7 +39,7 @@ int batch_exit_code(int status, enum engine_state stage);
 
 /*
  * Options shared by flash, read-flash and erase: --port URL, --baud N,
- * --before M, --after M, --no-stub, --stub-dir DIR, --json, -v/--verbose.
+ * --before M (a mode, or a custom sequence into job->reset_seq), --after M, --no-stub, --stub-dir DIR, --json, -v/--verbose.
  * Looks at argv[*i]; on a match consumes it (and its value) and returns 1,
  * 0 if it is not one of these, or -1 after printing a usage error.
  */
@@ -52,6 +53,17 @@ int batch_common_option(int argc, char **argv, int *i, struct engine_job *job,
  */
 const char *batch_opt(int argc, char **argv, int *i, const char *opt,
                       bool *missing);
+
+/*
+ * The value of --before: an esptool mode name ("default-reset", ...) into
+ * *before with seq emptied, or an esptool-style custom sequence
+ * ("D0|R1|W0.1|D1|R0|W0.05|D0") into seq (seqlen bytes, as
+ * engine_job.reset_seq) with *before set to default-reset.  Returns ED_OK, or
+ * ED_ERR_ARG with one sentence in err (a malformed sequence names the bad
+ * step; anything else lists the names).
+ */
+int batch_parse_before(const char *v, enum port_before *before, char *seq,
+                       size_t seqlen, char *err, size_t errlen);
 
 /* "0x1000", "4096", "64K", "4M", "4MB" -> value; false if not a number. */
 bool batch_parse_u32(const char *s, uint32_t *out);

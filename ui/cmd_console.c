@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "batch.h"
 #include "chip.h"
 #include "cmd.h"
 #include "console.h"
@@ -346,6 +347,17 @@ int cmd_console(int argc, char **argv)
         } else {
             fprintf(stderr, "espdeck: one profile at a time ('%s' is "
                             "extra)\n", a);
+            return EXIT_USAGE;
+        }
+    }
+    if (o.before) {
+        /* a malformed mode or sequence is a usage error before the screen */
+        enum port_before b;
+        char seq[128], err[ED_ERRMSG_MAX];
+
+        if (batch_parse_before(o.before, &b, seq, sizeof seq, err,
+                               sizeof err) != ED_OK) {
+            fprintf(stderr, "espdeck: %s\n", err);
             return EXIT_USAGE;
         }
     }

@@ -118,8 +118,11 @@ int cmd_flash(int argc, char **argv)
     job.op = ENGINE_OP_FLASH;
     if (have_baud)
         job.baud = cli.baud;
-    if (have_before)
+    if (have_before) {
+        /* a mode name drops the profile's sequence, a sequence replaces it */
         job.before = cli.before;
+        snprintf(job.reset_seq, sizeof job.reset_seq, "%s", cli.reset_seq);
+    }
     if (have_after)
         job.after = cli.after;
     job.no_stub = cli.no_stub;

@@ -29,6 +29,8 @@ static void info_usage(FILE *f)
                "[--after MODE] [--baud N] [--json] [-v]\n"
                "  --before default-reset|usb-reset|no-reset|no-reset-no-sync"
                " (socket:// defaults to no-reset)\n"
+               "           or an esptool-style sequence such as "
+               "'D0|R1|W0.1|D1|R0|W0.05|D0'\n"
                "  --after hard-reset|soft-reset|no-reset|no-reset-stub|"
                "watchdog-reset (default hard-reset)\n");
 }
@@ -50,6 +52,7 @@ int cmd_info(int argc, char **argv)
     struct loader *l = NULL;
     const struct chip_desc *desc;
     char err[ED_ERRMSG_MAX], reset_used[32] = "", mac_s[18], descr[64];
+    char seq[128] = "";
     uint8_t mac[6];
     uint32_t flash_id = 0, flash_size = 0;
     unsigned long baud = 0;
@@ -97,9 +100,9 @@ int cmd_info(int argc, char **argv)
                         "rfc2217://host:port or sim:esp32c3)\n");
         return EXIT_USAGE;
     }
-    if (before_s && port_parse_before(before_s, &before) != 0) {
-        fprintf(stderr, "espdeck: unknown --before mode '%s' (default-reset, "
-                        "usb-reset, no-reset, no-reset-no-sync)\n", before_s);
+    if (before_s && batch_parse_before(before_s, &before, seq, sizeof seq,
+                                       err, sizeof err) != 0) {
+        fprintf(stderr, "espdeck: %s\n", err);
         return EXIT_USAGE;
     }
     if (after_s && port_parse_after(after_s, &after) != 0) {
@@ -122,7 +125,7 @@ int cmd_info(int argc, char **argv)
         ret = EXIT_INTERNAL;
         goto out;
     }
-    rc = loader_connect(l, before, NULL, 0, reset_used);
+    rc = loader_connect(l, before, seq[0] ? seq : NULL, 0, reset_used);
     if (rc) {
         fprintf(stderr, "espdeck: %s\n", loader_errmsg(l));
         goto out;
