@@ -52,6 +52,10 @@ void view_draw(struct view_state *v);
 
 /* Text clipped to w columns at (y, x); returns the columns used. */
 int view_put(int y, int x, int w, enum term_role role, const char *s);
+/* Word wrap: bytes of s's first row at w columns (up to its last space
+ * that fits; a word wider than w is cut), and where the next row starts. */
+int view_wrap_cut(int w, const char *s);
+const char *view_wrap_next(const char *s, int cut);
 /* s shortened to w columns into buf: text too wide loses whole trailing
  * clauses (cut before ": ", ", " or "; ") or words (then an ellipsis),
  * never part of a word.  Returns buf. */

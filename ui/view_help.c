@@ -8,27 +8,6 @@
 #include "keys.h"
 #include "view.h"
 
-/* Length of s's first row at width w: up to its last space that fits. */
-static int wrap_cut(int w, const char *s)
-{
-    int n = (int)strlen(s), cut = w;
-
-    if (n <= w)
-        return n;
-    while (cut > 0 && s[cut] != ' ')
-        cut--;
-    return cut == 0 ? w : cut;
-}
-
-/* Where the next row starts after a row of cut characters. */
-static const char *wrap_next(const char *s, int cut)
-{
-    s += cut;
-    while (*s == ' ')
-        s++;
-    return s;
-}
-
 /* Word-wrap s into rows of width w starting at (y, x); returns rows used. */
 static int put_wrapped(int y, int x, int w, int max_rows, enum term_role role,
                        const char *s)
@@ -37,12 +16,12 @@ static int put_wrapped(int y, int x, int w, int max_rows, enum term_role role,
     int rows = 0;
 
     while (*s && rows < max_rows) {
-        int cut = wrap_cut(w, s);
+        int cut = view_wrap_cut(w, s);
 
         snprintf(line, sizeof line, "%.*s", cut, s);
         view_put(y + rows, x, w, role, line);
         rows++;
-        s = wrap_next(s, cut);
+        s = view_wrap_next(s, cut);
     }
     return rows;
 }
@@ -53,7 +32,7 @@ static int wrapped_rows(int w, const char *s)
 
     while (*s) {
         rows++;
-        s = wrap_next(s, wrap_cut(w, s));
+        s = view_wrap_next(s, view_wrap_cut(w, s));
     }
     return rows;
 }

@@ -63,6 +63,35 @@ int view_put(int y, int x, int w, enum term_role role, const char *s)
     return used;
 }
 
+int view_wrap_cut(int w, const char *s)
+{
+    const char *p = s;
+    int used = 0, cols, n, space = -1;
+
+    while (*p) {
+        n = next_char(p, &cols);
+        if (used + cols > w)
+            break;
+        if (*p == ' ' && p[1] != '%')   /* keep "38 %" together */
+            space = (int)(p - s);
+        p += n;
+        used += cols;
+    }
+    if (!*p || (*p == ' ' && p[1] != '%'))
+        return (int)(p - s);
+    if (space > 0)
+        return space;
+    return p > s ? (int)(p - s) : next_char(s, &cols);
+}
+
+const char *view_wrap_next(const char *s, int cut)
+{
+    s += cut;
+    while (*s == ' ')
+        s++;
+    return s;
+}
+
 const char *view_shorten(char *buf, size_t len, int w, const char *s)
 {
     const char *ell = term_glyphs()->ellipsis;
