@@ -9,9 +9,12 @@
  *    "flash_size": 4194304, "crystal_mhz": 40, "reset": "classic 50 ms",
  *    "revision": "v0.4", "description": "ESP32-C3 (QFN32) (revision v0.4)"}
  * "chip" is the chip table's display name; flash_size, crystal_mhz and
- * revision are null when unknown.
+ * revision are null when unknown.  On failure --json prints
+ *   {"error": "no reply from the chip on ...", "exit": 4}
+ * on stdout as well as the sentence on stderr.
  */
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +36,37 @@ static void info_usage(FILE *f)
                "'D0|R1|W0.1|D1|R0|W0.05|D0'\n"
                "  --after hard-reset|soft-reset|no-reset|no-reset-stub|"
                "watchdog-reset (default hard-reset)\n");
+}
+
+/* The failure sentence on stderr, and with --json its object on stdout. */
+static int info_fail(bool json, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int info_fail(bool json, int code, const char *fmt, ...)
+{
+    char msg[ED_ERRMSG_MAX + 64];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "espdeck: %s\n", msg);
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        char *text;
+
+        if (!o)
+            return code;
+        cJSON_AddStringToObject(o, "error", msg);
+        cJSON_AddNumberToObject(o, "exit", code);
+        text = cJSON_PrintUnformatted(o);
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        cJSON_Delete(o);
+        fflush(stdout);
+    }
+    return code;
 }
 
 static void stderr_sink(void *ctx, enum log_level level, const char *msg)
@@ -59,6 +93,10 @@ int cmd_info(int argc, char **argv)
     bool json = false, have_id = false, missing = false, have_rev;
     int crystal = 0, rc, i, ret = EXIT_CONNECT, rev_major, rev_minor;
 
+    /* known before the first error, wherever --json stands */
+    for (i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--json"))
+            json = true;
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             info_usage(stdout);
@@ -77,68 +115,54 @@ int cmd_info(int argc, char **argv)
         } else if ((v = batch_opt(argc, argv, &i, "--baud", &missing))) {
             char *end;
             baud = strtoul(v, &end, 10);
-            if (*end || baud < 9600 || baud > 12000000) {
-                fprintf(stderr, "espdeck: --baud takes a rate such as "
-                                "460800, not '%s'\n", v);
-                return EXIT_USAGE;
-            }
+            if (*end || baud < 9600 || baud > 12000000)
+                return info_fail(json, EXIT_USAGE, "--baud takes a rate "
+                                 "such as 460800, not '%s'", v);
         } else {
             if (missing)
-                fprintf(stderr, "espdeck: %s needs a value\n", argv[i]);
-            else
-                fprintf(stderr, "espdeck: info does not take '%s' "
-                                "(espdeck info --help)\n", argv[i]);
-            return EXIT_USAGE;
+                return info_fail(json, EXIT_USAGE, "%s needs a value",
+                                 argv[i]);
+            return info_fail(json, EXIT_USAGE, "info does not take '%s' "
+                             "(espdeck info --help)", argv[i]);
         }
-        if (missing) {
-            fprintf(stderr, "espdeck: %s needs a value\n", argv[i]);
-            return EXIT_USAGE;
-        }
+        if (missing)
+            return info_fail(json, EXIT_USAGE, "%s needs a value", argv[i]);
     }
-    if (!url) {
-        fprintf(stderr, "espdeck: info needs --port URL (e.g. /dev/ttyUSB0, "
-                        "rfc2217://host:port or sim:esp32c3)\n");
-        return EXIT_USAGE;
-    }
+    if (!url)
+        return info_fail(json, EXIT_USAGE, "info needs --port URL (e.g. "
+                         "/dev/ttyUSB0, rfc2217://host:port or sim:esp32c3)");
     if (before_s && batch_parse_before(before_s, &before, seq, sizeof seq,
-                                       err, sizeof err) != 0) {
-        fprintf(stderr, "espdeck: %s\n", err);
-        return EXIT_USAGE;
-    }
-    if (after_s && port_parse_after(after_s, &after) != 0) {
-        fprintf(stderr, "espdeck: unknown --after mode '%s' (hard-reset, "
-                        "soft-reset, no-reset, no-reset-stub, "
-                        "watchdog-reset)\n", after_s);
-        return EXIT_USAGE;
-    }
+                                       err, sizeof err) != 0)
+        return info_fail(json, EXIT_USAGE, "%s", err);
+    if (after_s && port_parse_after(after_s, &after) != 0)
+        return info_fail(json, EXIT_USAGE, "unknown --after mode '%s' "
+                         "(hard-reset, soft-reset, no-reset, no-reset-stub, "
+                         "watchdog-reset)", after_s);
 
     rc = port_open(&port, url, LOADER_ROM_BAUD, &log, err, sizeof err);
-    if (rc) {
-        fprintf(stderr, "espdeck: %s\n", err);
-        return EXIT_CONNECT;
-    }
+    if (rc)
+        return info_fail(json, EXIT_CONNECT, "%s", err);
     if (!before_s && !port->has_lines)
         before = BEFORE_NO_RESET; /* socket://: no modem lines */
     rc = loader_new(&l, port, &log);
     if (rc) {
-        fprintf(stderr, "espdeck: out of memory\n");
-        ret = EXIT_INTERNAL;
+        ret = info_fail(json, EXIT_INTERNAL, "out of memory");
         goto out;
     }
     rc = loader_connect(l, before, seq[0] ? seq : NULL, 0, reset_used);
     if (rc) {
-        fprintf(stderr, "espdeck: %s\n", loader_errmsg(l));
+        info_fail(json, ret, "%s", loader_errmsg(l));
         goto out;
     }
     desc = chip_get(loader_chip(l));
     if (baud && baud != LOADER_ROM_BAUD &&
         loader_change_baud(l, (uint32_t)baud) != 0) {
-        fprintf(stderr, "espdeck: %s\n", loader_errmsg(l));
+        info_fail(json, ret, "%s", loader_errmsg(l));
         goto out;
     }
     if (loader_read_mac(l, mac) != 0) {
-        fprintf(stderr, "espdeck: reading the MAC address failed: %s\n",
-                loader_errmsg(l));
+        info_fail(json, ret, "reading the MAC address failed: %s",
+                  loader_errmsg(l));
         goto out;
     }
     snprintf(mac_s, sizeof mac_s, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0],

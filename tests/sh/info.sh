@@ -128,10 +128,43 @@ dead=$(free_port)
 expect_fail "nobody listening" 4 "127.0.0.1:$dead" \
     "$ESPDECK" info --port "socket://127.0.0.1:$dead"
 
+# --json failures: one object {"error", "exit"} on stdout, the same
+# sentence on stderr, the same exit code.
+# expect_json_fail NAME CODE PATTERN COMMAND...
+expect_json_fail() {
+    local name=$1 code=$2 pat=$3 rc
+    shift 3
+    timeout 60 "$@" >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    if [ $rc -eq "$code" ] && [ "$(wc -l <"$TMP/out")" -eq 1 ] &&
+        [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
+        jq -e --argjson c "$code" --arg p "$pat" \
+            '(keys == ["error", "exit"]) and .exit == $c and
+             (.error | test($p; "i"))' "$TMP/out" >/dev/null &&
+        [ "espdeck: $(jq -r .error "$TMP/out")" = "$(cat "$TMP/err")" ]; then
+        ok "info --json $name"
+    else
+        notok "info --json $name: rc $rc (want $code), stdout: $(head -3 "$TMP/out")" \
+            "stderr: $(head -3 "$TMP/err")"
+    fi
+}
+expect_json_fail "nobody listening" 4 "refused.*127.0.0.1:$dead" \
+    "$ESPDECK" info --port "socket://127.0.0.1:$dead" --json
+expect_json_fail "no --port" 2 'needs --port' "$ESPDECK" info --json
+expect_json_fail "bad --before (json first)" 2 "bad reset step 'Z1'" \
+    "$ESPDECK" info --json --port sim:esp32 --before 'D0|Z1'
+expect_json_fail "not a serial port" 4 'hostname is not a serial port' \
+    "$ESPDECK" info --port /etc/hostname --json
+
 if have_sim; then
     start_sim esp32 socket 24:0a:c4:00:00:03 4MB --boot normal --no-pacing
     expect_fail "normal boot, no reset" 4 'booted normally.*boot:0x' \
         "$ESPDECK" info --port "$SIM_URL" --before no-reset
+    sim_stop
+    # a fresh board: the first one has printed its boot log already
+    start_sim esp32 socket 24:0a:c4:00:00:03 4MB --boot normal --no-pacing
+    expect_json_fail "normal boot, no reset" 4 'booted normally.*boot:0x' \
+        "$ESPDECK" info --port "$SIM_URL" --before no-reset --json
     sim_stop
 else
     skip "info normal boot: espdeck sim is not in this build yet"
