@@ -278,6 +278,15 @@ if wait_for c "writing" && keys c c && wait_for c "cancel flashing?"; then
 else
     notok "tui: cancel mid-write shows cancelled and not written"
 fi
+# the log pane wraps: at 80 columns the end of the cancel sentence (what
+# to do) is on screen
+tm resize-window -t c -x 80 -y 24; sleep 0.8
+if ! screen c | grep -q "is incomplete," || screen c | grep -q "flashed again"; then
+    ok "tui: the log pane wraps long sentences at 80 columns"
+else
+    screen c >&2; notok "tui: the log pane wraps long sentences at 80 columns"
+fi
+tm resize-window -t c -x 100 -y 30; sleep 0.5
 # once the job is over the key bar shows only the keys that apply now
 keybar() { screen "$1" | sed '/^ *$/d' | tail -1; }
 if wait_gone c "c cancel" && ! keybar c | grep -q "cancelling" &&
