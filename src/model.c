@@ -117,6 +117,33 @@ const char *model_phase_word(enum engine_phase ph)
     return "?";
 }
 
+const char *model_outcome(const struct model *m, double secs, char *buf,
+                          size_t len)
+{
+    size_t i, written = 0, same = 0;
+
+    buf[0] = '\0';
+    if (!model_all_ok(m))
+        return buf;
+    for (i = 0; i < m->n_parts; i++) {
+        if (m->parts[i].phase == PHASE_DONE)
+            written++;
+        else
+            same++;
+    }
+    if (!written)
+        snprintf(buf, len, "%zu image%s unchanged (MD5 matched), nothing "
+                           "written", same, same == 1 ? "" : "s");
+    else if (!same)
+        snprintf(buf, len, "%zu image%s written and verified in %.1f s",
+                 written, written == 1 ? "" : "s", secs);
+    else
+        snprintf(buf, len, "%zu image%s written and verified in %.1f s, "
+                           "%zu unchanged (MD5 matched)", written,
+                 written == 1 ? "" : "s", secs, same);
+    return buf;
+}
+
 bool model_part_final(const struct model_part *p)
 {
     return p->phase == PHASE_SKIPPED || p->phase == PHASE_DONE ||

@@ -153,6 +153,15 @@ bool model_part_final(const struct model_part *p);
 double model_flash_seconds(const struct model *m, int64_t mono_ms);
 /* Flashing (connect .. verify) is in progress. */
 bool model_busy(const struct model *m);
+/*
+ * What a flash run that ended well did, as one sentence into buf (empty
+ * when not every image is done or skipped): "3 images written and
+ * verified in 1.3 s", "3 images unchanged (MD5 matched), nothing written",
+ * "1 image written and verified in 0.4 s, 2 unchanged (MD5 matched)".
+ * secs: the run's duration.  Returns buf.
+ */
+const char *model_outcome(const struct model *m, double secs, char *buf,
+                          size_t len);
 /* "512 B", "24.3 KiB", "1.5 MiB" into buf; returns buf. */
 const char *model_fmt_bytes(char *buf, size_t len, uint64_t n);
 /* Short word for a phase: "waiting", "writing", ... */

@@ -510,7 +510,7 @@ static int exit_code(const struct console *c)
 static void print_outcome(const struct console *c, int code)
 {
     const struct model *m = &c->m;
-    char t[24];
+    char out[160];
 
     if (c->fatal[0]) {
         fprintf(stderr, "espdeck: %s\n", c->fatal);
@@ -519,9 +519,9 @@ static void print_outcome(const struct console *c, int code)
     if (m->mode == MODEL_MODE_MONITOR_ONLY)
         return;
     if (model_all_ok(m))
-        printf("espdeck: %zu image%s written and verified in %s\n",
-               m->n_parts, m->n_parts == 1 ? "" : "s",
-               view_fmt_secs(t, sizeof t, model_flash_seconds(m, clock_ms())));
+        printf("espdeck: %s\n",
+               model_outcome(m, model_flash_seconds(m, clock_ms()), out,
+                             sizeof out));
     else if (code == EXIT_CANCELLED)
         printf("espdeck: cancelled; not every image was written\n");
     else if (m->finish_msg[0])

@@ -261,7 +261,16 @@ check "tui: 80x24 keeps the monitor pane" \
     bash -c "tmux -L '$SOCK' capture-pane -p -t s | grep -q '┌ monitor'"
 tm resize-window -t s -x 130 -y 45; sleep 0.8
 check "tui: split view grows to 130x45" layout_ok s 130
+# flash again: every image is unchanged, and the exit line says so
+keys s C-t f
+wait_count s "unchanged, skipped (MD5 matched)" 3 >/dev/null
 quit_and_check s 0 "tui: q in the split view exits 0"
+if screen s | grep -q "espdeck: 3 images unchanged (MD5 matched), nothing written" &&
+   ! screen s | grep -q "written and verified"; then
+    ok "tui: exit line after an unchanged reflash says nothing was written"
+else
+    screen s >&2; notok "tui: exit line after an unchanged reflash says nothing was written"
+fi
 tm kill-session -t s
 
 # ---- 4. cancel mid-write ----

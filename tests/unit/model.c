@@ -316,3 +316,39 @@ void test_model__fmt_bytes(void)
     T_EQ_STR(model_fmt_bytes(b, sizeof b, 24883), "24.3 KiB");
     T_EQ_STR(model_fmt_bytes(b, sizeof b, 1572864), "1.5 MiB");
 }
+
+/* P5: the exit sentence says what happened, not "written" for skips. */
+void test_model__outcome_counts_written_and_unchanged(void)
+{
+    struct engine_job job;
+    struct engine_event ev;
+    struct model m;
+    char buf[160];
+    int i;
+
+    T_EQ_INT(model_init(&m, MODEL_MODE_FLASH), ED_OK);
+    job_with(&job, 3);
+    model_set_job(&m, &job);
+    T_EQ_STR(model_outcome(&m, 1.0, buf, sizeof buf), "");
+    for (i = 0; i < 3; i++) {
+        ev = part_ev(i, PHASE_SKIPPED, 1000, 1000, 0);
+        model_apply(&m, &ev, 10, 1000);
+    }
+    T_EQ_STR(model_outcome(&m, 1.25, buf, sizeof buf),
+             "3 images unchanged (MD5 matched), nothing written");
+    ev = part_ev(2, PHASE_DONE, 3000, 3000, 0);
+    model_apply(&m, &ev, 20, 1000);
+    T_EQ_STR(model_outcome(&m, 0.44, buf, sizeof buf),
+             "1 image written and verified in 0.4 s, 2 unchanged "
+             "(MD5 matched)");
+    for (i = 0; i < 2; i++) {
+        ev = part_ev(i, PHASE_DONE, 1000, 1000, 0);
+        model_apply(&m, &ev, 30, 1000);
+    }
+    T_EQ_STR(model_outcome(&m, 2.0, buf, sizeof buf),
+             "3 images written and verified in 2.0 s");
+    ev = part_ev(1, PHASE_FAILED, 10, 2000, 0);
+    model_apply(&m, &ev, 40, 1000);
+    T_EQ_STR(model_outcome(&m, 2.0, buf, sizeof buf), "");
+    model_free(&m);
+}
