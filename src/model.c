@@ -421,6 +421,16 @@ static void apply_part(struct model *m, const struct engine_part_info *pi,
     }
 }
 
+void model_mark_not_written(struct model *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->n_parts; i++)
+        if (m->parts[i].phase == PHASE_WAITING)
+            snprintf(m->parts[i].message, sizeof m->parts[i].message,
+                     "not written");
+}
+
 void model_restart_flash(struct model *m, int64_t mono_ms)
 {
     size_t i;
@@ -492,6 +502,8 @@ void model_apply(struct model *m, const struct engine_event *ev,
                  ev->u.finished.message);
         if (m->status == ED_ERR_CANCELLED)
             mark_cancelled(m);
+        else if (m->status != ED_OK)
+            model_mark_not_written(m);
         if (!m->flash_end_ms && m->flash_start_ms)
             m->flash_end_ms = mono_ms;
         if (m->status != ED_OK && m->finish_msg[0])

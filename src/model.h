@@ -117,6 +117,10 @@ void model_monitor_bytes(struct model *m, const uint8_t *data, size_t len,
 /* A flash run is starting again (Ctrl-T F): parts back to waiting. */
 void model_restart_flash(struct model *m, int64_t mono_ms);
 
+/* The job ended before these images were touched (a failure, or an error
+ * the console found): parts still waiting say "not written". */
+void model_mark_not_written(struct model *m);
+
 /* Add a line of our own to the log pane. */
 void model_log(struct model *m, enum model_level level, int64_t wall_ms,
                const char *text);

@@ -60,19 +60,41 @@ struct batch {
     enum engine_state stage;
     bool finished;
     char message[ED_ERRMSG_MAX];
+    bool out_lost;          /* stdout failed (closed pipe, full disk) */
+    int out_errno;
 };
+
+/*
+ * After writing to stdout: note its first failure.  From then on nothing
+ * more is written there, and the job goes on (a board is not left
+ * half-written because a reader went away); batch_run says so at the end.
+ */
+static void out_check(struct batch *b)
+{
+    if (!b || b->out_lost)
+        return;
+    errno = 0;
+    if (fflush(stdout) == EOF || ferror(stdout)) {
+        b->out_lost = true;
+        b->out_errno = errno ? errno : EIO;
+    }
+}
 
 /* ------------------------------------------------------------------ */
 /* JSON                                                                */
 
-static void json_emit(cJSON *o)
+/* One object, one line (b NULL: no batch running yet). */
+static void json_emit(struct batch *b, cJSON *o)
 {
-    char *s = cJSON_PrintUnformatted(o);
+    char *s = b && b->out_lost ? NULL : cJSON_PrintUnformatted(o);
 
     if (s) {
         fputs(s, stdout);
         fputc('\n', stdout);
-        fflush(stdout);
+        if (b)
+            out_check(b);
+        else
+            fflush(stdout);
         cJSON_free(s);
     }
     cJSON_Delete(o);
@@ -193,7 +215,7 @@ static void json_event(struct batch *b, const struct engine_event *ev)
         cJSON_AddStringToObject(o, "message", ev->u.finished.message);
         break;
     }
-    json_emit(o);
+    json_emit(b, o);
 }
 
 void batch_print_error(bool json, int exit_code, const char *fmt, ...)
@@ -221,7 +243,7 @@ void batch_print_error(bool json, int exit_code, const char *fmt, ...)
         cJSON_AddStringToObject(o, "stage", "idle");
         cJSON_AddNumberToObject(o, "exit", exit_code);
         cJSON_AddStringToObject(o, "message", msg);
-        json_emit(o);
+        json_emit(NULL, o);
     } else {
         fprintf(stderr, "espdeck: %s\n", msg);
     }
@@ -230,21 +252,24 @@ void batch_print_error(bool json, int exit_code, const char *fmt, ...)
 /* ------------------------------------------------------------------ */
 /* text                                                                */
 
-static void out_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void out_line(struct batch *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
-static void out_line(const char *fmt, ...)
+static void out_line(struct batch *b, const char *fmt, ...)
 {
     va_list ap;
 
+    if (b->out_lost)
+        return;
     va_start(ap, fmt);
     vfprintf(stdout, fmt, ap);
     va_end(ap);
     fputc('\n', stdout);
-    fflush(stdout);
+    out_check(b);
 }
 
-static void text_progress(struct part_track *t, uint64_t done,
-                          uint64_t total)
+static void text_progress(struct batch *b, struct part_track *t,
+                          uint64_t done, uint64_t total)
 {
     int dec = total ? (int)(done * 10 / total) : 10;
 
@@ -253,7 +278,7 @@ static void text_progress(struct part_track *t, uint64_t done,
     while (t->last_decile < dec) {
         t->last_decile++;
         if (t->last_decile > 0)
-            out_line("Progress: %d %%", t->last_decile * 10);
+            out_line(b, "Progress: %d %%", t->last_decile * 10);
     }
 }
 
@@ -269,47 +294,47 @@ static void text_part(struct batch *b, const struct engine_part_info *p)
     switch (p->phase) {
     case PHASE_WAITING:
         if (p->message[0] && t->phase != PHASE_WAITING)
-            out_line("Not written: %s", t->name);
+            out_line(b, "Not written: %s", t->name);
         break;
     case PHASE_ERASING:
         if (b->op == ENGINE_OP_READ)
             break;
-        out_line("Loading %s...", t->name);
-        out_line("Erasing flash (this may take a while)...");
+        out_line(b, "Loading %s...", t->name);
+        out_line(b, "Erasing flash (this may take a while)...");
         break;
     case PHASE_WRITING:
         if (!t->started) {
             t->started = true;
-            out_line(b->op == ENGINE_OP_READ ? "Start reading"
+            out_line(b, b->op == ENGINE_OP_READ ? "Start reading"
                                              : "Start programming");
             t->last_decile = 0;
         }
-        text_progress(t, p->done, p->total);
+        text_progress(b, t, p->done, p->total);
         break;
     case PHASE_VERIFYING:
         if (b->o->verbose)
-            out_line("Verifying %s...", t->name);
+            out_line(b, "Verifying %s...", t->name);
         break;
     case PHASE_SKIPPED:
-        out_line("Skipped %s: %s", t->name, p->message[0] ? p->message
+        out_line(b, "Skipped %s: %s", t->name, p->message[0] ? p->message
                                                           : "unchanged");
         break;
     case PHASE_DONE:
         if (!t->started) {
             t->started = true;
-            out_line(b->op == ENGINE_OP_READ ? "Start reading"
+            out_line(b, b->op == ENGINE_OP_READ ? "Start reading"
                                              : "Start programming");
             t->last_decile = 0;
         }
-        text_progress(t, 1, 1);
-        out_line(b->op == ENGINE_OP_READ ? "Finished reading"
+        text_progress(b, t, 1, 1);
+        out_line(b, b->op == ENGINE_OP_READ ? "Finished reading"
                                          : "Finished programming");
         break;
     case PHASE_FAILED:
-        out_line("Failed %s: %s", t->name, p->message);
+        out_line(b, "Failed %s: %s", t->name, p->message);
         break;
     case PHASE_CANCELLED:
-        out_line("Cancelled %s: %s", t->name, p->message);
+        out_line(b, "Cancelled %s: %s", t->name, p->message);
         break;
     }
     t->phase = p->phase;
@@ -328,14 +353,14 @@ static void text_event(struct batch *b, const struct engine_event *ev)
         break;
     case EV_STATE:
         if (ev->u.state.state == STATE_MONITORING && !b->done_printed) {
-            out_line("Done!");
+            out_line(b, "Done!");
             b->done_printed = true;
         }
         break;
     case EV_CHIP: {
         const struct engine_chip_info *c = &ev->u.chip;
 
-        out_line("Connected to target (%s, MAC "
+        out_line(b, "Connected to target (%s, MAC "
                  "%02x:%02x:%02x:%02x:%02x:%02x, %s)",
                  c->display, c->mac[0], c->mac[1], c->mac[2], c->mac[3],
                  c->mac[4], c->mac[5], c->stub ? "stub" : "ROM loader");
@@ -350,13 +375,15 @@ static void text_event(struct batch *b, const struct engine_event *ev)
         text_part(b, &ev->u.part);
         break;
     case EV_MONITOR:
-        fwrite(ev->u.monitor.data, 1, ev->u.monitor.len, stdout);
-        fflush(stdout);
+        if (!b->out_lost) {
+            fwrite(ev->u.monitor.data, 1, ev->u.monitor.len, stdout);
+            out_check(b);
+        }
         break;
     case EV_FINISHED:
         if (ev->u.finished.status == ED_OK) {
             if (!b->done_printed)
-                out_line("Done!");
+                out_line(b, "Done!");
             b->done_printed = true;
             if (b->o->verbose || b->op == ENGINE_OP_ERASE ||
                 b->op == ENGINE_OP_READ)
@@ -449,6 +476,11 @@ int batch_run(struct engine *e, const struct batch_opts *o)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    /*
+     * A reader that goes away (`| head -1`) must not kill us mid-flash:
+     * writes then fail with EPIPE instead, and stay ignored until exit.
+     */
+    signal(SIGPIPE, SIG_IGN);
 
     rc = engine_start(e);
     if (rc) {
@@ -470,7 +502,8 @@ int batch_run(struct engine *e, const struct batch_opts *o)
         if (b.monitoring && !cancel_sent) {
             int left = clock_remaining_ms(b.monitor_end_ms);
 
-            if (left == 0) {
+            /* nobody reads the target's output any more: stop */
+            if (left == 0 || b.out_lost) {
                 engine_command(e, ENGINE_CMD_STOP);
                 cancel_sent = true;
             } else if (left < timeout) {
@@ -507,6 +540,16 @@ int batch_run(struct engine *e, const struct batch_opts *o)
         }
     }
     rc = batch_exit_code(b.status, b.stage);
+    out_check(&b);
+    if (b.out_lost) {
+        fprintf(stderr, "espdeck: standard output failed (%s), so the rest "
+                "of the output was dropped; the job went on to its end "
+                "(%s): let the reader read to the end, or send the output "
+                "to a file\n", strerror(b.out_errno),
+                b.message[0] ? b.message : ed_strerror(b.status));
+        if (rc == 0)
+            rc = BATCH_EXIT_OUTPUT;
+    }
 out:
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

@@ -11,7 +11,10 @@
  *
  * Used by `espdeck flash --batch`, `read-flash` and `erase` (ui/cmd_*.c).
  * Runs on the calling thread; installs a SIGINT/SIGTERM handler for the
- * duration of batch_run() and restores the previous one.
+ * duration of batch_run() and restores the previous one.  SIGPIPE is
+ * ignored from batch_run() on: when stdout goes away (a closed pipe, a full
+ * disk) the job still runs to its end, without a writer for its output, and
+ * the exit code is the job's, or BATCH_EXIT_OUTPUT if the job succeeded.
  */
 #ifndef ED_BATCH_H
 #define ED_BATCH_H
@@ -21,6 +24,9 @@
 #include <stdint.h>
 
 #include "engine.h"
+
+/* Exit code (beside cmd.h's): the job succeeded but stdout failed. */
+#define BATCH_EXIT_OUTPUT 8
 
 struct batch_opts {
     bool json;

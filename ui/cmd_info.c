@@ -14,6 +14,8 @@
  * on stdout as well as the sentence on stderr.
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +141,8 @@ int cmd_info(int argc, char **argv)
                          "(hard-reset, soft-reset, no-reset, no-reset-stub, "
                          "watchdog-reset)", after_s);
 
+    /* a reader gone early must not keep the board from its --after reset */
+    signal(SIGPIPE, SIG_IGN);
     rc = port_open(&port, url, LOADER_ROM_BAUD, &log, err, sizeof err);
     if (rc)
         return info_fail(json, EXIT_CONNECT, "%s", err);
@@ -238,8 +242,14 @@ int cmd_info(int argc, char **argv)
             printf("Crystal:     unknown\n");
         printf("Reset:       %s\n", reset_used);
     }
-    fflush(stdout);
     ret = 0;
+    errno = 0;
+    if (fflush(stdout) == EOF || ferror(stdout)) {
+        fprintf(stderr, "espdeck: standard output failed (%s), so what "
+                "info found was lost: send it to a file or a reader that "
+                "reads it all\n", strerror(errno ? errno : EIO));
+        ret = BATCH_EXIT_OUTPUT;
+    }
     if (loader_after(l, after) != 0) {
         fprintf(stderr, "espdeck: warning: %s\n", loader_errmsg(l));
     }

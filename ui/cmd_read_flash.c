@@ -88,7 +88,8 @@ int cmd_read_flash(int argc, char **argv)
         return EXIT_USAGE;
     }
     rc = batch_run(e, &o);
-    if (rc == 0) {
+    /* read and checked, only stdout failed: the file is still wanted */
+    if (rc == 0 || rc == BATCH_EXIT_OUTPUT) {
         const struct engine_job *j = engine_job(e);
 
         if (fwrite(j->read_out, 1, j->read_size, f) != j->read_size ||
@@ -101,9 +102,9 @@ int cmd_read_flash(int argc, char **argv)
                     j->read_size, j->read_offset, pos[2]);
         }
     }
-    if (fclose(f) && rc == 0)
+    if (fclose(f) && (rc == 0 || rc == BATCH_EXIT_OUTPUT))
         rc = EXIT_INTERNAL;
-    if (rc)
+    if (rc && rc != BATCH_EXIT_OUTPUT)
         remove(pos[2]);
     engine_free(e);
     return rc;

@@ -64,6 +64,7 @@ static void set_fatal(struct console *c, int code, const char *msg)
 {
     snprintf(c->fatal, sizeof c->fatal, "%s", msg);
     c->exit_code = code;
+    model_mark_not_written(&c->m);
     model_log(&c->m, MODEL_LVL_E, wall_ms(), msg);
 }
 

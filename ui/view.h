@@ -85,6 +85,8 @@ void view_keybar(const struct view_state *v, int y, int w);
 void view_help(const struct view_state *v);
 void view_confirm(const struct view_state *v, const char *title,
                   const char *text);
+/* The error box: rows it needs at width w, and drawing it in h rows. */
+int view_fatal_rows(const struct view_state *v, int w);
 void view_fatal(const struct view_state *v, int y, int h, int w);
 
 /* ---- pickers (view_picker.c) ---- */

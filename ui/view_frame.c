@@ -5,6 +5,9 @@
  * is the image panes (4 rows each, else 3, else one line each) above the
  * log pane; the log pane shrinks first.  After flashing (split) the body is
  * the result summary above the monitor; in monitor-only mode the monitor.
+ * An error that ends the session is a box at the top of the body, its
+ * height the sentence's; the panes (saying "not written") and the log
+ * follow it.
  */
 #include "view.h"
 
@@ -58,10 +61,27 @@ void view_draw(struct view_state *v)
     view_header(v, 0, w);
     view_chipline(v, 1, w);
     body_h = h - body_y - 1;
-    if (v->fatal) {
-        view_fatal(v, body_y, body_h > 12 ? body_h - 4 : body_h, w);
-        if (body_h > 12)
-            view_log(v, body_y + body_h - 4, 4, w);
+    if (v->fatal && v->m->mode == MODEL_MODE_FLASH && v->m->n_parts &&
+        !v->m->split) {
+        /* the sentence, then the panes (what was not written), then the
+         * log: no blank rows between them */
+        int fh = view_fatal_rows(v, w);
+
+        if (fh > body_h - view_parts_rows(v->m->n_parts, 1))
+            fh = body_h - view_parts_rows(v->m->n_parts, 1);
+        if (fh < 4)
+            fh = body_h;
+        view_fatal(v, body_y, fh, w);
+        if (body_h - fh > 2)
+            draw_flash_body(v, body_y + fh, body_h - fh, w);
+    } else if (v->fatal) {
+        int fh = view_fatal_rows(v, w);
+
+        if (fh > body_h - 4 || body_h <= 12)
+            fh = body_h > 12 ? body_h - 4 : body_h;
+        view_fatal(v, body_y, fh, w);
+        if (body_h - fh >= 4)
+            view_log(v, body_y + fh, body_h - fh, w);
     } else if (v->m->mode == MODEL_MODE_MONITOR_ONLY) {
         view_monitor(v, body_y, body_h, w);
     } else if (v->m->split) {

@@ -177,6 +177,8 @@ void view_chipline(const struct view_state *v, int y, int w)
             snprintf(line, sizeof line, "monitor %u baud%sno reset%s"
                                         "Ctrl-T R resets the target",
                      m->monitor_baud, g->dot, g->dot);
+        else if (v->fatal)
+            snprintf(line, sizeof line, "%s", "not connected");
         else if (m->state == STATE_IDLE || m->state == STATE_CONNECTING)
             snprintf(line, sizeof line, "connecting to %s%s", m->port,
                      g->ellipsis);

@@ -89,6 +89,11 @@ void view_confirm(const struct view_state *v, const char *title,
     view_put(y + h - 2, x + 2, w - 4, TERM_TITLE, "y = yes    n = no");
 }
 
+int view_fatal_rows(const struct view_state *v, int w)
+{
+    return wrapped_rows(w - 4, v->fatal) + 4;
+}
+
 void view_fatal(const struct view_state *v, int y, int h, int w)
 {
     int tr = wrapped_rows(w - 4, v->fatal);

@@ -2,7 +2,7 @@
  * view_log.c - the engine's messages, newest at the bottom.  A long
  * message wraps at word boundaries (continuation rows indented under its
  * text), so the end of a sentence (the part that says what to do) shows at
- * any width; when the pane is full the oldest rows go first.
+ * any width; when the pane is full the oldest messages go first, whole.
  */
 #include <stdio.h>
 #include <time.h>
@@ -27,22 +27,19 @@ static int line_rows(const char *s, int w)
     return rows;
 }
 
-/* Draw rows [skip, skip + max) of a message; returns the rows drawn. */
-static int put_line(int y, int w, int skip, int max, enum term_role role,
+/* Draw the first max rows of a message; returns the rows drawn. */
+static int put_line(int y, int w, int max, enum term_role role,
                     const char *s)
 {
     char buf[MODEL_LINE_MAX + 8];
-    int row = 0, drawn = 0, cw = w, x = TEXT_X;
+    int drawn = 0, cw = w, x = TEXT_X;
 
     while (*s && drawn < max) {
         int cut = view_wrap_cut(cw, s);
 
-        if (row >= skip) {
-            snprintf(buf, sizeof buf, "%.*s", cut, s);
-            view_put(y + drawn, x, cw, role, buf);
-            drawn++;
-        }
-        row++;
+        snprintf(buf, sizeof buf, "%.*s", cut, s);
+        view_put(y + drawn, x, cw, role, buf);
+        drawn++;
         s = view_wrap_next(s, cut);
         cw = w - CONT_INDENT;
         x = TEXT_X + CONT_INDENT;
@@ -54,21 +51,26 @@ void view_log(const struct view_state *v, int y, int h, int w)
 {
     const struct model_ring *r = &v->m->log;
     uint64_t end = model_ring_end(r), first = model_ring_first(r), s;
-    int rows = h - 2, tw = w - TEXT_X - 2, need = 0, skip = 0, row = 0;
+    int rows = h - 2, tw = w - TEXT_X - 2, need = 0, row = 0;
 
     if (h < 3)
         return;
     view_box(y, 0, h, w, "log", NULL, TERM_TITLE);
     if (tw < 8)
         return;
-    /* from the newest back, as many messages as fit; the oldest one
-     * shown may lose its first rows */
-    for (s = end; s > first && need < rows;) {
+    /* from the newest back, as many whole messages as fit (a fragment
+     * without its start reads as nonsense); the newest always shows, from
+     * its start, even when it is taller than the pane */
+    for (s = end; s > first;) {
+        int n = line_rows(model_ring_get(r, s - 1)->text, tw);
+
+        if (need + n > rows && s < end)
+            break;
+        need += n;
         s--;
-        need += line_rows(model_ring_get(r, s)->text, tw);
     }
-    if (need > rows)
-        skip = need - rows;
+    if (s > first && need < rows)
+        row = rows - need;      /* older ones hidden: newest at the bottom */
     for (; s < end && row < rows; s++) {
         const struct model_line *l = model_ring_get(r, s);
         time_t t = (time_t)(l->wall_ms / 1000);
@@ -76,13 +78,10 @@ void view_log(const struct view_state *v, int y, int h, int w)
         char ts[16];
         enum term_role role = view_level_role(l->level);
 
-        if (!skip) {
-            localtime_r(&t, &tm);
-            strftime(ts, sizeof ts, "%H:%M:%S", &tm);
-            view_put(y + 1 + row, 2, 9, TERM_DIM, ts);
-        }
-        row += put_line(y + 1 + row, tw, skip, rows - row,
+        localtime_r(&t, &tm);
+        strftime(ts, sizeof ts, "%H:%M:%S", &tm);
+        view_put(y + 1 + row, 2, 9, TERM_DIM, ts);
+        row += put_line(y + 1 + row, tw, rows - row,
                         role == TERM_LOG_I ? TERM_NORMAL : role, l->text);
-        skip = 0;
     }
 }

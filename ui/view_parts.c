@@ -64,7 +64,8 @@ static void status_text(const struct model_part *p, char *buf, size_t len,
 
     switch (p->phase) {
     case PHASE_WAITING:
-        snprintf(buf, len, "  0 %%  waiting");
+        snprintf(buf, len, "  0 %%  %s", p->message[0] ? p->message
+                                                        : "waiting");
         break;
     case PHASE_ERASING:
         snprintf(buf, len, "%3d %%  erasing", pct);

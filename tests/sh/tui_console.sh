@@ -353,6 +353,13 @@ if wait_for n "┌ error"; then
 else
     notok "tui: an unreachable port is one sentence in an error box"
 fi
+# the panes stay under the sentence, each saying it was not written
+if wait_count n "not written" 3 && screen n | grep -q "┌ factory" &&
+   screen n | grep -q "┌ log"; then
+    ok "tui: after a connection failure the panes say not written"
+else
+    screen n >&2; notok "tui: after a connection failure the panes say not written"
+fi
 keys n q
 if wait_for n "EXIT=4"; then ok "tui: unreachable port exits 4"
 else screen n >&2; notok "tui: unreachable port exits 4"; fi

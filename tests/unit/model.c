@@ -352,3 +352,30 @@ void test_model__outcome_counts_written_and_unchanged(void)
     T_EQ_STR(model_outcome(&m, 2.0, buf, sizeof buf), "");
     model_free(&m);
 }
+
+/* P6: a job that fails before writing leaves its images "not written". */
+void test_model__connect_failure_marks_images_not_written(void)
+{
+    struct engine_job job;
+    struct engine_event ev;
+    struct model m;
+    size_t i;
+
+    T_EQ_INT(model_init(&m, MODEL_MODE_FLASH), ED_OK);
+    job_with(&job, 3);
+    model_set_job(&m, &job);
+    ev = state_ev(STATE_CONNECTING);
+    model_apply(&m, &ev, 10, 1000);
+    memset(&ev, 0, sizeof ev);
+    ev.kind = EV_FINISHED;
+    ev.u.finished.status = ED_ERR_TIMEOUT;
+    snprintf(ev.u.finished.message, sizeof ev.u.finished.message,
+             "no reply from the chip");
+    model_apply(&m, &ev, 20, 1000);
+    for (i = 0; i < 3; i++) {
+        T_EQ_INT(m.parts[i].phase, PHASE_WAITING);
+        T_EQ_STR(m.parts[i].message, "not written");
+    }
+    T_ASSERT(!model_busy(&m));
+    model_free(&m);
+}
