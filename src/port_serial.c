@@ -345,7 +345,8 @@ static int err_open(const char *path, int e, const char *text, char *err,
         return err_busy(path, err, errlen);
     case ENOTTY:
         /* a tty without line settings: a virtual console, /dev/tty0 */
-        return err_not_serial(path, "a terminal without serial line settings", err,
+        return err_not_serial(path,
+                              "a terminal without serial line settings", err,
                               errlen);
     default:
         return ed_seterr(err, errlen, ED_ERR_IO, "cannot open %s: %s", path,

@@ -1120,7 +1120,21 @@ static void load_images(struct ctx *c)
             return;
         }
         if (rc != ED_OK) {
-            ERR_AT(c, r->img_at, "cannot read image %s: %s", r->path, why);
+            /* shipped profiles: ${ESPDECK_FIRMWARE:-.../shared/firmware} */
+            const char *fw = getenv("ESPDECK_FIRMWARE");
+            bool shipped = strstr(r->path, "shared/firmware/") ||
+                           (fw && *fw && !strncmp(r->path, fw, strlen(fw)));
+
+            if (shipped)
+                ERR_AT(c, r->img_at, "cannot read image %s: %s: set "
+                       "ESPDECK_FIRMWARE to the folder holding the firmware "
+                       "images (the shipped profiles read "
+                       "${ESPDECK_FIRMWARE:-../../shared/firmware}, relative "
+                       "to the profile)", r->path, why);
+            else
+                ERR_AT(c, r->img_at, "cannot read image %s: %s: check the "
+                       "path (a relative one starts at the profile's folder, "
+                       "%s)", r->path, why, p->dir[0] ? p->dir : ".");
             r->has_image = false;
             continue;
         }

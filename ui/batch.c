@@ -388,6 +388,12 @@ static void text_event(struct batch *b, const struct engine_event *ev)
             if (b->o->verbose || b->op == ENGINE_OP_ERASE ||
                 b->op == ENGINE_OP_READ)
                 fprintf(stderr, "espdeck: %s\n", ev->u.finished.message);
+        } else if (ev->u.finished.status == ED_ERR_CANCELLED &&
+                   b->op == ENGINE_OP_FLASH &&
+                   !strstr(ev->u.finished.message, "again")) {
+            /* "cancelled before factory: 2 of 3 images written" */
+            fprintf(stderr, "espdeck: %s: run the same command again to "
+                    "finish\n", ev->u.finished.message);
         } else {
             fprintf(stderr, "espdeck: %s\n", ev->u.finished.message);
         }

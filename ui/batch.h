@@ -45,7 +45,8 @@ int batch_exit_code(int status, enum engine_state stage);
 
 /*
  * Options shared by flash, read-flash and erase: --port URL, --baud N,
- * --before M (a mode, or a custom sequence into job->reset_seq), --after M, --no-stub, --stub-dir DIR, --json, -v/--verbose.
+ * --before M (a mode, or a custom sequence into job->reset_seq), --after M,
+ * --no-stub, --stub-dir DIR, --json, -v/--verbose.
  * Looks at argv[*i]; on a match consumes it (and its value) and returns 1,
  * 0 if it is not one of these, or -1 after printing a usage error.
  */

@@ -76,7 +76,8 @@ int cmd_read_flash(int argc, char **argv)
     /* fail on an unwritable file before talking to the board */
     f = fopen(pos[2], "wb");
     if (!f) {
-        batch_print_error(o.json, EXIT_USAGE, "cannot write %s: %s", pos[2],
+        batch_print_error(o.json, EXIT_USAGE, "cannot write %s: %s: check "
+                          "the directory exists and is writable", pos[2],
                           strerror(errno));
         return EXIT_USAGE;
     }
@@ -94,8 +95,9 @@ int cmd_read_flash(int argc, char **argv)
 
         if (fwrite(j->read_out, 1, j->read_size, f) != j->read_size ||
             fflush(f)) {
-            batch_print_error(o.json, EXIT_INTERNAL, "writing %s: %s",
-                              pos[2], strerror(errno));
+            batch_print_error(o.json, EXIT_INTERNAL, "writing %s failed: "
+                              "%s: free some space there, or read into "
+                              "another directory", pos[2], strerror(errno));
             rc = EXIT_INTERNAL;
         } else if (!o.json) {
             fprintf(stderr, "espdeck: %u bytes from 0x%x written to %s\n",
