@@ -67,7 +67,7 @@ void view_box(int y, int x, int h, int w, const char *title,
 void view_clear(int y, int x, int h, int w);
 /* Display columns of a UTF-8 string. */
 int view_width(const char *s);
-/* "0.4 s", "18 s", "2 min 5 s" */
+/* "40 ms", "0.4 s", "18 s", "2 min 5 s" */
 const char *view_fmt_secs(char *buf, size_t len, double s);
 enum term_role view_level_role(enum model_level lv);
 

@@ -144,7 +144,7 @@ static void detail_text(const struct model_part *p, char *buf, size_t len,
         snprintf(buf, len, "%s written in %s", model_fmt_bytes(a, sizeof a,
                                                                p->total),
                  view_fmt_secs(c, sizeof c, p->elapsed));
-        if (p->elapsed > 0)
+        if (p->elapsed >= 0.1)  /* a rate over a few ms means nothing */
             snprintf(buf + strlen(buf), len - strlen(buf), "%s%s/s", g->dot,
                      model_fmt_bytes(b, sizeof b,
                                      (uint64_t)(p->total / p->elapsed)));
@@ -219,13 +219,24 @@ void view_parts(const struct view_state *v, int y, int h, int w)
         pane_h = 1;
 
     if (pane_h >= 3) {
+        /* one status width for every pane, so the bars line up and do not
+         * change length as the words change ("ETA 2 min 5 s") */
+        int sw = 42;
+
+        for (i = 0; i < m->n_parts; i++) {
+            char st[256];
+
+            status_text(&m->parts[i], st, sizeof st, pane_h == 3);
+            if (view_width(st) > sw)
+                sw = view_width(st);
+        }
         for (i = 0; i < m->n_parts; i++) {
             const struct model_part *p = &m->parts[i];
             int py = y + (int)i * pane_h;
 
             pane_title(p, title, sizeof title);
             view_box(py, 0, pane_h, w, title, NULL, TERM_TITLE);
-            pane_bar_line(p, py + 1, 2, w - 4, pane_h == 3, 0);
+            pane_bar_line(p, py + 1, 2, w - 4, pane_h == 3, sw);
             if (pane_h == 4) {
                 detail_text(p, det, sizeof det, &role);
                 view_put(py + 2, 2, w - 4, role, det);

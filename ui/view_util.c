@@ -191,6 +191,8 @@ const char *view_fmt_secs(char *buf, size_t len, double s)
 {
     if (s < 0)
         snprintf(buf, len, "?");
+    else if (s < 0.1)
+        snprintf(buf, len, "%.0f ms", s * 1000.0);  /* not "0.0 s" */
     else if (s < 10)
         snprintf(buf, len, "%.1f s", s);
     else if (s < 120)
