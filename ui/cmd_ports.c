@@ -3,7 +3,8 @@
  * known ESP USB bridges marked, and the built-in simulated boards.
  *
  * Human output is a table (port, VID:PID, serial, description, bridge);
- * --json prints one array of objects on stdout and nothing else.
+ * --json prints one array of objects on one line of stdout and nothing
+ * else (unformatted, like every other --json output).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +59,7 @@ static int print_json(const struct port_info *ports, int n)
                               pi->vid == 0x303A && pi->pid == 0x1001);
         cJSON_AddItemToArray(arr, o);
     }
-    text = cJSON_Print(arr);
+    text = cJSON_PrintUnformatted(arr);
     cJSON_Delete(arr);
     if (!text)
         return EXIT_INTERNAL;

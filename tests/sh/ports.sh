@@ -14,6 +14,9 @@ check "ports: nothing on stderr" test ! -s "$TMP/err"
 
 json=$("$ESPDECK" ports --json 2>"$TMP/err"); rc=$?
 check "ports --json: exits 0" test "$rc" -eq 0
+# one line, no pretty-printing (like every other --json output)
+check "ports --json: one line, no tabs" \
+    test "$(wc -l <<<"$json")" -eq 1 -a "$(tr -cd '\t' <<<"$json" | wc -c)" -eq 0
 # Same ports in both outputs, and every object has the documented keys.
 rows=$(grep -c '^/' <<<"$out")
 if command -v node >/dev/null 2>&1; then
