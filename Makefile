@@ -34,8 +34,11 @@ HAVE_DEPS := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && echo yes)
 deps:
 	@echo "installing Debian packages: $(DEB_LIBS) $(DEB_TOOLS)"
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  PKGS="$(DEB_LIBS) $(DEB_TOOLS)"; \
+	  if command -v node >/dev/null && command -v npm >/dev/null; then \
+	    PKGS=$$(echo " $$PKGS " | sed 's/ nodejs / /; s/ npm / /'); fi; \
 	  $$SUDO apt-get update -qq || true; \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_LIBS) $(DEB_TOOLS)
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$PKGS
 
 ifneq ($(HAVE_DEPS),yes)
 # pkg-config misses a library: install, then run the real target.
