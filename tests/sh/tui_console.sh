@@ -30,6 +30,9 @@ tm() { tmux -L "$SOCK" -f /dev/null "$@"; }
 t_cleanup_tmux() { tm kill-server 2>/dev/null; t_cleanup; }
 trap 't_cleanup_tmux' EXIT INT TERM
 
+# a session that lives for the whole script: without it the tmux server
+# exits whenever the last test session is killed, racing the next one
+tm new-session -d -s keep -x 80 -y 24 "sleep 100000"
 "$ESPDECK" demo --images "$REPO/build/demo" ||
     { notok "tui: demo images"; exit 1; }
 
