@@ -33,6 +33,7 @@
 #define ENGINE_QCAP 256
 #define ENGINE_LOG_RESERVE 48   /* slots kept free of log lines */
 #define ENGINE_MON_POLL_MS 50
+#define ENGINE_PROBE_BYTES 4096u /* first sector, compared before the rest */
 
 enum {
     CMD_BIT_RESET = 1u << 0,
@@ -677,6 +678,53 @@ static bool all_keep(const struct engine_job *j)
            !strcasecmp(j->flash_size, "keep");
 }
 
+/* SPI_FLASH_MD5 of [offset, offset+len), seen by the md5 test hook. */
+static int flash_md5(struct engine *e, uint32_t offset, uint32_t len,
+                     uint8_t out[16])
+{
+    if (e->hooks.md5)
+        e->hooks.md5(e->hooks.ctx, offset, len);
+    return loader_md5(e->l, offset, len, out);
+}
+
+/*
+ * Does the flash at im->offset hold im already (want: the image's MD5)?
+ * Sets *same; returns a loader error when an MD5 could not be read.
+ *
+ * Skipping unchanged images needs the region's MD5, which costs a read of
+ * the whole region on the chip (0.4 s for 1.5 MiB) that a first-time flash
+ * would pay for nothing.  So the first sector is compared first: when it
+ * differs (erased flash, another build: an ESP-IDF app's first sector holds
+ * its version, build date and ELF SHA-256) the image must be written and
+ * that small MD5 is all it cost; only when it matches is the whole region
+ * compared.
+ */
+static int region_unchanged(struct engine *e, const struct engine_image *im,
+                            const uint8_t want[16], bool *same)
+{
+    uint8_t got[16], head[16];
+    int rc;
+
+    *same = false;
+    if (im->len > ENGINE_PROBE_BYTES) {
+        md5_of(im->data, ENGINE_PROBE_BYTES, head);
+        rc = flash_md5(e, im->offset, ENGINE_PROBE_BYTES, got);
+        if (rc)
+            return rc;
+        if (memcmp(got, head, 16)) {
+            log_msg(&e->log, ED_LOG_DEBUG, "%s: the first %u bytes at 0x%x "
+                    "differ: writing", im->name, ENGINE_PROBE_BYTES,
+                    im->offset);
+            return ED_OK;
+        }
+    }
+    rc = flash_md5(e, im->offset, (uint32_t)im->len, got);
+    if (rc)
+        return rc;
+    *same = !memcmp(got, want, 16);
+    return ED_OK;
+}
+
 struct flash_result {
     unsigned written, skipped;
 };
@@ -734,14 +782,16 @@ static int write_images(struct engine *e, struct flash_result *res,
         hex16(want, hw);
         e->parts[i].total = im->len;
         if (!j->force && im->len) {
-            rc = loader_md5(e->l, im->offset, (uint32_t)im->len, got);
+            bool same = false;
+
+            rc = region_unchanged(e, im, want, &same);
             if (rc == ED_ERR_CANCELLED) {
                 mark_rest_not_written(e, i);
                 return ed_seterr(msg, msglen, rc, "cancelled: %u of %zu "
                                  "images written", res->written,
                                  j->n_images);
             }
-            if (rc == ED_OK && !memcmp(got, want, 16)) {
+            if (rc == ED_OK && same) {
                 e->parts[i].done = im->len;
                 set_phase(e, i, PHASE_SKIPPED, "unchanged");
                 res->skipped++;
@@ -787,7 +837,7 @@ static int write_images(struct engine *e, struct flash_result *res,
             e->hooks.after_write(e->hooks.ctx, j, i);
         md5_of(im->data, im->len, want); /* the data as it is now */
         hex16(want, hw);
-        rc = loader_md5(e->l, im->offset, (uint32_t)im->len, got);
+        rc = flash_md5(e, im->offset, (uint32_t)im->len, got);
         if (rc == ED_ERR_CANCELLED) {
             set_phase(e, i, PHASE_CANCELLED,
                       "cancelled while verifying: written but not checked");
@@ -939,14 +989,20 @@ again:
     {
         double secs = (double)(clock_us() - t0) / 1e6;
 
-        snprintf(msg, sizeof msg,
-                 "%u image%s written and verified in %.1f s", res.written,
-                 res.written == 1 ? "" : "s", secs);
-        if (res.skipped) {
-            size_t l = strlen(msg);
-
-            snprintf(msg + l, sizeof msg - l, ", %u unchanged", res.skipped);
-        }
+        /* the shapes of model_outcome(), the console's exit line */
+        if (!res.written)
+            snprintf(msg, sizeof msg, "%u image%s unchanged (MD5 matched), "
+                     "nothing written", res.skipped,
+                     res.skipped == 1 ? "" : "s");
+        else if (!res.skipped)
+            snprintf(msg, sizeof msg,
+                     "%u image%s written and verified in %.1f s",
+                     res.written, res.written == 1 ? "" : "s", secs);
+        else
+            snprintf(msg, sizeof msg,
+                     "%u image%s written and verified in %.1f s, %u "
+                     "unchanged (MD5 matched)", res.written,
+                     res.written == 1 ? "" : "s", secs, res.skipped);
     }
     log_msg(&e->log, ED_LOG_INFO, "%s", msg);
     if (j->monitor_after && !(atomic_load(&e->cmds) & CMD_BIT_STOP)) {

@@ -186,6 +186,8 @@ struct engine_hooks {
     void (*after_write)(void *ctx, struct engine_job *job, size_t index);
     /* after every written block (engine thread); may call engine_cancel */
     void (*progress)(void *ctx, size_t index, uint64_t done, uint64_t total);
+    /* before every SPI_FLASH_MD5 the engine asks for (engine thread) */
+    void (*md5)(void *ctx, uint32_t offset, uint32_t len);
     void *ctx;
 };
 void engine_set_hooks(struct engine *e, const struct engine_hooks *h);

@@ -709,3 +709,146 @@ void test_engine__two_engines_at_once(void)
         T_ASSERT(res[k].n_progress >= 1);
     }
 }
+
+/* ---- the unchanged-check: which SPI_FLASH_MD5s the engine asks for ---- */
+
+struct md5_log {
+    unsigned n;
+    uint32_t off[16], len[16];
+};
+
+static void note_md5(void *ctx, uint32_t offset, uint32_t len)
+{
+    struct md5_log *ml = ctx;
+
+    if (ml->n < 16) {
+        ml->off[ml->n] = offset;
+        ml->len[ml->n] = len;
+    }
+    ml->n++;
+}
+
+#define PROBE_APP_LEN (64u * 1024)
+
+/* Flash copies of data (PROBE_APP_LEN bytes at 0x10000) and, when small
+ * is non-NULL, 3000 bytes at 0x9000 first; MD5 requests into ml. */
+static void probe_run(struct rig *r, const uint8_t *small,
+                      const uint8_t *data, struct md5_log *ml,
+                      struct result *res)
+{
+    struct engine_job job;
+    struct engine_hooks h;
+
+    engine_job_init(&job);
+    snprintf(job.port, sizeof job.port, "%s", r->url);
+    if (small) {
+        add_data(&job, "nvs", 0x9000, 3000, 1);
+        memcpy(job.images[0].data, small, 3000);
+    }
+    add_data(&job, "factory", 0x10000, PROBE_APP_LEN, 1);
+    memcpy(job.images[job.n_images - 1].data, data, PROBE_APP_LEN);
+    memset(ml, 0, sizeof *ml);
+    memset(&h, 0, sizeof h);
+    h.md5 = note_md5;
+    h.ctx = ml;
+    T_EQ_INT(run(&job, &h, res, NULL), 0);
+    if (res->status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res->message, res->log);
+}
+
+/* Random bytes from seed (the same generator as add_data). */
+static uint8_t *probe_data(size_t len, unsigned seed)
+{
+    uint8_t *d = malloc(len);
+    size_t i;
+
+    T_ASSERT(d);
+    for (i = 0; i < len; i++) {
+        seed = seed * 1103515245u + 12345u;
+        d[i] = (uint8_t)(seed >> 16);
+    }
+    return d;
+}
+
+/* First-time flash: one MD5 of the first sector decides, then only the
+ * verify; an image no larger than a sector gets one MD5 of itself. */
+void test_engine__blank_region_costs_one_small_md5(void)
+{
+    uint8_t *app = probe_data(PROBE_APP_LEN, 31), *nvs = probe_data(3000, 32);
+    struct md5_log ml;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    probe_run(&r, nvs, app, &ml, &res);
+    rig_free(&r);
+    T_EQ_INT(res.status, ED_OK);
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
+    T_EQ_INT(res.parts[1].phase, PHASE_DONE);
+    T_EQ_INT(ml.n, 4);
+    /* nvs: the whole 3000 bytes, then the verify */
+    T_EQ_INT(ml.off[0], 0x9000);
+    T_EQ_INT(ml.len[0], 3000);
+    T_EQ_INT(ml.len[1], 3000);
+    /* app: the first 4 KiB differ from the erased flash, so no full MD5
+     * before writing; the one full MD5 is the verify */
+    T_EQ_INT(ml.off[2], 0x10000);
+    T_EQ_INT(ml.len[2], 4096);
+    T_EQ_INT(ml.off[3], 0x10000);
+    T_EQ_INT(ml.len[3], PROBE_APP_LEN);
+    T_CONTAINS(res.message, "2 images written and verified");
+    free(app);
+    free(nvs);
+}
+
+/* Reflash of the same image: first sector, then whole region, skipped. */
+void test_engine__unchanged_image_skipped_after_two_md5s(void)
+{
+    uint8_t *app = probe_data(PROBE_APP_LEN, 33);
+    struct md5_log ml;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    probe_run(&r, NULL, app, &ml, &res);
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
+    probe_run(&r, NULL, app, &ml, &res);
+    rig_free(&r);
+    T_EQ_INT(res.status, ED_OK);
+    T_EQ_INT(res.parts[0].phase, PHASE_SKIPPED);
+    T_EQ_STR(res.parts[0].message, "unchanged");
+    T_EQ_INT(ml.n, 2);
+    T_EQ_INT(ml.len[0], 4096);
+    T_EQ_INT(ml.len[1], PROBE_APP_LEN);
+    T_EQ_STR(res.message, "1 image unchanged (MD5 matched), nothing written");
+    free(app);
+}
+
+/* Same first sector, different tail: the whole-region MD5 catches it. */
+void test_engine__same_first_sector_other_tail_is_written(void)
+{
+    uint8_t *app = probe_data(PROBE_APP_LEN, 35);
+    struct md5_log ml;
+    struct result res;
+    struct rig r;
+    const uint8_t *fl;
+    size_t fsz;
+
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    probe_run(&r, NULL, app, &ml, &res);
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
+    app[PROBE_APP_LEN - 100] ^= 0x01;
+    probe_run(&r, NULL, app, &ml, &res);
+    T_EQ_INT(res.status, ED_OK);
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
+    T_EQ_INT(ml.n, 3);   /* first sector, whole region, verify */
+    T_EQ_INT(ml.len[0], 4096);
+    T_EQ_INT(ml.len[1], PROBE_APP_LEN);
+    T_EQ_INT(ml.len[2], PROBE_APP_LEN);
+    rig_pause(&r);
+    fl = sim_flash(r.sim, &fsz);
+    T_ASSERT(fsz >= 0x10000 + PROBE_APP_LEN);
+    T_EQ_MEM(fl + 0x10000, app, PROBE_APP_LEN);
+    rig_free(&r);
+    free(app);
+}
