@@ -277,7 +277,7 @@ int loader_connect(struct loader *l, enum port_before before,
     const char *seqs[8];
     char boot[96] = "";
     bool saw_download = false, saw_normal = false;
-    size_t junk_before;
+    size_t junk_before, bad_before;
     int nseq, a, t, rc;
 
     if (attempts <= 0)
@@ -298,6 +298,7 @@ int loader_connect(struct loader *l, enum port_before before,
     l->rev_major = l->rev_minor = -1;
     l->xtal_mhz = 0;
     junk_before = proto_junk_total(l->proto);
+    bad_before = proto_bad_frames(l->proto);
 
     if (before == BEFORE_NO_RESET_NO_SYNC) {
         /* assume a stub is already running (esptool's no-reset-no-sync) */
@@ -354,6 +355,14 @@ int loader_connect(struct loader *l, enum port_before before,
                          "board booted normally, not in download mode (%s): "
                          "hold BOOT while resetting, or check the DTR/RTS "
                          "wiring", boot);
+    /* frames came, none a SYNC reply of the right shape: not a ROM */
+    if (proto_bad_frames(l->proto) != bad_before)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_PROTO,
+                         "something answers on %s, but not as an Espressif "
+                         "ROM loader (%zu frames of the wrong shape in %d "
+                         "attempts): check that this is the right port",
+                         l->port->url,
+                         proto_bad_frames(l->proto) - bad_before, attempts);
     if (saw_download)
         return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_TIMEOUT,
                          "download mode seen but no reply to SYNC on %s: "
@@ -847,8 +856,9 @@ int loader_run_stub(struct loader *l, const struct loader_segment *segs,
             break;
         if (fl >= 10 && f[0] == 1 && f[1] == OP_MEM_END && f[8] != 0)
             return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_DEVICE,
-                             "MEM_END failed: the chip said %s",
-                             proto_rom_error_name(f[9]));
+                             "MEM_END failed: the chip said %s: %s",
+                             proto_rom_error_name(f[9]),
+                             proto_rom_error_fix(f[9]));
     }
     set_stub(l, true);
     log_msg(&l->log, ED_LOG_INFO, "flasher stub running");
@@ -1192,8 +1202,8 @@ int loader_md5(struct loader *l, uint32_t offset, uint32_t len,
     for (i = 0; i < 16; i++) {
         int hi = hexval(r.data[2 * i]), lo = hexval(r.data[2 * i + 1]);
         if (hi < 0 || lo < 0)
-            return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_PROTO,
-                             "the ROM's MD5 reply is not hexadecimal");
+            return proto_malformed(l->errmsg, sizeof l->errmsg,
+                                   "the ROM's MD5 reply is not hexadecimal");
         digest[i] = (uint8_t)(hi << 4 | lo);
     }
     return ED_OK;
@@ -1259,9 +1269,9 @@ int loader_read_flash(struct loader *l, uint32_t offset, uint8_t *buf,
         if (rc)
             return fail_proto(l, rc);
         if (fl > len - done)
-            return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_PROTO,
-                             "READ_FLASH sent %zu bytes when %zu were left",
-                             fl, len - done);
+            return proto_malformed(l->errmsg, sizeof l->errmsg,
+                                   "READ_FLASH sent %zu bytes when %zu were "
+                                   "left", fl, len - done);
         memcpy(buf + done, f, fl);
         done += fl;
         put32(ack, (uint32_t)done);
@@ -1279,9 +1289,9 @@ int loader_read_flash(struct loader *l, uint32_t offset, uint8_t *buf,
     if (rc)
         return fail_proto(l, rc);
     if (fl != 16)
-        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_PROTO,
-                         "READ_FLASH ended with a %zu-byte frame instead of "
-                         "the 16-byte MD5", fl);
+        return proto_malformed(l->errmsg, sizeof l->errmsg,
+                               "READ_FLASH ended with a %zu-byte frame "
+                               "instead of the 16-byte MD5", fl);
     MD5Init(&md5);
     MD5Update(&md5, buf, len);
     MD5Final(want, &md5);

@@ -9,6 +9,7 @@
 #include "proto.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ struct proto {
     bool boot_download;   /* that boot mode is a download mode */
     bool download_text;   /* "waiting for download" and the like */
     size_t scanned_total; /* junk_total when the junk was last scanned */
+    size_t bad_frames;    /* frames of the wrong shape or for other commands */
     uint8_t *tx;      /* SLIP-encoded output, grown as needed */
     size_t tx_cap;
     uint8_t *pkt;     /* packet before encoding */
@@ -118,6 +120,46 @@ static uint32_t get_le32(const uint8_t *b)
 {
     return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
            (uint32_t)b[3] << 24;
+}
+
+/*
+ * The one place that ends a sentence about a reply of the wrong shape with
+ * its likely fix: fmt (printf-style), then ": " and fix.
+ */
+static int vfail_fix(char *buf, size_t len, int rc, const char *fix,
+                     const char *fmt, va_list ap)
+{
+    size_t n;
+
+    ed_vseterr(buf, len, rc, fmt, ap);
+    n = strlen(buf);
+    if (fix && n < len)
+        snprintf(buf + n, len - n, ": %s", fix);
+    return rc;
+}
+
+int proto_malformed(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vfail_fix(buf, len, ED_ERR_PROTO, PROTO_LINE_FIX, fmt, ap);
+    va_end(ap);
+    return ED_ERR_PROTO;
+}
+
+static int fail_fix(struct proto *p, int rc, const char *fix,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int fail_fix(struct proto *p, int rc, const char *fix,
+                    const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vfail_fix(p->errmsg, sizeof p->errmsg, rc, fix, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 size_t proto_build(uint8_t *out, size_t cap, uint8_t op, const uint8_t *data,
@@ -260,6 +302,11 @@ size_t proto_junk_total(const struct proto *p)
     return p->dec.junk_total;
 }
 
+size_t proto_bad_frames(const struct proto *p)
+{
+    return p->bad_frames;
+}
+
 int proto_flush_input(struct proto *p)
 {
     p->rx_pos = p->rx_len = 0;
@@ -345,6 +392,53 @@ static void error_text(char *buf, size_t cap, bool stub, uint8_t code)
         snprintf(buf, cap, "0x%02X (%s)", code, name);
 }
 
+const char *proto_rom_error_fix(uint8_t code)
+{
+    switch (code) {
+    case 0x01: case 0x05: case 0x06: case 0x64: case 0x65:
+        return "the ROM rejected the command: it may be in Secure Download "
+               "Mode, or the command is not supported by this chip";
+    case 0x07: case 0x0B: case 0x0C: case 0x0D:
+        return "the data was damaged on the way: check the cable, or lower "
+               "--baud";
+    case 0x08: case 0x09: case 0x0A:
+        return "the SPI flash did not do as told: check the flash size "
+               "and the board's flash (strapping, power), then retry";
+    case 0x0E: case 0x0F:
+        return "the RAM image does not fit this chip: check that it was "
+               "built for this chip";
+    }
+    return "reset the board and retry";
+}
+
+/*
+ * A reply whose size field disagrees with its frame is of the wrong shape,
+ * except for the legacy stub's documented quirks (protocol.md 1.3): size 2
+ * on most replies, and GET_SECURITY_INFO announcing its 20 data bytes
+ * without the 2 status bytes that follow.
+ */
+static bool size_ok(const struct proto *p, uint8_t op, size_t size,
+                    size_t dlen)
+{
+    if (size == dlen)
+        return true;
+    if (!p->stub)
+        return false;
+    return size == 2 || (op == OP_GET_SECURITY_INFO && size + 2 == dlen);
+}
+
+/* "3 replies to SYNC" / "5 replies to other commands, the last to SYNC" */
+static void others_text(char *buf, size_t cap, int n, bool mixed,
+                        uint8_t last)
+{
+    if (mixed)
+        snprintf(buf, cap, "%d replies to other commands, the last to %s",
+                 n, proto_op_name(last));
+    else
+        snprintf(buf, cap, "%d repl%s to %s", n, n == 1 ? "y" : "ies",
+                 proto_op_name(last));
+}
+
 int proto_command(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
                   uint32_t checksum, size_t want_data, int timeout_ms,
                   struct proto_reply *reply)
@@ -353,6 +447,9 @@ int proto_command(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
     size_t junk_before = p->dec.junk_total;
     unsigned bad_before = p->dec.bad_escapes + p->dec.overflows;
     int skipped = 0, rc;
+    bool mixed = false;
+    uint8_t other = 0;
+    char others[96];
 
     if (reply)
         memset(reply, 0, sizeof *reply);
@@ -361,7 +458,7 @@ int proto_command(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
         return rc;
     for (;;) {
         const uint8_t *f, *d;
-        size_t flen, dlen, off;
+        size_t flen, dlen, off, size;
         uint8_t st, er;
         char name[64];
 
@@ -369,12 +466,21 @@ int proto_command(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
         if (rc == ED_ERR_TIMEOUT) {
             size_t junk = p->dec.junk_total - junk_before;
             unsigned bad = p->dec.bad_escapes + p->dec.overflows - bad_before;
+            if (skipped) {
+                /* frames came, none for op: the chip is not silent */
+                others_text(others, sizeof others, skipped, mixed, other);
+                return fail_fix(p, ED_ERR_TIMEOUT, PROTO_LINE_FIX,
+                                "the chip answers, but not to %s (got %s "
+                                "within %d ms)", proto_op_name(op), others,
+                                timeout_ms);
+            }
             if (junk || bad)
-                return ed_seterr(
-                    p->errmsg, sizeof p->errmsg, ED_ERR_PROTO,
+                return fail_fix(
+                    p, ED_ERR_PROTO,
+                    "an app may be running, or the baud rate is wrong; "
+                    "reset the board into download mode and retry",
                     "no reply to %s within %d ms, only %zu bytes of other "
-                    "data%s (is an app running, or is the baud rate wrong?)",
-                    proto_op_name(op), timeout_ms, junk,
+                    "data%s", proto_op_name(op), timeout_ms, junk,
                     bad ? " and broken frames" : "");
             return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_TIMEOUT,
                              "no reply to %s within %d ms", proto_op_name(op),
@@ -382,16 +488,26 @@ int proto_command(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
         }
         if (rc)
             return rc;
-        if (flen < 8 || f[0] != 0x01)
-            return ed_seterr(
-                p->errmsg, sizeof p->errmsg, ED_ERR_PROTO,
+        if (flen < 8 || f[0] != 0x01) {
+            p->bad_frames++;
+            return fail_fix(
+                p, ED_ERR_PROTO, PROTO_LINE_FIX,
                 "malformed reply to %s: %s (%zu bytes, first byte 0x%02X)",
                 proto_op_name(op),
                 flen < 8 ? "shorter than a reply header"
                          : "not marked as a response",
                 flen, f[0]);
+        }
         d = f + 8;
         dlen = flen - 8;
+        size = (size_t)f[2] | (size_t)f[3] << 8;
+        if (!size_ok(p, f[1], size, dlen)) {
+            p->bad_frames++;
+            return fail_fix(p, ED_ERR_PROTO, PROTO_LINE_FIX,
+                            "malformed reply to %s: its header announces "
+                            "%zu bytes of data but %zu came", proto_op_name(op),
+                            size, dlen);
+        }
         if (f[1] != op) {
             if (dlen >= 2 && d[0] != 0 && d[1] == ROM_INVALID_RECV_MSG) {
                 drain_rejections(p);
@@ -400,16 +516,24 @@ int proto_command(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
                                  "the loader does not support %s",
                                  proto_op_name(op));
             }
-            if (++skipped >= PROTO_MAX_SKIP)
-                return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_PROTO,
-                                 "no reply to %s among %d replies to other "
-                                 "commands", proto_op_name(op), skipped);
+            p->bad_frames++;
+            if (skipped && f[1] != other)
+                mixed = true;
+            other = f[1];
+            if (++skipped >= PROTO_MAX_SKIP) {
+                others_text(others, sizeof others, skipped, mixed, other);
+                return fail_fix(p, ED_ERR_PROTO, PROTO_LINE_FIX,
+                                "the chip answers, but not to %s (got %s)",
+                                proto_op_name(op), others);
+            }
             continue;
         }
-        if (dlen < 2)
-            return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_PROTO,
-                             "reply to %s has no status bytes (%zu bytes)",
-                             proto_op_name(op), flen);
+        if (dlen < 2) {
+            p->bad_frames++;
+            return fail_fix(p, ED_ERR_PROTO, PROTO_LINE_FIX,
+                            "reply to %s has no status bytes (%zu bytes)",
+                            proto_op_name(op), flen);
+        }
         /*
          * Status right after the expected data (as esptool reads it); a
          * shorter reply (an error without data, the ESP32-S2's 12-byte
@@ -439,15 +563,15 @@ int proto_command(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
         }
         if (!p->stub && st != 0) {
             error_text(name, sizeof name, false, er);
-            return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_DEVICE,
-                             "%s failed: the chip said %s", proto_op_name(op),
-                             name);
+            return fail_fix(p, ED_ERR_DEVICE, proto_rom_error_fix(er),
+                            "%s failed: the chip said %s", proto_op_name(op),
+                            name);
         }
         if (off < want_data && !(op == OP_GET_SECURITY_INFO && off >= 12))
-            return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_PROTO,
-                             "reply to %s carries %zu bytes of data, "
-                             "expected %zu", proto_op_name(op), off,
-                             want_data);
+            return fail_fix(p, ED_ERR_PROTO, PROTO_LINE_FIX,
+                            "reply to %s carries %zu bytes of data, "
+                            "expected %zu", proto_op_name(op), off,
+                            want_data);
         return ED_OK;
     }
 }

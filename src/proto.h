@@ -74,9 +74,15 @@ size_t proto_build(uint8_t *out, size_t cap, uint8_t op, const uint8_t *data,
 
 /*
  * Send op with data and wait for its reply until timeout_ms.  Frames with
- * another opcode are skipped (up to 100, as esptool); a reply with another
- * opcode and status [non-zero, 0x05] is "unsupported" (ED_ERR_UNSUPPORTED).
- * A device error returns ED_ERR_DEVICE with the named code in the errmsg.
+ * another opcode are skipped (up to 100, as esptool: then ED_ERR_PROTO); a
+ * reply with another opcode and status [non-zero, 0x05] is "unsupported"
+ * (ED_ERR_UNSUPPORTED).  A timeout after only other opcodes is
+ * ED_ERR_TIMEOUT saying "the chip answers, but not to OP (got ...)".  A
+ * frame of the wrong shape (see proto_bad_frames(), including a size field
+ * that disagrees with the frame beyond the legacy stub's documented quirks)
+ * is ED_ERR_PROTO, its sentence ending with PROTO_LINE_FIX.  A device error
+ * returns ED_ERR_DEVICE with the named code in the errmsg (a ROM's code
+ * followed by its likely fix).
  * reply may be NULL.  reply->data stays valid until the next call.
  * want_data: bytes of response data expected before the status bytes.
  */
@@ -108,6 +114,24 @@ const char *proto_boot_line(const struct proto *p);
 bool proto_download_seen(const struct proto *p);
 /* Bytes outside frames ever seen (garbage detection). */
 size_t proto_junk_total(const struct proto *p);
+/*
+ * Frames of the wrong shape ever seen by proto_command(): too short, not
+ * marked as a reply, a size field that disagrees with the frame, no status
+ * bytes, or a reply to another command than the one waited for.
+ */
+size_t proto_bad_frames(const struct proto *p);
+
+/*
+ * The likely fix that ends every sentence about a reply of the wrong shape
+ * (ED_ERR_PROTO).  proto_malformed() formats such a sentence into buf with
+ * this fix appended and returns ED_ERR_PROTO; the loader uses it for the
+ * frames it checks itself, so they all end the same way.
+ */
+#define PROTO_LINE_FIX                                                        \
+    "another program may be writing to the port, or the line is noisy; "      \
+    "reset the board and retry, or lower --baud"
+int proto_malformed(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Drop buffered input here and in the port (after a baud change). */
 int proto_flush_input(struct proto *p);
@@ -116,5 +140,7 @@ int proto_flush_input(struct proto *p);
 const char *proto_rom_error_name(uint8_t code);
 const char *proto_stub_error_name(uint8_t code);
 const char *proto_op_name(uint8_t op);
+/* The likely fix for a ROM error code ("the ROM rejected the command: ..."). */
+const char *proto_rom_error_fix(uint8_t code);
 
 #endif

@@ -504,6 +504,19 @@ struct golden_rom {
     size_t rx_len, rx_pos;
     uint8_t last_op;         /* the ESP32 ROM echoes it when it rejects */
     uint32_t last_value;
+    int defect;              /* GOLDEN_*: how the replies go wrong */
+};
+
+/* Replies of the wrong shape (audit F4), to READ_REG unless said. */
+enum {
+    GOLDEN_OK,
+    GOLDEN_NO_STATUS,     /* header only */
+    GOLDEN_DIRECTION_0,   /* not marked as a response */
+    GOLDEN_WRONG_OP,      /* answers READ_REG as if it were SYNC */
+    GOLDEN_LENGTH_200,    /* size field 200, 4 bytes follow */
+    GOLDEN_ROM_ERROR_05,  /* status 01 05 */
+    GOLDEN_SYNC_WRONG_OP, /* SYNC answered with another opcode */
+    GOLDEN_SYNC_SHORT,    /* SYNC answered with 1-byte frames */
 };
 
 static void golden_queue(struct golden_rom *g, const uint8_t *body, size_t n)
@@ -541,6 +554,39 @@ static void golden_command(struct golden_rom *g, const uint8_t *f, size_t n)
 
     if (n < 8 || f[0] != 0)
         return;
+    if (f[1] == OP_SYNC && g->defect == GOLDEN_SYNC_WRONG_OP) {
+        for (i = 0; i < 8; i++)
+            golden_reply(g, OP_SYNC + 0x40, 0x20120707, NULL, 0, 0, 0);
+        return;
+    }
+    if (f[1] == OP_SYNC && g->defect == GOLDEN_SYNC_SHORT) {
+        for (i = 0; i < 8; i++)
+            golden_queue(g, (const uint8_t *)"\x01", 1);
+        return;
+    }
+    if (f[1] == OP_READ_REG && g->defect != GOLDEN_OK) {
+        uint8_t b[12] = {1, OP_READ_REG, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        switch (g->defect) {
+        case GOLDEN_NO_STATUS:
+            b[2] = 0;
+            golden_queue(g, b, 8);
+            return;
+        case GOLDEN_DIRECTION_0:
+            b[0] = 0;
+            golden_queue(g, b, 12);
+            return;
+        case GOLDEN_WRONG_OP:
+            golden_reply(g, OP_SYNC, 0x20120707, NULL, 0, 0, 0);
+            return;
+        case GOLDEN_LENGTH_200:
+            b[2] = 200;
+            golden_queue(g, b, 12);
+            return;
+        case GOLDEN_ROM_ERROR_05:
+            golden_reply(g, OP_READ_REG, 0, NULL, 0, 1, 0x05);
+            return;
+        }
+    }
     switch (f[1]) {
     case OP_SYNC:
         for (i = 0; i < 8; i++)
@@ -652,6 +698,90 @@ void test_loader__golden_esp32c3_rom_detects_by_security_info(void)
     T_EQ_INT(loader_security_info(l, &flags, &id), ED_OK);
     T_EQ_INT(flags, 0);
     T_EQ_INT(id, 5);
+    loader_free(l);
+    port_close(port);
+}
+
+/* ---- replies of the wrong shape (audit F4): one sentence with its fix ---- */
+
+static void connect_defect(int defect, int want_rc, const char *want1,
+                           const char *want2)
+{
+    struct port *port = golden_new(false);
+    struct loader *l = NULL;
+
+    ((struct golden_rom *)port)->defect = defect;
+    T_EQ_INT(loader_new(&l, port, NULL), ED_OK);
+    T_EQ_INT(loader_connect(l, BEFORE_NO_RESET, NULL, 1, NULL), want_rc);
+    T_CONTAINS(loader_errmsg(l), want1);
+    T_CONTAINS(loader_errmsg(l), want2);
+    /* one sentence: no line breaks, and no hint of success */
+    T_ASSERT(strchr(loader_errmsg(l), '\n') == NULL);
+    /* a malformed reply is never taken as the chip's answer */
+    T_EQ_INT(loader_chip(l), CHIP_UNKNOWN);
+    loader_free(l);
+    port_close(port);
+}
+
+void test_loader__reply_without_status_bytes(void)
+{
+    connect_defect(GOLDEN_NO_STATUS, ED_ERR_PROTO,
+                   "reply to READ_REG has no status bytes (8 bytes)",
+                   ": " PROTO_LINE_FIX);
+}
+
+void test_loader__reply_direction_0(void)
+{
+    connect_defect(GOLDEN_DIRECTION_0, ED_ERR_PROTO,
+                   "malformed reply to READ_REG: not marked as a response",
+                   ": " PROTO_LINE_FIX);
+}
+
+void test_loader__reply_wrong_opcode(void)
+{
+    connect_defect(GOLDEN_WRONG_OP, ED_ERR_TIMEOUT,
+                   "the chip answers, but not to READ_REG (got 1 reply to "
+                   "SYNC within 3000 ms)", ": " PROTO_LINE_FIX);
+}
+
+void test_loader__reply_length_disagrees(void)
+{
+    /* the audit's fake: size 200, 4 bytes; once taken for an ESP32-P4 */
+    connect_defect(GOLDEN_LENGTH_200, ED_ERR_PROTO,
+                   "malformed reply to READ_REG: its header announces 200 "
+                   "bytes of data but 4 came", ": " PROTO_LINE_FIX);
+}
+
+void test_loader__rom_error_has_a_fix(void)
+{
+    connect_defect(GOLDEN_ROM_ERROR_05, ED_ERR_DEVICE,
+                   "READ_REG failed: the chip said 0x05 received message has "
+                   "invalid format: the ROM rejected the command",
+                   "Secure Download Mode, or the command is not supported by "
+                   "this chip");
+}
+
+void test_loader__sync_wrong_opcode_is_not_a_rom(void)
+{
+    connect_defect(GOLDEN_SYNC_WRONG_OP, ED_ERR_PROTO,
+                   "something answers on socket://golden, but not as an "
+                   "Espressif ROM loader",
+                   "check that this is the right port");
+}
+
+void test_loader__sync_short_frames_are_not_a_rom(void)
+{
+    struct port *port = golden_new(false);
+    struct loader *l = NULL;
+
+    ((struct golden_rom *)port)->defect = GOLDEN_SYNC_SHORT;
+    T_EQ_INT(loader_new(&l, port, NULL), ED_OK);
+    T_EQ_INT(loader_connect(l, BEFORE_NO_RESET, NULL, 2, NULL), ED_ERR_PROTO);
+    T_CONTAINS(loader_errmsg(l), "but not as an Espressif ROM loader");
+    T_CONTAINS(loader_errmsg(l), "in 2 attempts");
+    /* not the advice for a silent line */
+    T_ASSERT(strstr(loader_errmsg(l), "by hand") == NULL);
+    T_ASSERT(strstr(loader_errmsg(l), "no reply") == NULL);
     loader_free(l);
     port_close(port);
 }

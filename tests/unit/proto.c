@@ -498,3 +498,179 @@ void test_proto__boot_line_scanned(void)
     proto_free(p);
     free(f);
 }
+
+/* ---- replies of the wrong shape (audit F4) ---- */
+
+/* Queue a reply whose header announces size bytes, with n bytes after it. */
+static void fake_reply_sized(struct fake_port *f, uint8_t op, size_t size,
+                             const uint8_t *data, size_t n)
+{
+    uint8_t b[512] = {1, op, (uint8_t)size, (uint8_t)(size >> 8)};
+    memcpy(b + 8, data, n);
+    fake_frame(f, b, 8 + n);
+}
+
+void test_proto__size_field_must_match_frame(void)
+{
+    const uint8_t st[] = {0, 0, 0, 0};
+    const uint8_t addr[] = {0x00, 0x10, 0x00, 0x40};
+    struct fake_port *f = fake_new();
+    struct proto_reply r;
+    struct proto *p;
+
+    T_EQ_INT(proto_new(&p, &f->base, NULL), ED_OK);
+    /* the audit's example: length 200, 4 bytes */
+    fake_reply_sized(f, OP_READ_REG, 200, st, 4);
+    T_EQ_INT(proto_command(p, OP_READ_REG, addr, 4, 0, 0, 1000, &r),
+             ED_ERR_PROTO);
+    T_EQ_STR(proto_errmsg(p),
+             "malformed reply to READ_REG: its header announces 200 bytes "
+             "of data but 4 came: " PROTO_LINE_FIX);
+    T_EQ_INT(proto_bad_frames(p), 1);
+    /* a ROM's size 2 on 4 status bytes is not a documented quirk */
+    fake_reply_sized(f, OP_READ_REG, 2, st, 4);
+    T_EQ_INT(proto_command(p, OP_READ_REG, addr, 4, 0, 0, 1000, &r),
+             ED_ERR_PROTO);
+    T_CONTAINS(proto_errmsg(p), "announces 2 bytes of data but 4 came");
+    /* nor a stub's size 7 on 2 status bytes */
+    proto_set_stub(p, true);
+    fake_reply_sized(f, OP_READ_REG, 7, st, 2);
+    T_EQ_INT(proto_command(p, OP_READ_REG, addr, 4, 0, 0, 1000, &r),
+             ED_ERR_PROTO);
+    T_CONTAINS(proto_errmsg(p), "announces 7 bytes of data but 2 came");
+    T_EQ_INT(proto_bad_frames(p), 3);
+    /* the next good reply still goes through */
+    fake_reply(f, OP_READ_REG, 5, st, 2);
+    T_EQ_INT(proto_command(p, OP_READ_REG, addr, 4, 0, 0, 1000, &r), ED_OK);
+    T_EQ_INT(r.value, 5);
+    proto_free(p);
+    free(f);
+}
+
+void test_proto__legacy_stub_size_quirks_tolerated(void)
+{
+    /* protocol.md 1.3: the legacy stub sets size 2 on most replies, and
+     * 20 on GET_SECURITY_INFO although 22 bytes follow */
+    uint8_t d[32] = {0};
+    struct fake_port *f = fake_new();
+    struct proto_reply r;
+    struct proto *p;
+
+    T_EQ_INT(proto_new(&p, &f->base, NULL), ED_OK);
+    proto_set_stub(p, true);
+    memset(d, 0x22, 16);
+    fake_reply_sized(f, OP_SPI_FLASH_MD5, 2, d, 18);
+    T_EQ_INT(proto_command(p, OP_SPI_FLASH_MD5, d, 16, 0, 16, 1000, &r),
+             ED_OK);
+    T_EQ_INT(r.data_len, 16);
+    T_EQ_INT(r.data[15], 0x22);
+    memset(d, 0, sizeof d);
+    d[12] = 9; /* chip id */
+    fake_reply_sized(f, OP_GET_SECURITY_INFO, 20, d, 22);
+    T_EQ_INT(proto_command(p, OP_GET_SECURITY_INFO, NULL, 0, 0, 20, 1000, &r),
+             ED_OK);
+    T_EQ_INT(r.data_len, 20);
+    T_EQ_INT(r.data[12], 9);
+    T_EQ_INT(proto_bad_frames(p), 0);
+    /* the same GET_SECURITY_INFO quirk from a ROM is of the wrong shape */
+    proto_set_stub(p, false);
+    fake_reply_sized(f, OP_GET_SECURITY_INFO, 20, d, 24);
+    T_EQ_INT(proto_command(p, OP_GET_SECURITY_INFO, NULL, 0, 0, 20, 1000, &r),
+             ED_ERR_PROTO);
+    proto_free(p);
+    free(f);
+}
+
+void test_proto__wrong_shape_sentences_end_with_the_fix(void)
+{
+    const uint8_t wrongdir[] = {0x00, 0x0A, 0x02, 0x00, 0, 0, 0, 0, 0, 0};
+    const uint8_t nostatus[] = {0x01, 0x0A, 0x00, 0x00, 0, 0, 0, 0};
+    const uint8_t shortf[] = {0x01};
+    const uint8_t st[] = {0, 0, 0, 0};
+    struct fake_port *f = fake_new();
+    struct proto *p;
+
+    T_EQ_INT(proto_new(&p, &f->base, NULL), ED_OK);
+    fake_frame(f, nostatus, sizeof nostatus);
+    T_EQ_INT(proto_command(p, OP_READ_REG, st, 4, 0, 0, 1000, NULL),
+             ED_ERR_PROTO);
+    T_EQ_STR(proto_errmsg(p), "reply to READ_REG has no status bytes "
+                              "(8 bytes): " PROTO_LINE_FIX);
+    fake_frame(f, wrongdir, sizeof wrongdir);
+    T_EQ_INT(proto_command(p, OP_READ_REG, st, 4, 0, 0, 1000, NULL),
+             ED_ERR_PROTO);
+    T_EQ_STR(proto_errmsg(p), "malformed reply to READ_REG: not marked as a "
+                              "response (10 bytes, first byte 0x00): "
+                              PROTO_LINE_FIX);
+    fake_frame(f, shortf, sizeof shortf);
+    T_EQ_INT(proto_command(p, OP_READ_REG, st, 4, 0, 0, 1000, NULL),
+             ED_ERR_PROTO);
+    T_CONTAINS(proto_errmsg(p), "shorter than a reply header");
+    T_CONTAINS(proto_errmsg(p), "reset the board and retry, or lower --baud");
+    /* missing data too */
+    fake_reply(f, OP_SPI_FLASH_MD5, 0, st, sizeof st);
+    T_EQ_INT(proto_command(p, OP_SPI_FLASH_MD5, st, 4, 0, 32, 1000, NULL),
+             ED_ERR_PROTO);
+    T_CONTAINS(proto_errmsg(p), "expected 32: " PROTO_LINE_FIX);
+    T_EQ_INT(proto_bad_frames(p), 3);
+    /* garbage only: its own fix, not the silence */
+    fake_raw(f, "I (10) app: running\r\n", 21);
+    T_EQ_INT(proto_command(p, OP_READ_REG, st, 4, 0, 0, 200, NULL),
+             ED_ERR_PROTO);
+    T_CONTAINS(proto_errmsg(p), "21 bytes of other data: an app may be "
+                                "running, or the baud rate is wrong");
+    proto_free(p);
+    free(f);
+}
+
+void test_proto__only_other_opcodes_says_the_chip_answers(void)
+{
+    const uint8_t st[] = {0, 0, 0, 0};
+    struct fake_port *f = fake_new();
+    struct proto *p;
+    int i;
+
+    for (i = 0; i < 3; i++)
+        fake_reply(f, OP_SYNC, 0x20120707, st, sizeof st);
+    T_EQ_INT(proto_new(&p, &f->base, NULL), ED_OK);
+    T_EQ_INT(proto_command(p, OP_READ_REG, st, 4, 0, 0, 300, NULL),
+             ED_ERR_TIMEOUT);
+    T_EQ_STR(proto_errmsg(p), "the chip answers, but not to READ_REG (got 3 "
+                              "replies to SYNC within 300 ms): "
+                              PROTO_LINE_FIX);
+    T_EQ_INT(proto_bad_frames(p), 3);
+    /* two different opcodes */
+    fake_reply(f, OP_SYNC, 0, st, sizeof st);
+    fake_reply(f, OP_FLASH_BEGIN, 0, st, sizeof st);
+    T_EQ_INT(proto_command(p, OP_READ_REG, st, 4, 0, 0, 300, NULL),
+             ED_ERR_TIMEOUT);
+    T_CONTAINS(proto_errmsg(p), "(got 2 replies to other commands, the last "
+                                "to FLASH_BEGIN within 300 ms)");
+    proto_free(p);
+    free(f);
+}
+
+void test_proto__rom_error_has_a_fix(void)
+{
+    const uint8_t rej[] = {0x01, 0x05, 0, 0};
+    const uint8_t crc[] = {0x01, 0x07, 0, 0};
+    struct fake_port *f = fake_new();
+    struct proto *p;
+
+    fake_reply(f, OP_READ_REG, 0, rej, sizeof rej);
+    T_EQ_INT(proto_new(&p, &f->base, NULL), ED_OK);
+    T_EQ_INT(proto_command(p, OP_READ_REG, rej, 4, 0, 0, 1000, NULL),
+             ED_ERR_DEVICE);
+    T_EQ_STR(proto_errmsg(p),
+             "READ_REG failed: the chip said 0x05 received message has "
+             "invalid format: the ROM rejected the command: it may be in "
+             "Secure Download Mode, or the command is not supported by this "
+             "chip");
+    fake_reply(f, OP_MEM_DATA, 0, crc, sizeof crc);
+    T_EQ_INT(proto_command(p, OP_MEM_DATA, crc, 4, 0xEF, 0, 1000, NULL),
+             ED_ERR_DEVICE);
+    T_CONTAINS(proto_errmsg(p), "0x07 checksum error: the data was damaged");
+    T_EQ_INT(proto_bad_frames(p), 0);
+    proto_free(p);
+    free(f);
+}
