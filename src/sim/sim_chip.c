@@ -175,7 +175,9 @@ static const struct sim_chip chips[] = {
         .spi_usr = 0x18, .spi_usr1 = 0x1C, .spi_usr2 = 0x20,
         .spi_mosi_dlen = 0x24, .spi_miso_dlen = 0x28, .spi_w0 = 0x58,
         .uart_clkdiv_reg = 0x60000014, .uart_date_reg = 0x6000007C,
-        .apb_hz = 48000000, .xtal_mhz = 48, .revision = 100,
+        /* a pre-production v0.1 part, what the ESP-IDF images of the
+         * C5 preview era were built for (max rev v0.99) */
+        .apb_hz = 48000000, .xtal_mhz = 48, .revision = 1,
         .regs = NOREGS,
         .rev_layout = SIM_REV_C5, .xtal_alt = 40, .rom_xtal_mhz = 48,
         .rom_xtal_reg = 0x60096110, .spi_usr2_reset = 0x70000000,

@@ -3,6 +3,7 @@
 # with `espdeck flash` over RFC 2217, then boot the same flash file (normal
 # boot on a raw socket) and read what the board prints: the ROM banner, the
 # 2nd-stage log with the partition table, the app start and Hello world.
+# Then all nine chips: each shipped profile flashed with --monitor boots.
 source tests/lib.sh
 
 export ESPDECK_FIRMWARE=$FW
@@ -54,6 +55,47 @@ boot_case() {
 
 boot_case esp32 0x1000 ESP32
 boot_case esp32c3 0x0 ESP32_C3
+
+# Every shipped hello-world profile flashes its chip and boots: espdeck
+# flash --monitor resets the simulated board (unpaced, ~2 s a chip) into
+# the app, whose boot log names the project and then says Hello world.
+flash_boot_case() {
+    local chip=$1 out="$TMP/$1-monitor.out"
+    if ! sim_start --chip "$chip" --listen rfc2217://127.0.0.1:0 --no-pacing; then
+        notok "sim_boot $chip: unpaced simulator starts: $(cat "$TMP/sim.err")"
+        return
+    fi
+    "$ESPDECK" flash "profiles/$chip-hello-world.yaml" --port "rfc2217://127.0.0.1:$SIM_PORT" \
+        --batch --monitor 1.5 > "$out" 2>&1
+    local rc=$?
+    sim_stop
+    check "sim_boot $chip: flash --monitor exits 0" test $rc -eq 0
+    if grep -q 'Project name:     hello_world' "$out"; then
+        ok "sim_boot $chip: the shipped profile boots (Project name: hello_world)"
+    else
+        notok "sim_boot $chip: the shipped profile boots: $(grep -m2 -E 'E \(|rev' "$out" | tr -d '\033' | tr '\r\n' '  ')"
+    fi
+    check "sim_boot $chip: the app prints Hello world!" grep -q '^Hello world!' "$out"
+    check "sim_boot $chip: no boot error" test -z "$(grep -E 'E \([0-9]+\) (boot|boot_comm)' "$out")"
+}
+
+for chip in esp32 esp32s2 esp32s3 esp32c2 esp32c3 esp32c6 esp32h2 esp32c5 esp32p4; do
+    flash_boot_case "$chip"
+done
+
+# The C5's image was built for v0.x parts: a production v1.0 board refuses
+# it in the 2nd stage, as real silicon does (the default C5 is a v0.1).
+if sim_start --chip esp32c5 --listen rfc2217://127.0.0.1:0 --no-pacing --chip-rev 1.0; then
+    "$ESPDECK" flash profiles/esp32c5-hello-world.yaml --port "rfc2217://127.0.0.1:$SIM_PORT" \
+        --batch --monitor 1.5 > "$TMP/c5-v1.out" 2>&1
+    sim_stop
+    check "sim_boot esp32c5 v1.0: the bootloader refuses an image for v0.x" \
+        grep -q 'boot_comm: Image requires chip rev <= v0.99, but chip is v1.0' "$TMP/c5-v1.out"
+    check "sim_boot esp32c5 v1.0: so the app never starts" \
+        test -z "$(grep '^Hello world!' "$TMP/c5-v1.out")"
+else
+    notok "sim_boot esp32c5 v1.0: simulator starts: $(cat "$TMP/sim.err")"
+fi
 
 # Blank flash: the ROM repeats "invalid header" (a boot loop).
 if sim_start --chip esp32 --listen socket://127.0.0.1:0 --boot normal --no-pacing; then

@@ -57,7 +57,7 @@ static const struct {
     {"esp32c3", 0, 3, "ESP32-C3 (QFN32) (revision v0.3)"},
     {"esp32c6", 0, 0, "ESP32-C6 (revision v0.0)"},
     {"esp32h2", 0, 0, "ESP32-H2 (revision v0.0)"},
-    {"esp32c5", 1, 0, "ESP32-C5 (revision v1.0)"},
+    {"esp32c5", 0, 1, "ESP32-C5 (revision v0.1)"},
     {"esp32p4", 1, 0, "ESP32-P4 (revision v1.0)"},
 };
 
