@@ -214,18 +214,80 @@ void sim_trace(struct sim *s, const char *dir, const uint8_t *body,
                 strerror(errno));
 }
 
+/*
+ * Write the TX frames whose last byte has left the wire by `now` (all of
+ * them with now < 0, when the board goes away); before an RX line stamped
+ * now, so the trace stays in time order.
+ */
+static void trace_release(struct sim *s, int64_t now)
+{
+    size_t i = 0;
+
+    while (i < s->trace_tx_len && (now < 0 || s->trace_tx[i].due <= now)) {
+        struct sim_trace_tx *e = &s->trace_tx[i++];
+
+        sim_trace(s, "TX", e->body, e->len, e->due);
+        free(e->body);
+    }
+    memmove(s->trace_tx, s->trace_tx + i,
+            (s->trace_tx_len - i) * sizeof *s->trace_tx);
+    s->trace_tx_len -= i;
+}
+
+/* Forget traced frames that will not leave the wire (after `now`; all with
+ * now < 0): EN went low, or the host went away with them queued. */
+static void trace_cut_after(struct sim *s, int64_t now)
+{
+    while (s->trace_tx_len &&
+           (now < 0 || s->trace_tx[s->trace_tx_len - 1].due > now))
+        free(s->trace_tx[--s->trace_tx_len].body);
+}
+
+/* Keep a TX frame for the trace until its last byte (due) is out. */
+static void trace_hold(struct sim *s, const uint8_t *body, size_t len,
+                       int64_t due)
+{
+    struct sim_trace_tx *e;
+
+    if (s->trace_tx_len == s->trace_tx_cap) {
+        size_t cap = s->trace_tx_cap ? s->trace_tx_cap * 2 : 16;
+        void *n = realloc(s->trace_tx, cap * sizeof *s->trace_tx);
+
+        if (!n)
+            return;
+        s->trace_tx = n;
+        s->trace_tx_cap = cap;
+    }
+    /* released in queue order: not before the frame ahead of it */
+    if (s->trace_tx_len && s->trace_tx[s->trace_tx_len - 1].due > due)
+        due = s->trace_tx[s->trace_tx_len - 1].due;
+    e = &s->trace_tx[s->trace_tx_len];
+    e->body = malloc(len ? len : 1);
+    if (!e->body)
+        return;
+    memcpy(e->body, body, len);
+    e->len = len;
+    e->due = due;
+    s->trace_tx_len++;
+}
+
 void sim_send_frame(struct sim *s, const uint8_t *body, size_t len,
                     int64_t at_us)
 {
     size_t cap = SLIP_ENCODED_MAX(len);
     uint8_t *wire = malloc(cap);
-    size_t n;
+    size_t n, before = s->tx.len;
 
     if (!wire)
         return;
     n = slip_encode(wire, cap, body, len);
-    sim_trace(s, "TX", body, len, at_us);
     sim_uart_emit(s, wire, n, at_us);
+    if (s->trace_fd >= 0) {
+        if (s->tx.len > before) /* stamped when its last byte is out */
+            trace_hold(s, body, len, s->tx.t[s->tx.head + s->tx.len - 1]);
+        else /* nobody listens, or the chip is off: never on the wire */
+            sim_trace(s, "TX", body, len, at_us);
+    }
     free(wire);
 }
 
@@ -330,6 +392,7 @@ static void apply_pins(struct sim *s, bool en, int64_t now)
             stop_running(s);
             s->state = SIM_OFF;
             q_cut_after(&s->tx, now);
+            trace_cut_after(s, now);
             s->tx_free_us = now;
         }
         s->en = false;
@@ -390,11 +453,13 @@ void sim_connect(struct sim *s, bool has_lines, int64_t now_us)
 
 void sim_disconnect(struct sim *s, int64_t now_us)
 {
-    (void)now_us;
+    /* what was out by now was read; the rest goes with the connection */
+    trace_release(s, now_us);
     s->connected = false;
     s->host_baud = 0;
     s->tx.len = s->tx.head = 0;
     s->rx.len = s->rx.head = 0;
+    trace_cut_after(s, now_us);
     slip_decoder_reset(&s->dec);
 }
 
@@ -408,10 +473,12 @@ void sim_set_host_baud(struct sim *s, uint32_t baud, int64_t now_us)
 
 static void dispatch(struct sim *s, const uint8_t *f, size_t len, int64_t t)
 {
+    /* stamped when its last byte arrived (a busy chip acts on it later) */
+    trace_release(s, t);
+    sim_trace(s, "RX", f, len, t);
     if (t < s->busy_until)
         t = s->busy_until;
     s->cmd_t = t;
-    sim_trace(s, "RX", f, len, t);
     if (s->state == SIM_ROM)
         sim_rom_command(s, f, len, t);
     else if (s->state == SIM_STUB)
@@ -497,6 +564,7 @@ static void advance(struct sim *s, int64_t now)
     }
     q_drop(&s->rx, i);
     poll_app(s, now);
+    trace_release(s, now);
 }
 
 void sim_rx(struct sim *s, const uint8_t *buf, size_t len, int64_t now_us)
@@ -759,6 +827,9 @@ void sim_free(struct sim *s)
     if (s->flash && s->flash_file && s->flash_dirty)
         sim_save(s);
     stop_running(s);
+    /* frames still on their way out: stamped when they would be out */
+    trace_release(s, -1);
+    free(s->trace_tx);
     if (s->trace_fd >= 0)
         close(s->trace_fd);
     q_free(&s->rx);

@@ -87,6 +87,14 @@ struct sim {
     bool flash_dirty;
     int trace_fd;              /* -1 = no trace */
     int64_t trace_t0;
+    /* TX frames queued on the paced wire, traced when their last byte
+     * leaves it (in order; due times never decrease). */
+    struct sim_trace_tx {
+        int64_t due;
+        size_t len;
+        uint8_t *body;
+    } *trace_tx;
+    size_t trace_tx_len, trace_tx_cap;
 
     /* Board: power, modem lines, auto-reset circuit. */
     bool connected, has_lines, powered;

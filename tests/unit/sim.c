@@ -1021,3 +1021,58 @@ void test_sim__slow_line_changes_still_reach_download(void)
     T_CONTAINS(r->text, "wait uart0 download");
     sim_free(s);
 }
+
+/* --trace on a paced board: every frame is stamped when its last byte is
+ * on the other side of the wire (audit P14: the 8 SYNC replies once all
+ * carried the request's stamp). */
+void test_sim__trace_stamps_wire_timing(void)
+{
+    struct sim_config cfg;
+    struct sim *s = NULL;
+    char err[256], tpath[512], *line, *save = NULL;
+    uint8_t sync[36] = {0x07, 0x07, 0x12, 0x20};
+    double rx = -1, tx[16], frame_s = 14 * 10 / 115200.0;
+    size_t len, ntx = 0;
+    char *trace;
+
+    snprintf(tpath, sizeof tpath, "%s/wire-trace.txt", t_tmpdir());
+    memset(&cfg, 0, sizeof cfg);
+    cfg.chip = "esp32";
+    cfg.trace_path = tpath;
+    T_EQ_INT(sim_new(&s, &cfg, err, sizeof err), 0);
+    sim_connect(s, false, 0);
+    drain(s, R(), 1000000); /* the banner */
+    memset(sync + 4, 0x55, 32);
+    send_cmd(s, 0x08, sync, sizeof sync, 0, 1000000);
+    drain(s, R(), 1002000); /* part of the replies by then */
+    drain(s, R(), 2000000);
+    sim_free(s);
+
+    trace = (char *)t_read_file(tpath, &len);
+    T_ASSERT(trace);
+    trace = realloc(trace, len + 1);
+    trace[len] = 0;
+    for (line = strtok_r(trace, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        double t;
+        char dir[3];
+        unsigned n;
+
+        if (sscanf(line, "%lf %2s %u", &t, dir, &n) != 3)
+            continue;
+        if (!strcmp(dir, "RX") && n == 44)
+            rx = t;
+        else if (!strcmp(dir, "TX") && n == 12 && ntx < 16)
+            tx[ntx++] = t;
+    }
+    free(trace);
+    T_EQ_INT(ntx, 8);
+    /* the request's 46 wire bytes take 4 ms at 115200 baud */
+    T_ASSERT(rx >= 1.0 + 46 * 10 / 115200.0 - 2e-6);
+    /* each 14-byte reply leaves after the one before it */
+    T_ASSERT(tx[0] >= rx + frame_s - 2e-6);
+    for (size_t i = 1; i < ntx; i++)
+        if (tx[i] < tx[i - 1] + frame_s - 2e-6)
+            t_fail(__FILE__, __LINE__, "reply %zu at %.6f, %.6f after "
+                   "reply %zu", i, tx[i], tx[i] - tx[i - 1], i - 1);
+}
