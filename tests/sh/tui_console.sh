@@ -301,12 +301,15 @@ fi
 tm resize-window -t c -x 100 -y 30; sleep 0.5
 # once the job is over the key bar shows only the keys that apply now
 keybar() { screen "$1" | sed '/^ *$/d' | tail -1; }
+# (wide, so a long status cannot be what hides the key)
+tm resize-window -t c -x 160 -y 30; sleep 0.8
 if wait_gone c "c cancel" && ! keybar c | grep -q "cancelling" &&
    keybar c | grep -q "F1 help" && keybar c | grep -q "q quit"; then
     ok "tui: after a cancel the key bar has no cancel key and no stale note"
 else
     keybar c >&2; notok "tui: after a cancel the key bar has no cancel key and no stale note"
 fi
+tm resize-window -t c -x 100 -y 30; sleep 0.5
 quit_and_check c 6 "tui: quitting after a cancel exits 6"
 tm kill-session -t c
 
