@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "clock.h"
 #include "cmd.h"
 #include "engine.h"
@@ -106,10 +107,9 @@ static void start_flash(struct console *c, struct engine_job *job)
     if (o->baud)
         job->baud = o->baud;
     job->no_compress = job->no_compress || o->no_compress;
-    if (o->before && port_parse_before(o->before, &job->before) != ED_OK) {
-        snprintf(err, sizeof err, "unknown --before mode '%s' (default-reset, "
-                                  "usb-reset, no-reset, no-reset-no-sync)",
-                 o->before);
+    if (o->before &&
+        batch_parse_before(o->before, &job->before, job->reset_seq,
+                           sizeof job->reset_seq, err, sizeof err) != ED_OK) {
         set_fatal(c, EXIT_USAGE, err);
         goto out;
     }
@@ -524,7 +524,8 @@ static void print_outcome(const struct console *c, int code)
                model_outcome(m, model_flash_seconds(m, clock_ms()), out,
                              sizeof out));
     else if (code == EXIT_CANCELLED)
-        printf("espdeck: cancelled; not every image was written\n");
+        printf("espdeck: cancelled; not every image was written: run the same "
+               "command again to finish\n");
     else if (m->finish_msg[0])
         fprintf(stderr, "espdeck: %s\n", m->finish_msg);
     if (c->logf || c->logname[0])
