@@ -229,6 +229,8 @@ static void trace_release(struct sim *s, int64_t now)
         sim_trace(s, "TX", e->body, e->len, e->due);
         free(e->body);
     }
+    if (i == 0)
+        return; /* also: no list allocated yet */
     memmove(s->trace_tx, s->trace_tx + i,
             (s->trace_tx_len - i) * sizeof *s->trace_tx);
     s->trace_tx_len -= i;
