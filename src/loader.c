@@ -861,7 +861,7 @@ int loader_run_stub(struct loader *l, const struct loader_segment *segs,
                              proto_rom_error_fix(f[9]));
     }
     set_stub(l, true);
-    log_msg(&l->log, ED_LOG_INFO, "flasher stub running");
+    log_msg(&l->log, ED_LOG_DEBUG, "flasher stub running");
     return ED_OK;
 }
 
