@@ -222,4 +222,19 @@ int sim_inflate(struct sim_inflater *inf, const uint8_t *in, size_t n,
                 uint8_t **out, size_t *outlen);
 void sim_md5(const uint8_t *data, size_t len, uint8_t out[16]);
 
+/* Little-endian words of the wire format (the simulator's own). */
+static inline uint32_t sim_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static inline void sim_put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
 #endif

@@ -19,19 +19,6 @@
 
 /* ---- little helpers ---- */
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 /* Dallas/Maxim CRC-8 (reflected 0x31), as the ESP32 ROM checks the MAC. */
 static uint8_t crc8(const uint8_t *p, size_t n)
@@ -178,7 +165,7 @@ uint32_t sim_read_reg(struct sim *s, uint32_t addr)
     if (addr == 0x40001000)
         return c->magic;
     if (addr == c->mac_reg)
-        return get32((const uint8_t[]){m[5], m[4], m[3], m[2]});
+        return sim_get32((const uint8_t[]){m[5], m[4], m[3], m[2]});
     if (addr == c->mac_reg + 4) {
         uint32_t v = (uint32_t)m[0] << 8 | m[1];
         if (c->mac_crc)
@@ -279,7 +266,7 @@ static int mem_begin(struct sim *s, const uint8_t *d, size_t n)
 
     if (n != 16)
         return SIM_E_LEN;
-    size = get32(d);
+    size = sim_get32(d);
     if (k >= sizeof s->mj.seg / sizeof s->mj.seg[0] || size > 1u << 20)
         return SIM_E_RANGE;
     s->mj.seg_buf[k] = calloc(1, size ? size : 1);
@@ -287,9 +274,9 @@ static int mem_begin(struct sim *s, const uint8_t *d, size_t n)
         return SIM_E_NOMEM;
     s->mj.active = true;
     s->mj.size = size;
-    s->mj.num_blocks = get32(d + 4);
-    s->mj.block_size = get32(d + 8);
-    s->mj.addr = get32(d + 12);
+    s->mj.num_blocks = sim_get32(d + 4);
+    s->mj.block_size = sim_get32(d + 8);
+    s->mj.addr = sim_get32(d + 12);
     s->mj.got = 0;
     s->mj.next_seq = 0;
     s->mj.seg[k].addr = s->mj.addr;
@@ -306,8 +293,8 @@ static int mem_data(struct sim *s, const uint8_t *d, size_t n, uint32_t chk)
 
     if (n < 16)
         return SIM_E_LEN;
-    len = get32(d);
-    seq = get32(d + 4);
+    len = sim_get32(d);
+    seq = sim_get32(d + 4);
     if (len != n - 16)
         return SIM_E_LEN;
     if (chk != data_checksum(d + 16, len))
@@ -336,7 +323,7 @@ static void rom_reply(struct sim *s, uint8_t op, const uint8_t *data,
     body[1] = op;
     body[2] = (uint8_t)(dlen + 4);
     body[3] = 0;
-    put32(body + 4, s->rom_value);
+    sim_put32(body + 4, s->rom_value);
     if (dlen)
         memcpy(body + 8, data, dlen);
     body[8 + dlen] = status;
@@ -397,8 +384,8 @@ size_t sim_security_info(const struct sim *s, uint8_t out[20])
     out[11] = c->security_key7;
     if (c->security_info_len < 20)
         return c->security_info_len;
-    put32(out + 12, c->chip_id);
-    put32(out + 16, c->security_eco);
+    sim_put32(out + 12, c->chip_id);
+    sim_put32(out + 16, c->security_eco);
     return 20;
 }
 
@@ -407,8 +394,8 @@ static int64_t do_write_regs(struct sim *s, const uint8_t *d, size_t n)
     int64_t delay = 0;
 
     for (size_t i = 0; i + 16 <= n; i += 16) {
-        delay += get32(d + i + 12);
-        sim_write_reg(s, get32(d + i), get32(d + i + 4), get32(d + i + 8));
+        delay += sim_get32(d + i + 12);
+        sim_write_reg(s, sim_get32(d + i), sim_get32(d + i + 4), sim_get32(d + i + 8));
     }
     return delay;
 }
@@ -421,10 +408,10 @@ static void rom_flash_begin(struct sim *s, uint8_t op, const uint8_t *d,
 
     if (n != 16 && n != 20)
         return rom_fail(s, op, 0x05, t);
-    erase = get32(d);
-    offset = get32(d + 12);
+    erase = sim_get32(d);
+    offset = sim_get32(d + 12);
     if ((uint64_t)offset + erase > s->flash_size ||
-        get32(d + 8) > 0x4000)
+        sim_get32(d + 8) > 0x4000)
         return rom_fail(s, op, 0x01, t);
     if (s->fj.inf)
         sim_inflater_free(s->fj.inf);
@@ -433,8 +420,8 @@ static void rom_flash_begin(struct sim *s, uint8_t op, const uint8_t *d,
     s->fj.deflate = op == 0x10;
     s->fj.start = s->fj.offset = offset;
     s->fj.total = erase;
-    s->fj.num_blocks = get32(d + 4);
-    s->fj.block_size = get32(d + 8);
+    s->fj.num_blocks = sim_get32(d + 4);
+    s->fj.block_size = sim_get32(d + 8);
     if (s->fj.deflate && !(s->fj.inf = sim_inflater_new()))
         return rom_fail(s, op, 0x02, t);
     us = 0;
@@ -453,15 +440,15 @@ static void rom_flash_data(struct sim *s, uint8_t op, const uint8_t *d,
     uint32_t len;
     size_t wrote;
 
-    if (n < 16 || get32(d) != n - 16)
+    if (n < 16 || sim_get32(d) != n - 16)
         return rom_fail(s, op, 0x05, t);
-    len = get32(d);
+    len = sim_get32(d);
     if (chk != data_checksum(d + 16, len))
         return rom_fail(s, op, 0x07, t);
     if (!s->fj.active || s->fj.deflate != (op == 0x11))
         return rom_fail(s, op, 0x06, t);
     if (!s->fj.deflate) {
-        uint64_t at = s->fj.start + (uint64_t)get32(d + 4) *
+        uint64_t at = s->fj.start + (uint64_t)sim_get32(d + 4) *
                       s->fj.block_size;
         if (at + len > s->flash_size)
             return rom_fail(s, op, 0x08, t);
@@ -495,7 +482,7 @@ static void rom_flash_end(struct sim *s, uint8_t op, const uint8_t *d,
 
     if (n != 4)
         return rom_fail(s, op, 0x05, t);
-    flag = get32(d);
+    flag = sim_get32(d);
     rom_ok(s, op, t);
     if (s->fj.inf)
         sim_inflater_free(s->fj.inf);
@@ -514,8 +501,8 @@ static void rom_md5(struct sim *s, uint8_t op, const uint8_t *d, size_t n,
 
     if (n != 16)
         return rom_fail(s, op, 0x05, t);
-    addr = get32(d);
-    size = get32(d + 4);
+    addr = sim_get32(d);
+    size = sim_get32(d + 4);
     if ((uint64_t)addr + size > s->flash_size)
         return rom_fail(s, op, 0x09, t);
     sim_md5(s->flash + addr, size, dig);
@@ -535,8 +522,8 @@ static void rom_read_slow(struct sim *s, uint8_t op, const uint8_t *d,
 
     if (n != 8)
         return rom_fail(s, op, 0x05, t);
-    addr = get32(d) & 0xFFFFFF; /* 24-bit addressing in the ROM */
-    len = get32(d + 4);
+    addr = sim_get32(d) & 0xFFFFFF; /* 24-bit addressing in the ROM */
+    len = sim_get32(d + 4);
     if (len > 64)
         return rom_fail(s, op, 0x0A, t);
     memset(buf, 0, sizeof buf);
@@ -559,7 +546,7 @@ void sim_rom_command(struct sim *s, const uint8_t *f, size_t len, int64_t t)
     op = f[1];
     n = len - 8;
     d = f + 8;
-    chk = get32(f + 4);
+    chk = sim_get32(f + 4);
     switch (op) {
     case 0x02: case 0x03: case 0x04: case 0x05: case 0x06: case 0x07:
     case 0x08: case 0x09: case 0x0A: case 0x0B: case 0x0D: case 0x0E:
@@ -586,7 +573,7 @@ void sim_rom_command(struct sim *s, const uint8_t *f, size_t len, int64_t t)
     case 0x0A: /* READ_REG */
         if (n != 4)
             return rom_fail(s, op, 0x05, t);
-        s->rom_value = sim_read_reg(s, get32(d));
+        s->rom_value = sim_read_reg(s, sim_get32(d));
         return rom_ok(s, op, t);
     case 0x09: /* WRITE_REG */
         if (n == 0 || n % 16)
@@ -606,7 +593,7 @@ void sim_rom_command(struct sim *s, const uint8_t *f, size_t len, int64_t t)
 
         if (n != 8)
             return rom_fail(s, op, 0x05, t);
-        nb = get32(d);
+        nb = sim_get32(d);
         if (nb < 1200 || nb > 5000000)
             return rom_fail(s, op, 0x01, t);
         rom_ok(s, op, t);
@@ -643,8 +630,8 @@ void sim_rom_command(struct sim *s, const uint8_t *f, size_t len, int64_t t)
         if (n != 8)
             return rom_fail(s, op, 0x05, t);
         rom_ok(s, op, t);
-        if (get32(d) == 0)
-            sim_mem_run(s, get32(d + 4), t);
+        if (sim_get32(d) == 0)
+            sim_mem_run(s, sim_get32(d + 4), t);
         else
             sim_mem_reset(s);
         return;

@@ -35,19 +35,6 @@ enum {
     ST_NOT_IMPLEMENTED = 0xFF,
 };
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 static void reply(struct sim *s, uint8_t op, uint32_t value,
                   const uint8_t *data, size_t dlen, uint8_t err, int64_t t)
@@ -60,7 +47,7 @@ static void reply(struct sim *s, uint8_t op, uint32_t value,
     body[1] = op;
     body[2] = (uint8_t)(dlen + 2);
     body[3] = 0;
-    put32(body + 4, value);
+    sim_put32(body + 4, value);
     if (dlen)
         memcpy(body + 8, data, dlen);
     body[8 + dlen] = err;
@@ -100,9 +87,9 @@ static void flash_begin(struct sim *s, uint8_t op, const uint8_t *d,
 
     if (n != 16 && n != 20)
         return status(s, op, ST_BAD_DATA_LEN, t);
-    size = get32(d);
-    bs = get32(d + 8);
-    offset = get32(d + 12);
+    size = sim_get32(d);
+    bs = sim_get32(d + 8);
+    offset = sim_get32(d + 12);
     if (bs > STUB_MAX_BLOCK)
         return status(s, op, ST_BAD_BLOCKSIZE, t);
     if ((uint64_t)offset + size > s->flash_size)
@@ -114,7 +101,7 @@ static void flash_begin(struct sim *s, uint8_t op, const uint8_t *d,
     s->fj.deflate = op == 0x10;
     s->fj.start = s->fj.offset = offset;
     s->fj.total = size;
-    s->fj.num_blocks = get32(d + 4);
+    s->fj.num_blocks = sim_get32(d + 4);
     s->fj.block_size = bs;
     s->fj.erased_to = offset & ~0xFFFu;
     if (s->fj.deflate && !(s->fj.inf = sim_inflater_new()))
@@ -173,7 +160,7 @@ static void flash_data(struct sim *s, uint8_t op, const uint8_t *d,
 
     if (n < 16)
         return status(s, op, ST_NOT_ENOUGH_DATA, t);
-    len = get32(d);
+    len = sim_get32(d);
     if (len != n - 16)
         return status(s, op, ST_BAD_DATA_LEN, t);
     if (chk != sim_checksum(d + 16, len))
@@ -213,7 +200,7 @@ static void flash_end(struct sim *s, uint8_t op, const uint8_t *d, size_t n,
         sim_inflater_free(s->fj.inf);
     memset(&s->fj, 0, sizeof s->fj);
     status(s, op, ST_OK, t);
-    if (get32(d) == 0) /* reboot: back into the ROM loader */
+    if (sim_get32(d) == 0) /* reboot: back into the ROM loader */
         sim_reset_chip(s, true, s->tx_free_us + paced(s, 10000));
 }
 
@@ -237,9 +224,9 @@ static void read_flash(struct sim *s, uint8_t op, const uint8_t *d,
 
     if (n != 16)
         return status(s, op, ST_BAD_DATA_LEN, t);
-    off = get32(d);
-    len = get32(d + 4);
-    packet = get32(d + 8);
+    off = sim_get32(d);
+    len = sim_get32(d + 4);
+    packet = sim_get32(d + 8);
     if (packet == 0 || packet > STUB_MAX_BLOCK)
         return status(s, op, ST_BAD_DATA_LEN, t);
     if ((uint64_t)off + len > s->flash_size)
@@ -266,7 +253,7 @@ static void read_ack(struct sim *s, const uint8_t *f, int64_t t)
 {
     uint8_t dig[16];
 
-    s->rj.acked = get32(f);
+    s->rj.acked = sim_get32(f);
     if (s->rj.acked < s->rj.sent)
         return; /* one packet in flight: wait for the rest */
     if (s->rj.sent < s->rj.len) {
@@ -302,7 +289,7 @@ void sim_stub_command(struct sim *s, const uint8_t *f, size_t len, int64_t t)
         return status(s, op, ST_INVALID_COMMAND, t);
     n = len - 8;
     d = f + 8;
-    chk = get32(f + 4);
+    chk = sim_get32(f + 4);
     if ((size_t)(f[2] | f[3] << 8) != n)
         return status(s, op, ST_BAD_DATA_LEN, t);
     if (s->stub_err) {
@@ -321,7 +308,7 @@ void sim_stub_command(struct sim *s, const uint8_t *f, size_t len, int64_t t)
     case 0x0A: /* READ_REG */
         if (n != 4)
             return status(s, op, ST_BAD_DATA_LEN, t);
-        return reply(s, op, sim_read_reg(s, get32(d)), NULL, 0, ST_OK, t);
+        return reply(s, op, sim_read_reg(s, sim_get32(d)), NULL, 0, ST_OK, t);
     case 0x09: { /* WRITE_REG: delay, then write, per record */
         int64_t delay;
 
@@ -339,8 +326,8 @@ void sim_stub_command(struct sim *s, const uint8_t *f, size_t len, int64_t t)
 
         if (n != 8)
             return status(s, op, ST_BAD_DATA_LEN, t);
-        nb = get32(d);
-        ob = get32(d + 4);
+        nb = sim_get32(d);
+        ob = sim_get32(d + 4);
         /* Legacy stub: divider scaled by old/new; the new stub ignores
          * the old word.  Both agree when old is 0 or the current baud. */
         if (ob && ob != s->baud)
@@ -363,8 +350,8 @@ void sim_stub_command(struct sim *s, const uint8_t *f, size_t len, int64_t t)
 
         if (n != 16)
             return status(s, op, ST_BAD_DATA_LEN, t);
-        addr = get32(d);
-        size = get32(d + 4);
+        addr = sim_get32(d);
+        size = sim_get32(d + 4);
         if ((uint64_t)addr + size > s->flash_size)
             return status(s, op, ST_FAILED_SPI_OP, t);
         sim_md5(s->flash + addr, size, dig);
@@ -390,8 +377,8 @@ void sim_stub_command(struct sim *s, const uint8_t *f, size_t len, int64_t t)
 
         if (n != 8)
             return status(s, op, ST_BAD_DATA_LEN, t);
-        off = get32(d);
-        size = get32(d + 4);
+        off = sim_get32(d);
+        size = sim_get32(d + 4);
         if (off % 0x1000 || size % 0x1000)
             return status(s, op, ST_BAD_DATA_LEN, t);
         if ((uint64_t)off + size > s->flash_size)
@@ -415,8 +402,8 @@ void sim_stub_command(struct sim *s, const uint8_t *f, size_t len, int64_t t)
         if (n != 8)
             return status(s, op, ST_BAD_DATA_LEN, t);
         status(s, op, ST_OK, t);
-        if (get32(d) == 0)
-            sim_mem_run(s, get32(d + 4), t);
+        if (sim_get32(d) == 0)
+            sim_mem_run(s, sim_get32(d + 4), t);
         return;
     default:
         return status(s, op, ST_INVALID_COMMAND, t);
