@@ -45,6 +45,7 @@ static const struct chip_desc chip_table[] = {
         .rom_flash_begin_encrypted_word = true,
         .supported_flash_mhz_default = 40,
         .xtal_fixed_mhz = 40,
+        .rtc_wdt = {0x3F408000, 0x94, 0x98, 0xAC},
     },
     [CHIP_ESP32S3] = {
         .id = CHIP_ESP32S3, .name = "esp32s3", .display = "ESP32-S3",
@@ -60,6 +61,7 @@ static const struct chip_desc chip_table[] = {
         .rom_flash_begin_encrypted_word = true,
         .supported_flash_mhz_default = 80,
         .xtal_fixed_mhz = 40,
+        .rtc_wdt = {0x60008000, 0x98, 0x9C, 0xB0},
     },
     [CHIP_ESP32C2] = {
         .id = CHIP_ESP32C2, .name = "esp32c2", .display = "ESP32-C2",
@@ -75,6 +77,7 @@ static const struct chip_desc chip_table[] = {
         .rom_flash_begin_encrypted_word = true,
         .supported_flash_mhz_default = 60,
         .xtal_fixed_mhz = 0,
+        .rtc_wdt = {0x60008000, 0x84, 0x88, 0x9C},
     },
     [CHIP_ESP32C3] = {
         .id = CHIP_ESP32C3, .name = "esp32c3", .display = "ESP32-C3",
@@ -91,6 +94,7 @@ static const struct chip_desc chip_table[] = {
         .rom_flash_begin_encrypted_word = true,
         .supported_flash_mhz_default = 80,
         .xtal_fixed_mhz = 40,
+        .rtc_wdt = {0x60008000, 0x90, 0x94, 0xA8},
     },
     [CHIP_ESP32C6] = {
         .id = CHIP_ESP32C6, .name = "esp32c6", .display = "ESP32-C6",
@@ -152,6 +156,7 @@ static const struct chip_desc chip_table[] = {
         .rom_flash_begin_encrypted_word = true,
         .supported_flash_mhz_default = 80,
         .xtal_fixed_mhz = 40,
+        .rtc_wdt = {0x50116000, 0x00, 0x04, 0x18},
     },
 };
 

@@ -50,6 +50,12 @@ struct chip_desc {
     bool rom_flash_begin_encrypted_word; /* ROM takes the 5th FLASH_BEGIN word */
     uint32_t supported_flash_mhz_default;
     int xtal_fixed_mhz;        /* crystal is fixed (esptool does not measure), or 0 */
+    /* RTC/LP watchdog for --after watchdog-reset (base 0 = not offered):
+     * register offsets of CONFIG0, CONFIG1 and the write-protect key. */
+    struct {
+        uint32_t base;
+        uint8_t config0, config1, wprotect;
+    } rtc_wdt;
 };
 
 #define CHIP_MAGIC_REG 0x40001000u

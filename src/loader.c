@@ -1354,31 +1354,19 @@ int loader_erase_flash(struct loader *l)
 
 static int watchdog_reset(struct loader *l)
 {
+    const struct chip_desc *d = l->desc;
     uint32_t base, c0, c1, wp;
     int rc;
 
-    switch (loader_chip(l)) {
-    case CHIP_ESP32S2:
-        base = 0x3F408000; c0 = 0x94; c1 = 0x98; wp = 0xAC;
-        break;
-    case CHIP_ESP32S3:
-        base = 0x60008000; c0 = 0x98; c1 = 0x9C; wp = 0xB0;
-        break;
-    case CHIP_ESP32C3:
-        base = 0x60008000; c0 = 0x90; c1 = 0x94; wp = 0xA8;
-        break;
-    case CHIP_ESP32C2:
-        base = 0x60008000; c0 = 0x84; c1 = 0x88; wp = 0x9C;
-        break;
-    case CHIP_ESP32P4:
-        base = 0x50116000; c0 = 0x0; c1 = 0x4; wp = 0x18;
-        break;
-    default:
+    if (!d || !d->rtc_wdt.base)
         return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_UNSUPPORTED,
                          "watchdog reset is not available on %s: use "
                          "--after hard-reset",
-                         l->desc ? l->desc->display : "this chip");
-    }
+                         d ? d->display : "this chip");
+    base = d->rtc_wdt.base;
+    c0 = d->rtc_wdt.config0;
+    c1 = d->rtc_wdt.config1;
+    wp = d->rtc_wdt.wprotect;
     if ((rc = loader_write_reg(l, base + wp, 0x50D83AA1, 0xFFFFFFFF, 0)) ||
         (rc = loader_write_reg(l, base + c1, 2000, 0xFFFFFFFF, 0)) ||
         (rc = loader_write_reg(l, base + c0,
