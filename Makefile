@@ -61,12 +61,15 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
         -Wno-unused-parameter
 CFLAGS ?= -O2 -g
+# Core layers, one folder each (docs/architecture.md); headers are included
+# by file name.
+SRC_DIRS := src/base src/port src/proto src/flash src/format src/bench
 ALL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_FLAGS) \
-              -Isrc -Iui -Itests -I$(BUILD)/gen $(PKG_CFLAGS) -pthread
+              -Isrc $(addprefix -I,$(SRC_DIRS)) -Iui -Itests -I$(BUILD)/gen $(PKG_CFLAGS) -pthread
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS) -pthread
 LIBS := $(PKG_LIBS) -lm
 
-CORE_SRC := $(sort $(wildcard src/*.c src/sim/*.c))
+CORE_SRC := $(sort $(wildcard src/*.c src/*/*.c))
 CORE_SRC := $(filter-out src/main.c,$(CORE_SRC))
 UI_SRC := $(sort $(wildcard ui/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))

@@ -20,8 +20,8 @@ only() { # only HEADER FILE...
         if [ $ok = 0 ]; then echo "check: $u includes <$h> (only $* may)"; rc=1; fi
     done
 }
-only libserialport.h src/port_serial.c
-only yaml.h src/profile.c
+only libserialport.h src/port/port_serial.c
+only yaml.h src/format/profile.c
 if ls profiles/*.yaml >/dev/null 2>&1; then
     for p in profiles/*.yaml; do
         "$BUILD/espdeck" check "$p" >/dev/null 2>&1 || {

@@ -1,4 +1,4 @@
-/* Unit tests for src/chip.c: lookups and the completeness of the table. */
+/* Unit tests for src/proto/chip.c: lookups and the completeness of the table. */
 #include <string.h>
 
 #include "chip.h"

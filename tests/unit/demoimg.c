@@ -1,4 +1,4 @@
-/* Unit tests: src/demoimg.c (the demo board's generated firmware). */
+/* Unit tests: src/format/demoimg.c (the demo board's generated firmware). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

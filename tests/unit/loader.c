@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/loader.c.  Most run against the in-process simulator
+ * Unit tests for src/proto/loader.c.  Most run against the in-process simulator
  * (sim:CHIP?pacing=0); they skip, saying why, while the sim: backend is not
  * in the build.  The fault cases with a silent or noisy line use small fake
  * ports defined here.

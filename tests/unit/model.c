@@ -1,4 +1,4 @@
-/* Unit tests: src/model.c (engine events -> console state). */
+/* Unit tests: src/flash/model.c (engine events -> console state). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

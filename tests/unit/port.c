@@ -1,5 +1,5 @@
 /*
- * Unit tests of src/port.c (names, reset sequences, plans), the serial
+ * Unit tests of src/port/port.c (names, reset sequences, plans), the serial
  * backend's error sentences and pty path, and socket://.
  */
 #include <arpa/inet.h>

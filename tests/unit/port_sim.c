@@ -1,5 +1,5 @@
 /*
- * Unit tests for the in-process simulated board (src/port_sim.c): SYNC over
+ * Unit tests for the in-process simulated board (src/port/port_sim.c): SYNC over
  * sim:CHIP, paced reads honour their deadline, two boards are independent,
  * URL options are checked.
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/proto.c against a scripted fake port: the test loads
+ * Unit tests for src/proto/proto.c against a scripted fake port: the test loads
  * the bytes "the chip" will send, runs one command, and checks what was
  * written and how the reply was decoded.
  */

@@ -1,4 +1,4 @@
-/* Unit tests: partition table binary, CSV, names (src/ptable.c). */
+/* Unit tests: partition table binary, CSV, names (src/format/ptable.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
