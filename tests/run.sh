@@ -12,6 +12,14 @@ export BUILD
 ESPDECK_SHARED=${ESPDECK_SHARED:-$(cd .. && pwd)/shared}
 export ESPDECK ESPDECK_SHARED
 log=$BUILD/test-log
+# Tests never read or write the user's own state (remembered links, records,
+# per-user defaults): each run gets fresh XDG folders of its own.
+XDG_HOME_ROOT=$PWD/$BUILD/test-home
+rm -rf "$XDG_HOME_ROOT"
+mkdir -p "$XDG_HOME_ROOT/config" "$XDG_HOME_ROOT/data" "$XDG_HOME_ROOT/state" "$XDG_HOME_ROOT/cache"
+XDG_CONFIG_HOME=$XDG_HOME_ROOT/config XDG_DATA_HOME=$XDG_HOME_ROOT/data
+XDG_STATE_HOME=$XDG_HOME_ROOT/state XDG_CACHE_HOME=$XDG_HOME_ROOT/cache
+export XDG_CONFIG_HOME XDG_DATA_HOME XDG_STATE_HOME XDG_CACHE_HOME
 mkdir -p "$log"
 results=$BUILD/test-results.txt
 : > "$results"
