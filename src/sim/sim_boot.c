@@ -206,7 +206,8 @@ struct img {
     size_t avail;            /* bytes readable from p */
     uint8_t mode, size_freq, wp, drv[3];
     uint32_t entry;
-    uint16_t chip_id, min_rev, max_rev;
+    uint16_t chip_id, min_rev, max_rev; /* *_rev: the v5 "full" fields */
+    uint8_t min_rev_legacy;  /* byte 14: the only revision a v4.x reads */
     bool hash_appended;
     int nseg;
     struct img_seg seg[MAX_SEGS];
@@ -247,6 +248,7 @@ static enum img_status img_parse(struct img *im, const uint8_t *p,
     im->wp = p[8];
     memcpy(im->drv, p + 9, 3);
     im->chip_id = le16(p + 12);
+    im->min_rev_legacy = p[14];
     im->min_rev = le16(p + 15);
     im->max_rev = le16(p + 17);
     im->hash_appended = p[23] == 1;
@@ -565,6 +567,7 @@ struct boot {
     size_t flash_size;
     struct sb out;
     int64_t us;          /* chip time since reset */
+    bool legacy_bl;      /* the 2nd stage is ESP-IDF v4.x (see below) */
 };
 
 static void emit(struct boot *b, const char *s, size_t n)
@@ -859,6 +862,30 @@ static void rev_str(char *out, size_t n, unsigned rev)
     snprintf(out, n, "v%u.%u", rev / 100, rev % 100);
 }
 
+/*
+ * ESP-IDF v5 bootloader_common_check_chip_revision_validity(): a
+ * max_chip_rev_full of 0 or 0xFFFF is "not set" (IS_FIELD_SET), as in
+ * images built before the field existed (v4.x left bytes 15..22 reserved,
+ * zero).
+ */
+static bool rev_field_set(unsigned rev_full)
+{
+    return rev_full != 0xFFFF && rev_full != 0;
+}
+
+/*
+ * The revision number a v4.x bootloader compares with header byte 14: the
+ * major wafer version on the ESP32, S2, C2 and H2, the minor elsewhere
+ * (ESP-IDF 4.4 bootloader_common_get_chip_revision / efuse_hal).
+ */
+static unsigned legacy_rev(const struct sim_chip *c)
+{
+    if (!strcmp(c->name, "esp32") || !strcmp(c->name, "esp32s2") ||
+        !strcmp(c->name, "esp32c2") || !strcmp(c->name, "esp32h2"))
+        return c->revision / 100;
+    return c->revision % 100;
+}
+
 /* esp_image_load of the app at p; true when it may start. */
 static bool load_app(struct boot *b, const struct part *p, struct img *im)
 {
@@ -893,8 +920,23 @@ static bool load_app(struct boot *b, const struct part *p, struct img *im)
              b->chip->chip_id, im->chip_id);
         return false;
     }
-    if (b->chip->revision < im->min_rev ||
-        (im->max_rev != 0xFFFF && b->chip->revision > im->max_rev)) {
+    if (b->legacy_bl) {
+        /* v4.x bootloader_common_check_chip_validity(): byte 14 against
+         * the old single revision number, no upper limit at all */
+        unsigned rev = legacy_rev(b->chip);
+
+        if (rev < im->min_rev_legacy) {
+            blog(b, 'E', "boot_comm", "This chip is revision %u but the "
+                 "application is configured for minimum revision %u. "
+                 "Can't run.", rev, im->min_rev_legacy);
+            return false;
+        }
+        if (rev != im->min_rev_legacy)
+            blog(b, 'I', "boot_comm", "chip revision: %u, min. application "
+                 "chip revision: %u", rev, im->min_rev_legacy);
+    } else if (b->chip->revision < im->min_rev ||
+               (rev_field_set(im->max_rev) &&
+                b->chip->revision > im->max_rev)) {
         char want[16], have[16];
         bool low = b->chip->revision < im->min_rev;
         rev_str(want, sizeof want, low ? im->min_rev : im->max_rev);
@@ -946,6 +988,10 @@ static void app_start_log(struct boot *b, const struct app_desc *d,
 {
     const struct sim_chip *c = b->chip;
     char r1[16], r2[16], r3[16], sha[17];
+    /* an ESP-IDF v4.x app logs its descriptor under cpu_start and has no
+     * efuse_init or main_task lines */
+    bool v4 = d->found && !strncmp(d->idf, "v4.", 3);
+    const char *tag = v4 ? "cpu_start" : "app_init";
     int i;
 
     b->us += 12000; /* cache, heap and clock setup */
@@ -954,18 +1000,22 @@ static void app_start_log(struct boot *b, const struct app_desc *d,
     blog(b, 'I', "cpu_start", "Pro cpu start user code");
     blog(b, 'I', "cpu_start", "cpu freq: %u Hz", cpu_mhz(c) * 1000000u);
     if (d->found) {
-        blog(b, 'I', "app_init", "Application information:");
-        blog(b, 'I', "app_init", "Project name:     %s", d->project);
-        blog(b, 'I', "app_init", "App version:      %s", d->version);
-        blog(b, 'I', "app_init", "Compile time:     %s %s", d->date,
-             d->time);
+        blog(b, 'I', tag, "Application information:");
+        blog(b, 'I', tag, "Project name:     %s", d->project);
+        blog(b, 'I', tag, "App version:      %s", d->version);
+        blog(b, 'I', tag, "Compile time:     %s %s", d->date, d->time);
         for (i = 0; i < 8; i++)
             snprintf(sha + 2 * i, 3, "%02x", d->elf_sha[i]);
-        blog(b, 'I', "app_init", "ELF file SHA256:  %s...", sha);
-        blog(b, 'I', "app_init", "ESP-IDF:          %s", d->idf);
+        blog(b, 'I', tag, "ELF file SHA256:  %s...", sha);
+        blog(b, 'I', tag, "ESP-IDF:          %s", d->idf);
+    }
+    if (v4) {
+        b->us += 20000;
+        blog(b, 'I', "cpu_start", "Starting scheduler on PRO CPU.");
+        return;
     }
     rev_str(r1, sizeof r1, min_rev);
-    rev_str(r2, sizeof r2, max_rev == 0xFFFF ? 9999 : max_rev);
+    rev_str(r2, sizeof r2, rev_field_set(max_rev) ? max_rev : 9999);
     rev_str(r3, sizeof r3, c->revision);
     blog(b, 'I', "efuse_init", "Min chip rev:     %s", r1);
     blog(b, 'I', "efuse_init", "Max chip rev:     %s", r2);
@@ -1085,6 +1135,11 @@ static bool boot_once(struct boot *b, const char *rst, struct sim_app **app,
         field(bdver, sizeof bdver, bd + 8, 32);
         field(bdtime, sizeof bdtime, bd + 40, 24);
     }
+    /* A v5 build always writes max_chip_rev_full (Kconfig's
+     * ESP_REV_MAX_FULL) into the bootloader's own header; a v4.x build has
+     * reserved zero bytes there and no bootloader descriptor.  That
+     * bootloader checks an app's revision the v4 way (load_app). */
+    b->legacy_bl = bl.max_rev == 0 && !bdver[0];
     if (bdver[0])
         blog(b, 'I', "boot", "ESP-IDF %s 2nd stage bootloader", bdver);
     else
@@ -1095,7 +1150,10 @@ static bool boot_once(struct boot *b, const char *rst, struct sim_app **app,
         blog(b, 'I', "boot", "Multicore bootloader");
     {
         char rv[16];
-        rev_str(rv, sizeof rv, c->revision);
+        if (b->legacy_bl)
+            snprintf(rv, sizeof rv, "%u", legacy_rev(c));
+        else
+            rev_str(rv, sizeof rv, c->revision);
         blog(b, 'I', "boot", "chip revision: %s", rv);
     }
     {

@@ -747,3 +747,112 @@ void test_sim_boot__rom_bad_bootloader_checksum_loops(void)
     free(loop);
     free(text);
 }
+
+/* ---- chip revision checks: v4.x and v5 bootloaders ---- */
+
+void test_sim_boot__idf_v44_build_boots(void)
+{
+    /* An ESP-IDF v4.4 build: its header bytes 15..22 are reserved zeros
+     * (no max_chip_rev_full), and its own v4.4 bootloader checks only
+     * byte 14.  The ROM and that bootloader boot it on a v3.0 ESP32. */
+    static const char *const names[] = {"bootloader/bootloader.bin",
+                                        "partition_table/partition-table.bin",
+                                        "hello_world.bin"};
+    static const uint32_t offs[] = {0x1000, 0x8000, 0x10000};
+    const struct sim_chip *chip = sim_chip_find("esp32");
+    struct sim_app *app = NULL;
+    uint8_t *flash = malloc(FLASH_4M);
+    size_t len;
+    char *text, *out;
+    int i;
+
+    T_ASSERT(chip && flash);
+    memset(flash, 0xFF, FLASH_4M);
+    for (i = 0; i < 3; i++) {
+        size_t n;
+        uint8_t *d = fw("idf-build/esp32-hello-world-v4.4", names[i], &n);
+        if (!d) {
+            free(flash);
+            T_SKIP("shared firmware folder absent: v4.4 build not booted");
+        }
+        T_ASSERT(offs[i] + n <= FLASH_4M);
+        memcpy(flash + offs[i], d, n);
+        free(d);
+    }
+    text = sim_boot_flash(chip, flash, FLASH_4M, &len, &app);
+    free(flash);
+    T_ASSERT(text);
+    T_ASSERT(!strstr(text, "Image requires chip rev"));
+    T_CONTAINS(text, "boot: chip revision: 3\033");
+    T_CONTAINS(text, "boot_comm: chip revision: 3, min. application chip "
+                     "revision: 0");
+    T_CONTAINS(text, "Loaded app from partition at offset 0x10000");
+    T_CONTAINS(text, "cpu_start: Project name:     hello_world");
+    T_CONTAINS(text, "cpu_start: ESP-IDF:          v4.4");
+    T_ASSERT(app);
+    out = poll_text(app, sim_app_next_us(app) + 10);
+    T_EQ_STR(out, "Hello world!\r\n");
+    free(out);
+    sim_app_free(app);
+    free(text);
+}
+
+/* Recompute the checksum byte and the appended SHA-256 of the image at p
+ * after its header changed (the digest covers the header). */
+static void reseal_image(uint8_t *p)
+{
+    uint32_t off = 24, k;
+    uint8_t cs = 0xEF;
+    SHA2_CTX ctx;
+    int i;
+
+    for (i = 0; i < p[1]; i++) {
+        uint32_t n = (uint32_t)p[off + 4] | (uint32_t)p[off + 5] << 8 |
+                     (uint32_t)p[off + 6] << 16 | (uint32_t)p[off + 7] << 24;
+        for (k = 0; k < n; k++)
+            cs ^= p[off + 8 + k];
+        off += 8 + n;
+    }
+    off |= 15;
+    p[off] = cs;
+    SHA256Init(&ctx);
+    SHA256Update(&ctx, p, off + 1);
+    SHA256Final(p + off + 1, &ctx);
+}
+
+static void app_max_rev(uint8_t *flash, unsigned max_rev)
+{
+    flash[0x10000 + 17] = (uint8_t)max_rev;
+    flash[0x10000 + 18] = (uint8_t)(max_rev >> 8);
+    reseal_image(flash + 0x10000);
+}
+
+static void app_max_rev_zero(uint8_t *flash) { app_max_rev(flash, 0); }
+static void app_max_rev_299(uint8_t *flash) { app_max_rev(flash, 299); }
+
+void test_sim_boot__max_rev_zero_is_not_set(void)
+{
+    char *loop = NULL;
+    char *text = boot_modified("esp32", "Hello-world/ESP32", app_max_rev_zero,
+                               &loop);
+    if (!text)
+        T_SKIP("shared firmware folder absent");
+    T_ASSERT(!strstr(text, "Image requires chip rev"));
+    T_CONTAINS(text, "Loaded app from partition at offset 0x10000");
+    T_CONTAINS(text, "efuse_init: Max chip rev:     v99.99");
+    free(loop);
+    free(text);
+}
+
+void test_sim_boot__max_rev_below_chip_refused_by_v5(void)
+{
+    char *loop = NULL;
+    char *text = boot_modified("esp32", "Hello-world/ESP32", app_max_rev_299,
+                               &loop);
+    if (!text)
+        T_SKIP("shared firmware folder absent");
+    T_CONTAINS(text, "Image requires chip rev <= v2.99, but chip is v3.0");
+    T_CONTAINS(text, "Factory app partition is not bootable");
+    free(loop);
+    free(text);
+}
