@@ -22,9 +22,9 @@ static void usage(FILE *f)
 static void human_bytes(uint64_t n, char *buf, size_t len)
 {
     if (n >= 1024 * 1024)
-        snprintf(buf, len, "%.1f MB", (double)n / (1024.0 * 1024.0));
+        snprintf(buf, len, "%.1f MiB", (double)n / (1024.0 * 1024.0));
     else
-        snprintf(buf, len, "%.1f KB", (double)n / 1024.0);
+        snprintf(buf, len, "%.1f KiB", (double)n / 1024.0);
 }
 
 static int check_one(const char *path, int quiet)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "batch.h"
 #include "chip.h"
@@ -311,11 +312,12 @@ int cmd_console(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
 
-        if (!strcmp(a, "--port") && i + 1 < argc) {
+        if ((!strcmp(a, "--port") || !strcmp(a, "-p")) && i + 1 < argc) {
             o.port = argv[++i];
         } else if (!strncmp(a, "--port=", 7)) {
             o.port = a + 7;
-        } else if (!strcmp(a, "--baud") && i + 1 < argc) {
+        } else if ((!strcmp(a, "--baud") || !strcmp(a, "-b")) &&
+                   i + 1 < argc) {
             o.baud = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (!strcmp(a, "--force")) {
             o.force = true;
@@ -361,6 +363,9 @@ int cmd_console(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    /* like `espdeck flash PROFILE`: no terminal, so the batch output */
+    if (o.profile_path && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
+        return cmd_flash(argc, argv);
     if (!o.profile_path) {
         r = run_pickers(&o, profile, sizeof profile, port, sizeof port);
         if (r)

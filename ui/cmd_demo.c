@@ -112,7 +112,8 @@ int cmd_demo(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--images") && i + 1 < argc) {
             images_only = argv[++i];
-        } else if (!strcmp(argv[i], "--port") && i + 1 < argc) {
+        } else if ((!strcmp(argv[i], "--port") || !strcmp(argv[i], "-p")) &&
+                   i + 1 < argc) {
             o.port = argv[++i];
         } else if (!strcmp(argv[i], "--no-monitor")) {
             o.no_monitor = true;

@@ -68,6 +68,8 @@ int cmd_flash(int argc, char **argv)
             force = true;
         } else if (!strcmp(a, "--no-compress")) {
             no_compress = true;
+        } else if (!strcmp(a, "--no-monitor")) {
+            /* the console's option: batch mode monitors only with --monitor */
         } else if (!strcmp(a, "--monitor")) {
             char *end;
 

@@ -108,13 +108,15 @@ int cmd_info(int argc, char **argv)
         } else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
             log.max_level = log.max_level == ED_LOG_WARN ? ED_LOG_DEBUG
                                                          : ED_LOG_TRACE;
-        } else if ((v = batch_opt(argc, argv, &i, "--port", &missing))) {
+        } else if ((v = batch_opt(argc, argv, &i, "--port", &missing)) ||
+                   (v = batch_opt(argc, argv, &i, "-p", &missing))) {
             url = v;
         } else if ((v = batch_opt(argc, argv, &i, "--before", &missing))) {
             before_s = v;
         } else if ((v = batch_opt(argc, argv, &i, "--after", &missing))) {
             after_s = v;
-        } else if ((v = batch_opt(argc, argv, &i, "--baud", &missing))) {
+        } else if ((v = batch_opt(argc, argv, &i, "--baud", &missing)) ||
+                   (v = batch_opt(argc, argv, &i, "-b", &missing))) {
             char *end;
             baud = strtoul(v, &end, 10);
             if (*end || baud < 9600 || baud > 12000000)
@@ -231,9 +233,9 @@ int cmd_info(int argc, char **argv)
         else
             printf("Flash id:    unknown\n");
         if (flash_size >= (1u << 20))
-            printf("Flash size:  %u MB\n", flash_size >> 20);
+            printf("Flash size:  %u MiB\n", flash_size >> 20);
         else if (flash_size)
-            printf("Flash size:  %u KB\n", flash_size >> 10);
+            printf("Flash size:  %u KiB\n", flash_size >> 10);
         else
             printf("Flash size:  unknown\n");
         if (crystal)

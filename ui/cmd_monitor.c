@@ -25,7 +25,7 @@ int cmd_monitor(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
 
-        if (!strcmp(a, "--port") && i + 1 < argc) {
+        if ((!strcmp(a, "--port") || !strcmp(a, "-p")) && i + 1 < argc) {
             o.port = argv[++i];
         } else if (!strncmp(a, "--port=", 7)) {
             o.port = a + 7;

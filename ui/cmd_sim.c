@@ -4,7 +4,7 @@
  * or SIGTERM; the flash file (if any) is written back on the way out.
  *
  * Prints one line to stderr once it listens:
- *   espdeck sim: ESP32 on rfc2217://127.0.0.1:4000 (flash 4 MB, MAC ...)
+ *   espdeck sim: ESP32 on rfc2217://127.0.0.1:4000 (flash 4 MiB, MAC ...)
  * Exit codes: 0 after a signal, 2 for a bad command line, 7 when the
  * transport fails.
  */
@@ -185,12 +185,12 @@ int cmd_sim(int argc, char **argv)
     mac = sim_mac(sim);
     sim_flash(sim, &fsize);
     if (fsize >= (1u << 20))
-        fprintf(stderr, "espdeck sim: %s on %s (flash %zu MB, MAC "
+        fprintf(stderr, "espdeck sim: %s on %s (flash %zu MiB, MAC "
                 "%02x:%02x:%02x:%02x:%02x:%02x)\n",
                 sim_chip_of(sim)->display, sim_server_url(srv), fsize >> 20,
                 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
     else
-        fprintf(stderr, "espdeck sim: %s on %s (flash %zu KB, MAC "
+        fprintf(stderr, "espdeck sim: %s on %s (flash %zu KiB, MAC "
                 "%02x:%02x:%02x:%02x:%02x:%02x)\n",
                 sim_chip_of(sim)->display, sim_server_url(srv), fsize >> 10,
                 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);

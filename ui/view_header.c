@@ -188,9 +188,9 @@ void view_chipline(const struct view_state *v, int y, int w)
         return;
     }
     if (c->flash_size >= 1024 * 1024)
-        snprintf(fl, sizeof fl, "%u MB", c->flash_size / (1024 * 1024));
+        snprintf(fl, sizeof fl, "%u MiB", c->flash_size / (1024 * 1024));
     else if (c->flash_size)
-        snprintf(fl, sizeof fl, "%u KB", c->flash_size / 1024);
+        snprintf(fl, sizeof fl, "%u KiB", c->flash_size / 1024);
     else
         snprintf(fl, sizeof fl, "size ?");
     /* in the order shown; priorities: 0 chip, 1 MAC, 2 flash size,

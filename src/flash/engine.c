@@ -396,11 +396,11 @@ static void hex16(const uint8_t d[16], char out[33])
 static const char *size_text(uint64_t n, char *buf, size_t cap)
 {
     if (n >= 1024 * 1024 && n % (1024 * 1024) == 0)
-        snprintf(buf, cap, "%llu MB", (unsigned long long)(n >> 20));
+        snprintf(buf, cap, "%llu MiB", (unsigned long long)(n >> 20));
     else if (n >= 1024 * 1024)
-        snprintf(buf, cap, "%.1f MB", (double)n / (1024.0 * 1024.0));
+        snprintf(buf, cap, "%.1f MiB", (double)n / (1024.0 * 1024.0));
     else if (n >= 1024)
-        snprintf(buf, cap, "%.1f KB", (double)n / 1024.0);
+        snprintf(buf, cap, "%.1f KiB", (double)n / 1024.0);
     else
         snprintf(buf, cap, "%llu bytes", (unsigned long long)n);
     return buf;
@@ -576,7 +576,7 @@ static int do_attach(struct engine *e, char *msg, size_t msglen)
     if (!e->flash_size) {
         e->flash_size = 4u * 1024 * 1024;
         log_msg(&e->log, ED_LOG_WARN,
-                "could not detect the flash size: assuming 4 MB");
+                "could not detect the flash size: assuming 4 MiB");
     }
     e->chip.flash_size = detected ? detected : e->flash_size;
     rc = loader_flash_attach(e->l, e->flash_size);

@@ -71,6 +71,10 @@ struct ctx {
     struct profile_report *rep;
     yaml_document_t doc;
     bool nomem;
+    /* partitions whose entry had an error: later references to them are
+       not errors of their own (the first error is the real one) */
+    char bad_parts[8][PTABLE_NAME_MAX + 1];
+    size_t n_bad_parts;
 };
 
 /* Copy with truncation (always terminated). */
@@ -898,10 +902,16 @@ static void parse_table(struct ctx *c, yaml_node_t *n)
                 ok = false;
                 break;
             }
-            if (parse_entry(c, node_of(c, *i), t, &info[t->n]))
+            if (parse_entry(c, node_of(c, *i), t, &info[t->n])) {
                 t->n++;
-            else
+            } else {
                 ok = false;
+                if (t->e[t->n].name[0] &&
+                    c->n_bad_parts < sizeof c->bad_parts /
+                                         sizeof c->bad_parts[0])
+                    scpy(c->bad_parts[c->n_bad_parts++],
+                         sizeof c->bad_parts[0], t->e[t->n].name);
+            }
         }
         if (t->n == 0) {
             if (ok)
@@ -1053,6 +1063,11 @@ static void parse_images(struct ctx *c, yaml_node_t *n)
             if (!scalar(c, part, "partition", s, sizeof s))
                 continue;
             struct region *r = find_partition(p, s);
+            bool bad_entry = false;
+            for (size_t j = 0; j < c->n_bad_parts; j++)
+                bad_entry |= strcmp(c->bad_parts[j], s) == 0;
+            if (!r && bad_entry)
+                continue;   /* its entry's error says what is wrong */
             if (!r) {
                 const char *names[PTABLE_CAP + 1];
                 size_t k = 0;
@@ -1448,6 +1463,15 @@ int profile_check(struct profile **out, const char *path,
         bool env_in_flow = strstr((const char *)text, "${") != NULL &&
                            parser.context &&
                            strstr(parser.context, "flow") != NULL;
+        size_t at = parser.problem_mark.index;
+        /* libyaml: "found character that cannot start any token" */
+        if ((at < len && text[at] == '\t') ||
+            (parser.problem && strstr(parser.problem, "tab"))) {
+            ERR_AT(&c, m, "tabs are not allowed in YAML: indent with "
+                   "spaces");
+            yaml_parser_delete(&parser);
+            goto out;
+        }
         ERR_AT(&c, m, "not valid YAML: %s%s%s%s",
                parser.problem ? parser.problem : "syntax error",
                parser.context ? " " : "",

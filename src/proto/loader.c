@@ -848,8 +848,8 @@ int loader_run_stub(struct loader *l, const struct loader_segment *segs,
         rc = proto_read_frame(l->proto, &f, &fl, clock_remaining_ms(deadline));
         if (rc == ED_ERR_TIMEOUT)
             return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_TIMEOUT,
-                             "the flasher stub did not start (no OHAI within "
-                             "%d ms after MEM_END)", OHAI_TIMEOUT_MS);
+                             "no OHAI from the stub within %d ms after "
+                             "MEM_END", OHAI_TIMEOUT_MS);
         if (rc)
             return fail_proto(l, rc);
         if (fl == 4 && !memcmp(f, "OHAI", 4))

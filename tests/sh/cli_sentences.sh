@@ -16,8 +16,8 @@ sentence() {
 
 timeout 60 "$ESPDECK" read-flash --port sim:esp32 0 4K "$TMP/no/dir/x.bin" \
     >"$TMP/out" 2>"$TMP/err"
-sentence "read-flash to a missing directory" $? 2 \
-    "cannot write $TMP/no/dir/x.bin: No such file or directory: check the directory exists and is writable"
+sentence "read-flash to a missing directory" $? 7 \
+    "cannot write $TMP/no/dir/x.bin: the folder $TMP/no/dir does not exist: create it, or read into another folder"
 
 timeout 60 "$ESPDECK" check tests/fixtures/profiles/bad-missing-file.yaml \
     >"$TMP/err" 2>&1

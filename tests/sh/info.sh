@@ -87,7 +87,7 @@ if ! timeout 60 "$ESPDECK" info --port 'sim:esp32?pacing=0' --after no-reset 2>&
     out=$(timeout 60 "$ESPDECK" info --port 'sim:esp32c3?pacing=0' 2>&1)
     if echo "$out" | grep -q '^Chip: *ESP32-C3' &&
         echo "$out" | grep -qE '^Flash id: *[0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2}' &&
-        echo "$out" | grep -q '^Flash size: *4 MB'; then
+        echo "$out" | grep -q '^Flash size: *4 MiB'; then
         ok "info text output"
     else
         notok "info text output: $out"

@@ -239,7 +239,7 @@ if grep -q 'bind-any' "$TMP/bad.err" || true; then :; fi
 # ---- raw socket: banner, SYNC, reconnect keeps flash ----
 if sim_start --chip esp32 --listen socket://127.0.0.1:0 --no-pacing; then
     ok "sim_cli: listening line printed"
-    if grep -q '^espdeck sim: ESP32 on socket://127.0.0.1:[0-9]* (flash 4 MB, MAC 24:0a:c4:[0-9a-f:]*)$' "$TMP/sim.err"; then
+    if grep -q '^espdeck sim: ESP32 on socket://127.0.0.1:[0-9]* (flash 4 MiB, MAC 24:0a:c4:[0-9a-f:]*)$' "$TMP/sim.err"; then
         ok "sim_cli: listening line format"
     else
         notok "sim_cli: listening line format: $(cat "$TMP/sim.err")"

@@ -512,8 +512,8 @@ void test_engine__oversized_images(void)
     job.images[0].region_size = 0x10000;
     T_EQ_INT(run(&job, NULL, &res, NULL), 0);
     T_EQ_INT(res.status, ED_ERR_PROFILE);
-    T_CONTAINS(res.message, "factory (test data) is 68.0 KB but its "
-                            "partition holds 64.0 KB");
+    T_CONTAINS(res.message, "factory (test data) is 68.0 KiB but its "
+                            "partition holds 64.0 KiB");
 
     /* beyond the end of the board's 4 MB flash */
     T_EQ_INT(rig_start(&r, "esp32"), 0);
@@ -523,7 +523,7 @@ void test_engine__oversized_images(void)
     T_EQ_INT(run(&job, NULL, &res, NULL), 0);
     rig_free(&r);
     T_EQ_INT(res.status, ED_ERR_PROFILE);
-    T_CONTAINS(res.message, "ends beyond the 4 MB flash");
+    T_CONTAINS(res.message, "ends beyond the 4 MiB flash");
     T_EQ_INT(res.parts[0].phase, PHASE_FAILED);
 }
 
@@ -598,7 +598,9 @@ void test_engine__stub_rejected_falls_back_to_rom(void)
         t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
     T_EQ_INT(res.status, ED_OK);
     T_ASSERT(!res.chip.stub);
-    T_CONTAINS(res.log, "the flasher stub did not start");
+    T_CONTAINS(res.log, "the flasher stub did not start (no OHAI");
+    /* one cause, said once: not "did not start (the flasher stub did ..." */
+    T_ASSERT(!strstr(res.log, "did not start (the flasher stub"));
     T_CONTAINS(res.log, "through the ROM loader");
     T_EQ_INT(res.parts[0].phase, PHASE_DONE);
 }

@@ -448,3 +448,36 @@ void test_profile__table_file_damaged(void)
     T_EQ_INT(profile_load(&p, path, err, sizeof err), ED_ERR_PROFILE);
     T_CONTAINS(err, ":3:9: pt.bin: the partition table's MD5 row");
 }
+
+/* A tab: not libyaml's "cannot start any token", but what to do, and where. */
+void test_profile__tab_says_indent_with_spaces(void)
+{
+    char path[600], err[ED_ERRMSG_MAX], want[700];
+    struct profile *p;
+    T_ASSERT(tmp_file("tab.yaml", "name: x\nflash:\n  mode: dio\n\tsize: 4MB\n",
+                      path, sizeof path));
+    T_EQ_INT(profile_load(&p, path, err, sizeof err), ED_ERR_PROFILE);
+    snprintf(want, sizeof want, "%s:4:1: tabs are not allowed in YAML: "
+             "indent with spaces", path);
+    T_EQ_STR(err, want);
+}
+
+/* A bad size is one error, not also "no partition 'factory'" later. */
+void test_profile__bad_entry_is_the_only_error(void)
+{
+    char path[600];
+    struct profile_report rep;
+    struct profile *p;
+    T_ASSERT(tmp_file("app.bin", "x", path, sizeof path));
+    T_ASSERT(tmp_file("size.yaml",
+                      "chip: esp32\npartition_table:\n  entries:\n"
+                      "    - {name: nvs, type: data, subtype: nvs, size: 24K}\n"
+                      "    - {name: factory, type: app, subtype: factory, "
+                      "size: 1X}\n"
+                      "images:\n  - {partition: factory, file: app.bin}\n",
+                      path, sizeof path));
+    T_EQ_INT(profile_check(&p, path, &rep), ED_ERR_PROFILE);
+    T_EQ_INT(rep.n_errors, 1);
+    T_CONTAINS(rep.items[0].message, "bad number '1X' for size");
+    profile_report_free(&rep);
+}
