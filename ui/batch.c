@@ -389,6 +389,13 @@ static void text_event(struct batch *b, const struct engine_event *ev)
                 b->op == ENGINE_OP_READ)
                 fprintf(stderr, "espdeck: %s\n", ev->u.finished.message);
         } else if (ev->u.finished.status == ED_ERR_CANCELLED &&
+                   (ev->u.finished.stage == STATE_CONNECTING ||
+                    ev->u.finished.stage == STATE_STUB ||
+                    ev->u.finished.stage == STATE_BAUD)) {
+            /* the board was not written: nothing to finish */
+            fprintf(stderr, "espdeck: %s: the board was not touched beyond "
+                    "its reset\n", ev->u.finished.message);
+        } else if (ev->u.finished.status == ED_ERR_CANCELLED &&
                    b->op == ENGINE_OP_FLASH &&
                    !strstr(ev->u.finished.message, "again")) {
             /* "cancelled before factory: 2 of 3 images written" */

@@ -516,6 +516,29 @@ int port_reset_check(const char *seq, char *err, size_t errlen)
     return n < 0 ? n : ED_OK;
 }
 
+void port_set_cancel(struct port *p, port_cancel_fn fn, void *ctx)
+{
+    if (!p)
+        return;
+    p->cancel = fn;
+    p->cancel_ctx = ctx;
+}
+
+/* Sleep ms, in slices, ending early (ED_ERR_CANCELLED) on the cancel hook. */
+static int port_wait(struct port *p, int ms)
+{
+    int64_t deadline = clock_ms() + ms;
+    int left;
+
+    while ((left = clock_remaining_ms(deadline)) > 0) {
+        if (p->cancel && p->cancel(p->cancel_ctx))
+            return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_CANCELLED,
+                             "cancelled during the reset sequence");
+        clock_sleep_ms(left < 10 ? left : 10);
+    }
+    return ED_OK;
+}
+
 int port_reset_run(struct port *p, const struct port_reset_step *steps,
                    int n)
 {
@@ -541,7 +564,7 @@ int port_reset_run(struct port *p, const struct port_reset_step *steps,
             break;
         case 'W':
             log_msg(&p->log, ED_LOG_TRACE, "reset: wait %d ms", st->wait_ms);
-            clock_sleep_ms(st->wait_ms);
+            rc = port_wait(p, st->wait_ms);
             break;
         default:
             rc = ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_ARG,

@@ -37,6 +37,9 @@ enum port_kind {
 
 struct port;
 
+/* Polled during long waits (the reset sequence's sleeps): true = stop. */
+typedef bool (*port_cancel_fn)(void *ctx);
+
 struct port_ops {
     /* Release everything; the struct itself is freed by the backend. */
     void (*close)(struct port *p);
@@ -69,6 +72,8 @@ struct port {
     char description[128]; /* "CP2102N USB to UART Bridge Controller" */
     int dtr, rts;       /* last values set (1/0) */
     struct log_sink log;
+    port_cancel_fn cancel;  /* NULL: waits run to their end */
+    void *cancel_ctx;
     char errmsg[ED_ERRMSG_MAX];
 };
 
@@ -81,6 +86,12 @@ struct port {
 int port_open(struct port **out, const char *url, uint32_t baud,
               const struct log_sink *log, char *err, size_t errlen);
 void port_close(struct port *p); /* NULL is fine */
+/*
+ * Make the port's own waits (W steps of a reset sequence) interruptible:
+ * fn(ctx) is polled every few ms and a true return ends the wait with
+ * ED_ERR_CANCELLED.  fn NULL removes it.
+ */
+void port_set_cancel(struct port *p, port_cancel_fn fn, void *ctx);
 
 int port_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms);
 int port_write(struct port *p, const uint8_t *buf, size_t len, int timeout_ms);

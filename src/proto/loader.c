@@ -129,6 +129,8 @@ void loader_set_cancel(struct loader *l, loader_cancel_fn fn, void *ctx)
 {
     l->cancel = fn;
     l->cancel_ctx = ctx;
+    /* the reset sequence's sleeps stop too */
+    port_set_cancel(l->port, fn, ctx);
 }
 
 enum chip_id loader_chip(const struct loader *l)
@@ -204,9 +206,14 @@ static int read_banner(struct loader *l, int ms)
     int rc;
 
     while (clock_remaining_ms(deadline) > 0) {
-        rc = proto_read_frame(l->proto, &f, &n, clock_remaining_ms(deadline));
+        int left = clock_remaining_ms(deadline);
+
+        if (cancelled(l))
+            return ED_ERR_CANCELLED;
+        /* short slices: a cancel lands within one */
+        rc = proto_read_frame(l->proto, &f, &n, left < 50 ? left : 50);
         if (rc == ED_ERR_TIMEOUT)
-            break;
+            continue;
         if (rc && rc != ED_ERR_PROTO)
             return rc;
     }
@@ -271,6 +278,12 @@ static int after_sync(struct loader *l, bool stub_seen)
     return ED_OK;
 }
 
+static int connect_cancelled(struct loader *l)
+{
+    return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_CANCELLED,
+                     "cancelled while connecting");
+}
+
 int loader_connect(struct loader *l, enum port_before before,
                    const char *custom_seq, int attempts, char *reset_used)
 {
@@ -309,10 +322,14 @@ int loader_connect(struct loader *l, enum port_before before,
     for (a = 0; a < attempts; a++) {
         const char *seq = nseq ? seqs[a % nseq] : NULL;
 
+        if (cancelled(l))
+            return connect_cancelled(l);
         if (seq) {
             proto_flush_input(l->proto);
             proto_clear_junk(l->proto);
             rc = port_reset_custom(l->port, seq);
+            if (rc == ED_ERR_CANCELLED)
+                return connect_cancelled(l);
             if (rc)
                 return ed_seterr(l->errmsg, sizeof l->errmsg, rc, "%s",
                                  port_errmsg(l->port));
@@ -321,11 +338,16 @@ int loader_connect(struct loader *l, enum port_before before,
         }
         if (seq || a == 0) {
             rc = read_banner(l, BANNER_MS);
+            if (rc == ED_ERR_CANCELLED)
+                return connect_cancelled(l);
             if (rc)
                 return fail_proto(l, rc);
         }
         for (t = 0; t < SYNC_TRIES; t++) {
             bool stub_seen = false;
+
+            if (cancelled(l))
+                return connect_cancelled(l);
             rc = sync_once(l, &stub_seen);
             if (rc == ED_OK) {
                 if (reset_used)
@@ -845,7 +867,14 @@ int loader_run_stub(struct loader *l, const struct loader_segment *segs,
     for (;;) {
         const uint8_t *f;
         size_t fl;
-        rc = proto_read_frame(l->proto, &f, &fl, clock_remaining_ms(deadline));
+        int left = clock_remaining_ms(deadline);
+
+        if (cancelled(l))
+            return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_CANCELLED,
+                             "cancelled while starting the flasher stub");
+        rc = proto_read_frame(l->proto, &f, &fl, left < 100 ? left : 100);
+        if (rc == ED_ERR_TIMEOUT && clock_remaining_ms(deadline) > 0)
+            continue;
         if (rc == ED_ERR_TIMEOUT)
             return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_TIMEOUT,
                              "no OHAI from the stub within %d ms after "
