@@ -45,6 +45,10 @@ static void sim_usage(FILE *f)
             "40 or 48 (ESP32-C5)\n"
             "  --flash-id ID         JEDEC id the flash answers (0xffffff ="
             " no flash)\n"
+            "  --fault SPEC          a faulty line: h2b:flip=1e-4,b2h:drop="
+            "1e-5,\n"
+            "                        stall=5s@200000,cut@300000,seed=7 "
+            "(docs/simulator.md)\n"
             "  --trace FILE          hex trace of every frame\n"
             "  --bind-any            allow a non-loopback listen address\n"
             "  -v, --verbose         log connections and negotiation\n"
@@ -120,7 +124,8 @@ int cmd_sim(int argc, char **argv)
         } else if ((v = batch_opt(argc, argv, &i, "--chip-rev",
                                   &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--xtal", &missing)) ||
-                   (v = batch_opt(argc, argv, &i, "--flash-id", &missing))) {
+                   (v = batch_opt(argc, argv, &i, "--flash-id", &missing)) ||
+                   (v = batch_opt(argc, argv, &i, "--fault", &missing))) {
             char name[16];
             snprintf(name, sizeof name, "%.*s", (int)strcspn(a + 2, "="),
                      a + 2);

@@ -8,6 +8,8 @@
  * the baud rate, as on a wire), flash-file=PATH (kept across runs),
  * mac=aa:bb:cc:dd:ee:ff, trace=PATH (hex trace of every frame),
  * chip-rev=X.Y, xtal=MHZ, flash-id=0xID (board variants, sim_config_option),
+ * fault=SPEC (a faulty line, sim_fault.h; its cut makes every later call
+ * fail with ED_ERR_CLOSED, "connection lost"),
  * boot=normal|download (accepted; this port has modem lines, so the board
  * powers up with them released, i.e. booting from flash, and a reset
  * sequence puts it in download mode, as on a devkit).
@@ -34,7 +36,22 @@ struct sim_port {
     struct port base;       /* first: port.c sees only this */
     struct sim *sim;
     pthread_mutex_t mu;
+    bool cut;               /* the fault spec cut the line: all calls fail */
 };
+
+/* The line is (now) cut: one sentence, ED_ERR_CLOSED.  Called locked. */
+static int sp_lost(struct sim_port *sp, int64_t now)
+{
+    if (!sp->cut && sim_link_cut(sp->sim, now)) {
+        sp->cut = true;
+        sim_disconnect(sp->sim, now);
+    }
+    if (!sp->cut)
+        return ED_OK;
+    return ed_seterr(sp->base.errmsg, sizeof sp->base.errmsg, ED_ERR_CLOSED,
+                     "connection lost to the %s: the line was cut (fault "
+                     "spec); open the port again", sp->base.description);
+}
 
 static void sp_log(void *ctx, enum log_level level, const char *msg)
 {
@@ -62,10 +79,15 @@ static int sp_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms)
         int64_t now = clock_us(), next, wait;
         size_t n;
 
+        int lost;
+
         pthread_mutex_lock(&sp->mu);
-        n = sim_tx(sp->sim, buf, cap, now);
-        next = n ? -1 : sim_next_event_us(sp->sim, now);
+        lost = sp_lost(sp, now);
+        n = lost ? 0 : sim_tx(sp->sim, buf, cap, now);
+        next = n || lost ? -1 : sim_next_event_us(sp->sim, now);
         pthread_mutex_unlock(&sp->mu);
+        if (lost)
+            return lost;
         if (n)
             return (int)n;
         if (now >= deadline)
@@ -83,36 +105,52 @@ static int sp_write(struct port *p, const uint8_t *buf, size_t len,
                     int timeout_ms)
 {
     struct sim_port *sp = (struct sim_port *)p;
+    int64_t now = clock_us();
+    int rc;
+
     (void)timeout_ms;
     pthread_mutex_lock(&sp->mu);
-    sim_rx(sp->sim, buf, len, clock_us());
+    rc = sp_lost(sp, now);
+    if (rc == ED_OK) {
+        sim_rx(sp->sim, buf, len, now);
+        rc = sp_lost(sp, now);
+    }
     pthread_mutex_unlock(&sp->mu);
-    return ED_OK;
+    return rc;
 }
 
 static int sp_set_baud(struct port *p, uint32_t baud)
 {
     struct sim_port *sp = (struct sim_port *)p;
+    int rc;
+
     if (baud == 0)
         return ED_ERR_ARG;
     pthread_mutex_lock(&sp->mu);
-    sim_set_host_baud(sp->sim, baud, clock_us());
+    rc = sp_lost(sp, clock_us());
+    if (rc == ED_OK)
+        sim_set_host_baud(sp->sim, baud, clock_us());
     pthread_mutex_unlock(&sp->mu);
-    p->baud = baud;
-    return ED_OK;
+    if (rc == ED_OK)
+        p->baud = baud;
+    return rc;
 }
 
 static int sp_set_lines(struct port *p, int dtr, int rts)
 {
     struct sim_port *sp = (struct sim_port *)p;
+    int rc;
+
     if (dtr >= 0)
         p->dtr = dtr ? 1 : 0;
     if (rts >= 0)
         p->rts = rts ? 1 : 0;
     pthread_mutex_lock(&sp->mu);
-    sim_set_lines(sp->sim, p->dtr == 1, p->rts == 1, clock_us());
+    rc = sp_lost(sp, clock_us());
+    if (rc == ED_OK)
+        sim_set_lines(sp->sim, p->dtr == 1, p->rts == 1, clock_us());
     pthread_mutex_unlock(&sp->mu);
-    return ED_OK;
+    return rc;
 }
 
 static int sp_flush_input(struct port *p)
@@ -203,7 +241,7 @@ static int parse_spec(char *buf, struct sim_config *cfg, char *err,
                 return ed_seterr(err, errlen, ED_ERR_ARG,
                                  "sim: unknown option '%s' (flash, pacing, "
                                  "boot, flash-file, mac, trace, chip-rev, "
-                                 "xtal, flash-id)", kv);
+                                 "xtal, flash-id, fault)", kv);
             if (rc != ED_OK)
                 return rc;
         }

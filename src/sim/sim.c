@@ -84,6 +84,28 @@ static void q_free(struct sim_queue *q)
     memset(q, 0, sizeof *q);
 }
 
+/* At most this many bytes arrive for one sent (sim_fault_byte). */
+#define FAULT_GROWTH 8
+
+/* One byte crosses the line to q (faults applied; *t may move later, and
+ * stays no earlier than the bytes already queued). */
+static void line_push(struct sim *s, struct sim_queue *q, unsigned dir,
+                      uint8_t b, int64_t *t)
+{
+    uint8_t out[FAULT_GROWTH];
+    size_t n = 1, k;
+
+    if (!s->fault.spec.any) {
+        q_push(q, b, *t);
+        return;
+    }
+    if (q->len && *t < q->t[q->head + q->len - 1])
+        *t = q->t[q->head + q->len - 1];
+    n = sim_fault_byte(&s->fault, dir, b, t, out);
+    for (k = 0; k < n; k++)
+        q_push(q, out[k], *t);
+}
+
 /* What a UART receiving at the wrong baud makes of a byte: garbage, never
  * a SLIP delimiter (a real line would rarely frame one anyway). */
 static uint8_t garble(uint8_t b)
@@ -174,14 +196,14 @@ void sim_uart_emit(struct sim *s, const void *data, size_t len,
 
     if (!len || !s->connected || s->state == SIM_OFF)
         return;
-    if (q_reserve(&s->tx, len) != 0) {
+    if (q_reserve(&s->tx, len * FAULT_GROWTH) != 0) {
         log_msg(&s->log, ED_LOG_ERROR, "sim: out of memory on UART TX");
         return;
     }
     for (size_t i = 0; i < len; i++) {
         if (!s->cfg.no_pacing)
             t = byte_due(t0, i, s->baud);
-        q_push(&s->tx, bad ? garble(p[i]) : p[i], t);
+        line_push(s, &s->tx, SIM_FAULT_B2H, bad ? garble(p[i]) : p[i], &t);
     }
     if (!s->cfg.no_pacing)
         s->tx_free_us = t;
@@ -443,6 +465,7 @@ void sim_connect(struct sim *s, bool has_lines, int64_t now_us)
     s->rx_free_us = now_us;
     if (s->trace_t0 < 0)
         s->trace_t0 = now_us;
+    sim_fault_connect(&s->fault, now_us);
     if (s->powered || s->boot_at >= 0)
         return; /* the board keeps its state across connections */
     /* Power-up: with lines released the chip boots from flash; without
@@ -581,12 +604,13 @@ void sim_rx(struct sim *s, const uint8_t *buf, size_t len, int64_t now_us)
     hb = s->host_baud ? s->host_baud : s->baud;
     bad = baud_bad(s);
     t0 = now_us > s->rx_free_us ? now_us : s->rx_free_us;
-    if (q_reserve(&s->rx, len) != 0)
+    if (q_reserve(&s->rx, len * FAULT_GROWTH) != 0)
         return;
     for (size_t i = 0; i < len; i++) {
         if (!s->cfg.no_pacing)
             t = byte_due(t0, i, hb);
-        q_push(&s->rx, bad ? garble(buf[i]) : buf[i], t);
+        line_push(s, &s->rx, SIM_FAULT_H2B, bad ? garble(buf[i]) : buf[i],
+                  &t);
     }
     if (!s->cfg.no_pacing)
         s->rx_free_us = t;
@@ -625,9 +649,23 @@ int64_t sim_next_event_us(struct sim *s, int64_t now_us)
         if (a >= 0 && (next < 0 || s->app_origin + a < next))
             next = s->app_origin + a;
     }
+    if (s->connected) {
+        int64_t c = sim_fault_next_us(&s->fault);
+
+        if (c >= 0 && (next < 0 || c < next))
+            next = c;
+    }
     if (next >= 0 && next < now_us)
         next = now_us;
     return next;
+}
+
+bool sim_link_cut(struct sim *s, int64_t now_us)
+{
+    if (!s->connected || !sim_fault_cut_due(&s->fault, now_us))
+        return false;
+    log_msg(&s->log, ED_LOG_INFO, "sim: fault: the line is cut");
+    return true;
 }
 
 /* ---- life cycle ---- */
@@ -698,6 +736,8 @@ int sim_config_option(struct sim_config *cfg, const char *name,
         cfg->flash_id_set = true;
         return ED_OK;
     }
+    if (!strcmp(name, "fault"))
+        return sim_fault_parse(&cfg->fault, value, err, errlen);
     return ED_ERR_NOT_FOUND;
 }
 
@@ -811,6 +851,7 @@ int sim_new(struct sim **out, const struct sim_config *cfg, char *err,
     s->baud = ROM_BAUD;
     s->uart_clkdiv = s->chip->apb_hz / ROM_BAUD;
     s->wdt_at = -1;
+    sim_fault_init(&s->fault, &cfg->fault);
     s->state = SIM_OFF;
     s->boot_at = -1;
     *out = s;

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "sim/sim_fault.h"
 
 struct sim_config {
     const char *chip;        /* "esp32", "esp32c3", ... */
@@ -42,6 +43,7 @@ struct sim_config {
     uint32_t flash_id;       /* JEDEC id the flash answers ... */
     bool flash_id_set;       /* ... else GigaDevice c8 40 <size> */
     bool flash_no_sfdp;      /* the flash ignores RDSFDP (reads 0) */
+    struct sim_fault_spec fault; /* a faulty line ("fault", sim_fault.h) */
 };
 
 struct sim;
@@ -51,7 +53,8 @@ struct sim;
  * `sim:CHIP?NAME=VALUE` spell it: "chip-rev" ("3.0", "v0.4"), "xtal"
  * ("26", "40", "48"; MHz), "flash-id" ("0xffffff": 24-bit JEDEC id,
  * manufacturer in the low byte; ffffff/000000 = no flash answers) and
- * "sfdp" ("0": the flash ignores RDSFDP and reads 0).
+ * "sfdp" ("0": the flash ignores RDSFDP and reads 0) and "fault" (a
+ * faulty line between host and board, sim_fault.h).
  * Returns ED_OK, ED_ERR_NOT_FOUND for a name it does not know (err left
  * alone), or ED_ERR_ARG with one sentence in err.  Whether the chip has
  * that crystal or revision is checked by sim_new().
@@ -84,6 +87,13 @@ void sim_rx(struct sim *s, const uint8_t *buf, size_t len, int64_t now_us);
 size_t sim_tx(struct sim *s, uint8_t *buf, size_t cap, int64_t now_us);
 /* When something next happens (output due, timer), absolute us; -1 = idle. */
 int64_t sim_next_event_us(struct sim *s, int64_t now_us);
+
+/*
+ * The fault spec's cut is due (sim_fault.h): the transport drops the
+ * connection now (TCP: closes the client; in-process: the port reports
+ * the connection lost).  True once; the board keeps its state.
+ */
+bool sim_link_cut(struct sim *s, int64_t now_us);
 
 /* Read-only view of the flash (for tests). */
 const uint8_t *sim_flash(const struct sim *s, size_t *size);

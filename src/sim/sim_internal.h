@@ -137,6 +137,8 @@ struct sim {
     /* RTC/LP watchdog (esptool's --after watchdog-reset) */
     int64_t cmd_t;             /* when the command being run is acted on */
     int64_t wdt_at;            /* the watchdog resets the chip then, or -1 */
+
+    struct sim_fault fault;    /* the line to the host (sim_fault.h) */
 };
 
 /* ---- for the boot chain and transports ---- */

@@ -854,6 +854,11 @@ int sim_server_run(struct sim_server *srv, int stop_fd, char *err,
             pty_watch_baud(srv);
         release_held(srv, now);
         pump_tx(srv, now);
+        /* the fault spec's cut: the client loses the connection; the
+         * board keeps its state for the next one */
+        if (srv->cfd >= 0 && srv->kind != SRV_PTY &&
+            sim_link_cut(srv->sim, now))
+            client_close(srv);
         if (srv->cfd >= 0 && srv->out_len && !flush_out(srv))
             client_close(srv);
         next = srv->out_len >= OUT_MAX ? -1
