@@ -220,43 +220,101 @@ static int read_banner(struct loader *l, int ms)
     return ED_OK;
 }
 
-static int detect_chip(struct loader *l)
+#define SECINFO_SECURE_DOWNLOAD (1u << 2) /* SECURE_DOWNLOAD_ENABLE */
+#define IDENTIFY_READS 4
+
+/*
+ * One identification: GET_SECURITY_INFO's chip id (20 bytes), else the
+ * magic word at 0x40001000.  Only the ESP32-S2 answers the short 12-byte
+ * form; Secure Download Mode is what the security info's flags say, never
+ * a guess from a refused command.  *gsi_none is set once the loader has
+ * (twice) refused GET_SECURITY_INFO, so that the next read skips it.
+ */
+static int identify_once(struct loader *l, const struct chip_desc **out,
+                         bool *sdm, bool *gsi_none)
 {
     struct proto_reply r;
     uint32_t magic;
-    int rc;
+    int rc = ED_ERR_UNSUPPORTED;
 
-    rc = proto_command(l->proto, OP_GET_SECURITY_INFO, NULL, 0, 0, 20,
-                       DEFAULT_TIMEOUT_MS, &r);
+    *out = NULL;
+    *sdm = false;
+    if (!*gsi_none)
+        rc = proto_command(l->proto, OP_GET_SECURITY_INFO, NULL, 0, 0, 20,
+                           DEFAULT_TIMEOUT_MS, &r);
+    if (rc == ED_OK && r.data_len >= 12)
+        *sdm = (get32(r.data) & SECINFO_SECURE_DOWNLOAD) != 0;
     if (rc == ED_OK && r.data_len >= 20) {
         uint32_t id = get32(r.data + 12);
-        l->desc = chip_by_image_id(id);
-        if (!l->desc)
+        *out = chip_by_image_id(id);
+        if (!*out)
             return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_UNSUPPORTED,
                              "the chip reports chip id %u, which espdeck "
                              "does not know (it knows ESP32, S2, S3, C2, C3, "
                              "C6, H2, C5 and P4)", id);
         return ED_OK;
     }
-    if (rc && rc != ED_ERR_UNSUPPORTED && rc != ED_ERR_DEVICE &&
-        rc != ED_ERR_PROTO && rc != ED_ERR_TIMEOUT)
-        return fail_proto(l, rc);
-    rc = loader_read_reg(l, CHIP_MAGIC_REG, &magic);
-    if (rc == ED_ERR_UNSUPPORTED) {
-        /* READ_REG refused: only the ESP32-S2 in Secure Download Mode */
-        l->desc = chip_get(CHIP_ESP32S2);
-        l->secure_download = true;
+    if (rc == ED_OK && *sdm) {
+        /* the 12-byte form is the ESP32-S2's; READ_REG is not allowed */
+        *out = chip_get(CHIP_ESP32S2);
         return ED_OK;
     }
+    if (rc == ED_ERR_UNSUPPORTED)
+        *gsi_none = true;
+    else if (rc && rc != ED_ERR_DEVICE && rc != ED_ERR_PROTO &&
+             rc != ED_ERR_TIMEOUT)
+        return fail_proto(l, rc);
+    rc = loader_read_reg(l, CHIP_MAGIC_REG, &magic);
+    if (rc == ED_ERR_UNSUPPORTED)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_UNSUPPORTED,
+                         "the loader refuses to read the chip's magic "
+                         "register and its security info does not say "
+                         "Secure Download Mode: reset the board and retry");
     if (rc)
         return rc;
-    l->desc = chip_by_magic(magic);
-    if (!l->desc)
+    *out = chip_by_magic(magic);
+    if (!*out)
         return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_UNSUPPORTED,
                          "unknown chip (magic value 0x%08x at 0x%08x): "
                          "espdeck knows ESP32, S2, S3, C2, C3, C6, H2, C5 "
                          "and P4", magic, CHIP_MAGIC_REG);
     return ED_OK;
+}
+
+/*
+ * The chip is decided only when two reads in a row agree: one flipped bit
+ * in a READ_REG address reads 0 (an ESP32-P4 magic), one in a reply a
+ * neighbouring chip id.
+ */
+static int detect_chip(struct loader *l)
+{
+    const struct chip_desc *prev = NULL, *d = NULL;
+    bool sdm = false, prev_sdm = false, gsi_none = false;
+    int i, rc;
+
+    for (i = 0; i < IDENTIFY_READS; i++) {
+        rc = identify_once(l, &d, &sdm, &gsi_none);
+        if (rc == ED_ERR_UNSUPPORTED && i + 1 < IDENTIFY_READS) {
+            prev = NULL; /* maybe a damaged read: one more pair */
+            continue;
+        }
+        if (rc)
+            return rc;
+        if (prev && d == prev && sdm == prev_sdm) {
+            l->desc = d;
+            l->secure_download = sdm;
+            return ED_OK;
+        }
+        if (prev)
+            log_msg(&l->log, ED_LOG_DEBUG, "the chip read as %s, then as "
+                    "%s: reading again", prev->display, d->display);
+        prev = d;
+        prev_sdm = sdm;
+    }
+    return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_PROTO,
+                     "the chip identified itself differently on every read "
+                     "(last as %s): the line is damaging replies; check the "
+                     "cable, or lower --baud", d ? d->display : "unknown");
 }
 
 static int after_sync(struct loader *l, bool stub_seen)
@@ -308,6 +366,7 @@ int loader_connect(struct loader *l, enum port_before before,
     }
     set_stub(l, false);
     l->desc = NULL;
+    l->secure_download = false;
     l->rev_major = l->rev_minor = -1;
     l->xtal_mhz = 0;
     junk_before = proto_junk_total(l->proto);
@@ -419,19 +478,54 @@ static int need_chip(struct loader *l)
     return ED_OK;
 }
 
+/* READ_REG is harmless to repeat: a damaged or lost reply is read again. */
+#define READ_REG_ATTEMPTS 3
+
 int loader_read_reg(struct loader *l, uint32_t addr, uint32_t *out)
 {
     struct proto_reply r;
     uint8_t pkt[4];
-    int rc;
+    int rc = ED_OK, a, timeouts = 0;
 
     put32(pkt, addr);
-    rc = proto_command(l->proto, OP_READ_REG, pkt, sizeof pkt, 0, 0,
-                       DEFAULT_TIMEOUT_MS, &r);
-    if (rc)
-        return fail_proto(l, rc);
-    *out = r.value;
-    return ED_OK;
+    for (a = 0; a < READ_REG_ATTEMPTS; a++) {
+        rc = proto_command(l->proto, OP_READ_REG, pkt, sizeof pkt, 0, 0,
+                           DEFAULT_TIMEOUT_MS, &r);
+        if (rc == ED_OK) {
+            *out = r.value;
+            return ED_OK;
+        }
+        /* one more try after a timeout: 3 s each */
+        if (rc == ED_ERR_TIMEOUT && ++timeouts > 1)
+            break;
+        if (rc != ED_ERR_PROTO && rc != ED_ERR_TIMEOUT)
+            break;
+        log_msg(&l->log, ED_LOG_DEBUG, "READ_REG 0x%08x: %s; reading again",
+                addr, proto_errmsg(l->proto));
+    }
+    return fail_proto(l, rc);
+}
+
+/* Read lo and hi until two reads in a row agree (at most 4 pairs). */
+static int read_pair_stable(struct loader *l, uint32_t a_lo, uint32_t a_hi,
+                            uint32_t *lo, uint32_t *hi)
+{
+    uint32_t plo = 0, phi = 0;
+    int i, rc;
+
+    for (i = 0; i < 4; i++) {
+        if ((rc = loader_read_reg(l, a_lo, lo)) != ED_OK ||
+            (rc = loader_read_reg(l, a_hi, hi)) != ED_OK)
+            return rc;
+        if (i && *lo == plo && *hi == phi)
+            return ED_OK;
+        plo = *lo;
+        phi = *hi;
+    }
+    return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_PROTO,
+                     "registers 0x%08x/0x%08x read differently every time: "
+                     "the line is damaging replies; check the cable, or "
+                     "lower --baud", a_lo, a_hi);
 }
 
 int loader_write_reg(struct loader *l, uint32_t addr, uint32_t value,
@@ -456,8 +550,8 @@ int loader_read_mac(struct loader *l, uint8_t mac[6])
 
     if ((rc = need_chip(l)) != ED_OK)
         return rc;
-    if ((rc = loader_read_reg(l, l->desc->mac_lo, &lo)) != ED_OK ||
-        (rc = loader_read_reg(l, l->desc->mac_hi, &hi)) != ED_OK)
+    if ((rc = read_pair_stable(l, l->desc->mac_lo, l->desc->mac_hi, &lo,
+                               &hi)) != ED_OK)
         return rc;
     mac[0] = (uint8_t)(hi >> 8);
     mac[1] = (uint8_t)hi;
@@ -672,6 +766,30 @@ static int read_revision(struct loader *l)
                      "no revision eFuses known for this chip");
 }
 
+/* The revision eFuses, read until two reads in a row agree. */
+static int read_revision_stable(struct loader *l)
+{
+    int i, rc, pmaj = -1, pmin = -1;
+    uint32_t ppkg = 0;
+    bool psingle = false;
+
+    for (i = 0; i < 4; i++) {
+        if ((rc = read_revision(l)) != ED_OK)
+            return rc;
+        if (i && l->rev_major == pmaj && l->rev_minor == pmin &&
+            l->pkg == ppkg && l->single_core == psingle)
+            return ED_OK;
+        pmaj = l->rev_major;
+        pmin = l->rev_minor;
+        ppkg = l->pkg;
+        psingle = l->single_core;
+    }
+    return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_PROTO,
+                     "the chip revision read differently every time: the "
+                     "line is damaging replies; check the cable, or lower "
+                     "--baud");
+}
+
 int loader_chip_revision(struct loader *l, int *major, int *minor)
 {
     int rc;
@@ -683,7 +801,7 @@ int loader_chip_revision(struct loader *l, int *major, int *minor)
         return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_UNSUPPORTED,
                          "the chip revision cannot be read in Secure "
                          "Download Mode");
-    if (l->rev_major < 0 && (rc = read_revision(l)) != ED_OK) {
+    if (l->rev_major < 0 && (rc = read_revision_stable(l)) != ED_OK) {
         l->rev_major = l->rev_minor = -1;
         return rc;
     }

@@ -44,7 +44,8 @@ void loader_set_cancel(struct loader *l, loader_cancel_fn fn, void *ctx);
  * custom sequence if non-NULL/non-empty) and SYNC, with retries.  Reads the
  * boot banner: a board that booted its app says so ("board booted normally,
  * not in download mode: ..."), download mode without a reply says so too.
- * Then detects the chip (GET_SECURITY_INFO, else magic register).
+ * Then detects the chip (GET_SECURITY_INFO, else magic register), decided
+ * only when two reads in a row agree.
  * reset_used (may be NULL, 32 bytes) gets the strategy that worked.
  */
 int loader_connect(struct loader *l, enum port_before before,
@@ -53,7 +54,8 @@ int loader_connect(struct loader *l, enum port_before before,
 enum chip_id loader_chip(const struct loader *l);
 bool loader_is_stub(const struct loader *l);
 uint32_t loader_baud(const struct loader *l);
-/* The ROM refused READ_REG at detection: ESP32-S2 in Secure Download Mode. */
+/* GET_SECURITY_INFO said SECURE_DOWNLOAD_ENABLE (never guessed from a
+ * refused command). */
 bool loader_secure_download(const struct loader *l);
 /* The packet layer underneath (proto_junk() shows what the board printed). */
 struct proto *loader_proto(struct loader *l);

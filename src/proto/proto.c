@@ -37,6 +37,7 @@ struct proto {
     bool download_text;   /* "waiting for download" and the like */
     size_t scanned_total; /* junk_total when the junk was last scanned */
     size_t bad_frames;    /* frames of the wrong shape or for other commands */
+    size_t stale_frames;  /* frames dropped because they came before a command */
     uint8_t *tx;      /* SLIP-encoded output, grown as needed */
     size_t tx_cap;
     uint8_t *pkt;     /* packet before encoding */
@@ -314,6 +315,26 @@ int proto_flush_input(struct proto *p)
     return port_flush_input(p->port);
 }
 
+/*
+ * Feed what was read and not decoded yet to the SLIP decoder: the length
+ * of the first complete frame (in p->frame; the rest stays buffered), or
+ * 0 with the buffer used up.
+ */
+static size_t decode_buffered(struct proto *p)
+{
+    size_t flen = 0;
+
+    while (p->rx_pos < p->rx_len) {
+        p->rx_pos += slip_decode(&p->dec, p->rx + p->rx_pos,
+                                 p->rx_len - p->rx_pos, &flen);
+        scan_junk(p);
+        if (flen)
+            return flen;
+    }
+    p->rx_pos = p->rx_len = 0;
+    return 0;
+}
+
 int proto_read_frame(struct proto *p, const uint8_t **body, size_t *len,
                      int timeout_ms)
 {
@@ -325,19 +346,13 @@ int proto_read_frame(struct proto *p, const uint8_t **body, size_t *len,
     *len = 0;
     for (;;) {
         int n;
-        while (p->rx_pos < p->rx_len) {
-            p->rx_pos += slip_decode(&p->dec, p->rx + p->rx_pos,
-                                     p->rx_len - p->rx_pos, &flen);
-            scan_junk(p);
-            if (flen) {
-                *body = p->frame;
-                *len = flen;
-                log_hex(&p->log, ED_LOG_TRACE, "rx frame", p->frame,
-                        flen > 40 ? 40 : flen);
-                return ED_OK;
-            }
+        if ((flen = decode_buffered(p)) != 0) {
+            *body = p->frame;
+            *len = flen;
+            log_hex(&p->log, ED_LOG_TRACE, "rx frame", p->frame,
+                    flen > 40 ? 40 : flen);
+            return ED_OK;
         }
-        p->rx_pos = p->rx_len = 0;
         /* a line that never stops talking must not outlast the deadline */
         if (polled && clock_remaining_ms(deadline) == 0)
             return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_TIMEOUT,
@@ -370,7 +385,8 @@ void proto_clear_junk(struct proto *p)
     p->scanned_total = p->dec.junk_total;
 }
 
-/* Discard the copies of an "unsupported" rejection the ROM may still send. */
+/* Discard the copies of an "unsupported" rejection the ROM may still send
+ * (about 8 back to back, 1.2 ms each at 115200). */
 static void drain_rejections(struct proto *p)
 {
     const uint8_t *b;
@@ -378,8 +394,53 @@ static void drain_rejections(struct proto *p)
     int i;
 
     for (i = 0; i < 16; i++)
-        if (proto_read_frame(p, &b, &n, 50) != ED_OK)
+        if (proto_read_frame(p, &b, &n, 20) != ED_OK)
             break;
+}
+
+/*
+ * Frames that arrived before a command is sent cannot be its reply (a
+ * late or duplicated reply to an earlier command, the rest of a SYNC
+ * burst): drop what is already there, without waiting, and log it.
+ */
+static void drain_stale(struct proto *p, uint8_t op)
+{
+    size_t flen = 0;
+    int guard;
+
+    for (guard = 0; guard < 64; guard++) {
+        int n;
+
+        while ((flen = decode_buffered(p)) != 0) {
+            p->stale_frames++;
+            if (flen >= 8 && p->frame[0] == 1)
+                log_msg(&p->log, ED_LOG_DEBUG, "dropped a late reply to %s "
+                        "before sending %s", proto_op_name(p->frame[1]),
+                        proto_op_name(op));
+            else
+                log_msg(&p->log, ED_LOG_DEBUG, "dropped a %zu-byte frame "
+                        "before sending %s", flen, proto_op_name(op));
+        }
+        n = port_read(p->port, p->rx, sizeof p->rx, 0);
+        if (n <= 0)
+            return;
+        p->rx_len = (size_t)n;
+    }
+}
+
+/*
+ * Commands that may be sent twice with the same effect: a rejection that
+ * names another command is checked by sending them again.
+ */
+static bool idempotent(uint8_t op)
+{
+    switch (op) {
+    case OP_SYNC: case OP_READ_REG: case OP_WRITE_REG:
+    case OP_GET_SECURITY_INFO: case OP_SPI_ATTACH: case OP_SPI_SET_PARAMS:
+    case OP_SPI_FLASH_MD5: case OP_READ_FLASH_SLOW:
+        return true;
+    }
+    return false;
 }
 
 static void error_text(char *buf, size_t cap, bool stub, uint8_t code)
@@ -395,9 +456,14 @@ static void error_text(char *buf, size_t cap, bool stub, uint8_t code)
 const char *proto_rom_error_fix(uint8_t code)
 {
     switch (code) {
-    case 0x01: case 0x05: case 0x06: case 0x64: case 0x65:
-        return "the ROM rejected the command: it may be in Secure Download "
-               "Mode, or the command is not supported by this chip";
+    case 0x05:
+        return "the ROM could not read the command: the line may have "
+               "damaged it (check the cable, or lower --baud), or this chip "
+               "does not know it";
+    case 0x01: case 0x06: case 0x64: case 0x65:
+        return "the ROM refused the command: this chip may not allow it "
+               "here, or its parameters are out of range; reset the board "
+               "and retry";
     case 0x07: case 0x0B: case 0x0C: case 0x0D:
         return "the data was damaged on the way: check the cable, or lower "
                "--baud";
@@ -447,12 +513,13 @@ int proto_command(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
     size_t junk_before = p->dec.junk_total;
     unsigned bad_before = p->dec.bad_escapes + p->dec.overflows;
     int skipped = 0, rc;
-    bool mixed = false;
+    bool mixed = false, rejected = false;
     uint8_t other = 0;
     char others[96];
 
     if (reply)
         memset(reply, 0, sizeof *reply);
+    drain_stale(p, op);
     rc = proto_send(p, op, data, len, checksum);
     if (rc)
         return rc;
@@ -509,13 +576,32 @@ int proto_command(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
                             size, dlen);
         }
         if (f[1] != op) {
-            if (dlen >= 2 && d[0] != 0 && d[1] == ROM_INVALID_RECV_MSG) {
+            /*
+             * The ROM rejects a command it does not know with another
+             * command's opcode and status [1, 0x05]; a late reply to an
+             * earlier, damaged command looks the same.  A rejection counts
+             * only when the command, sent again, is rejected again.
+             */
+            if (dlen >= 2 && d[0] != 0 &&
+                d[1] == ROM_INVALID_RECV_MSG && idempotent(op)) {
                 drain_rejections(p);
-                return ed_seterr(p->errmsg, sizeof p->errmsg,
-                                 ED_ERR_UNSUPPORTED,
-                                 "the loader does not support %s",
-                                 proto_op_name(op));
+                if (rejected)
+                    return ed_seterr(p->errmsg, sizeof p->errmsg,
+                                     ED_ERR_UNSUPPORTED,
+                                     "the loader does not support %s",
+                                     proto_op_name(op));
+                rejected = true;
+                log_msg(&p->log, ED_LOG_DEBUG, "%s rejected (a reply naming "
+                        "%s): sending it again to tell a late reply from a "
+                        "refusal", proto_op_name(op), proto_op_name(f[1]));
+                rc = proto_send(p, op, data, len, checksum);
+                if (rc)
+                    return rc;
+                deadline = clock_ms() + timeout_ms;
+                continue;
             }
+            log_msg(&p->log, ED_LOG_DEBUG, "dropped a reply to %s while "
+                    "waiting for %s", proto_op_name(f[1]), proto_op_name(op));
             p->bad_frames++;
             if (skipped && f[1] != other)
                 mixed = true;

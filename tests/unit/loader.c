@@ -505,6 +505,8 @@ struct golden_rom {
     uint8_t last_op;         /* the ESP32 ROM echoes it when it rejects */
     uint32_t last_value;
     int defect;              /* GOLDEN_*: how the replies go wrong */
+    int reads;               /* READ_REGs answered so far */
+    bool glitched;           /* GOLDEN_MAC_ONCE_BAD done */
 };
 
 /* Replies of the wrong shape (audit F4), to READ_REG unless said. */
@@ -517,6 +519,9 @@ enum {
     GOLDEN_ROM_ERROR_05,  /* status 01 05 */
     GOLDEN_SYNC_WRONG_OP, /* SYNC answered with another opcode */
     GOLDEN_SYNC_SHORT,    /* SYNC answered with 1-byte frames */
+    GOLDEN_MAGIC_ONCE_0,  /* the first magic read hits another address: 0 */
+    GOLDEN_LATE_REJECT,   /* the first READ_REG meets a late 01 05 rejection */
+    GOLDEN_MAC_ONCE_BAD,  /* the first MAC read comes back with a flipped bit */
 };
 
 static void golden_queue(struct golden_rom *g, const uint8_t *body, size_t n)
@@ -564,7 +569,27 @@ static void golden_command(struct golden_rom *g, const uint8_t *f, size_t n)
             golden_queue(g, (const uint8_t *)"\x01", 1);
         return;
     }
-    if (f[1] == OP_READ_REG && g->defect != GOLDEN_OK) {
+    if (f[1] == OP_READ_REG && g->reads++ == 0) {
+        if (g->defect == GOLDEN_MAGIC_ONCE_0) {
+            golden_reply(g, OP_READ_REG, 0, NULL, 0, 0, 0);
+            return;
+        }
+        if (g->defect == GOLDEN_LATE_REJECT) {
+            /* an earlier command's error, late; READ_REG's own reply is
+             * lost on the way */
+            golden_reply(g, OP_SYNC, 0x20120707, NULL, 0, 1, 0x05);
+            return;
+        }
+    }
+    if (f[1] == OP_READ_REG && g->defect == GOLDEN_MAC_ONCE_BAD &&
+        n >= 12 && f[8] == 0x04 && f[9] == 0xA0 && f[11] == 0x3F &&
+        !g->glitched) {
+        g->glitched = true;
+        golden_reply(g, OP_READ_REG, 0x00000400, NULL, 0, 0, 0);
+        return;
+    }
+    if (f[1] == OP_READ_REG && g->defect != GOLDEN_OK &&
+        g->defect < GOLDEN_MAGIC_ONCE_0) {
         uint8_t b[12] = {1, OP_READ_REG, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0};
         switch (g->defect) {
         case GOLDEN_NO_STATUS:
@@ -756,9 +781,9 @@ void test_loader__rom_error_has_a_fix(void)
 {
     connect_defect(GOLDEN_ROM_ERROR_05, ED_ERR_DEVICE,
                    "READ_REG failed: the chip said 0x05 received message has "
-                   "invalid format: the ROM rejected the command",
-                   "Secure Download Mode, or the command is not supported by "
-                   "this chip");
+                   "invalid format: the ROM could not read the command",
+                   "the line may have damaged it (check the cable, or lower "
+                   "--baud), or this chip does not know it");
 }
 
 void test_loader__sync_wrong_opcode_is_not_a_rom(void)
@@ -782,6 +807,51 @@ void test_loader__sync_short_frames_are_not_a_rom(void)
     /* not the advice for a silent line */
     T_ASSERT(strstr(loader_errmsg(l), "by hand") == NULL);
     T_ASSERT(strstr(loader_errmsg(l), "no reply") == NULL);
+    loader_free(l);
+    port_close(port);
+}
+
+/* ---- values that identify the chip are validated (issue 8 item 4) ---- */
+
+static void connect_glitch(int defect, enum chip_id want)
+{
+    struct port *port = golden_new(false);
+    struct loader *l = NULL;
+
+    ((struct golden_rom *)port)->defect = defect;
+    T_EQ_INT(loader_new(&l, port, NULL), ED_OK);
+    T_EQ_INT(loader_connect(l, BEFORE_NO_RESET, NULL, 1, NULL), ED_OK);
+    T_EQ_INT(loader_chip(l), want);
+    T_ASSERT(!loader_secure_download(l));
+    loader_free(l);
+    port_close(port);
+}
+
+void test_loader__one_bad_magic_read_is_not_a_p4(void)
+{
+    /* one flipped bit in READ_REG's address read 0, an ESP32-P4 magic */
+    connect_glitch(GOLDEN_MAGIC_ONCE_0, CHIP_ESP32);
+}
+
+void test_loader__late_rejection_is_not_secure_download(void)
+{
+    /* a late ROM error reply during the magic read once made "an ESP32-S2
+     * in Secure Download Mode" */
+    connect_glitch(GOLDEN_LATE_REJECT, CHIP_ESP32);
+}
+
+void test_loader__mac_read_until_it_agrees(void)
+{
+    struct port *port = golden_new(false);
+    struct loader *l = NULL;
+    uint8_t mac[6];
+
+    ((struct golden_rom *)port)->defect = GOLDEN_MAC_ONCE_BAD;
+    T_EQ_INT(loader_new(&l, port, NULL), ED_OK);
+    T_EQ_INT(loader_connect(l, BEFORE_NO_RESET, NULL, 1, NULL), ED_OK);
+    T_EQ_INT(loader_read_mac(l, mac), ED_OK);
+    /* the golden ROM's MAC eFuses are 0; the glitched read said 0x400 */
+    T_EQ_INT(mac[4], 0);
     loader_free(l);
     port_close(port);
 }

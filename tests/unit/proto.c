@@ -13,10 +13,21 @@
 #include "slip.h"
 #include "test.h"
 
+/*
+ * What the test queues is what "the chip" sends in answer to the next
+ * command: it becomes readable when the host writes (rx_vis), so that the
+ * proto's drop of frames that came before a command leaves it alone.
+ * fake_open() makes everything queued readable at once (reads without a
+ * command).  f->later = k queues for the k-th write from now (k > 1: an
+ * answer to a command sent again).
+ */
 struct fake_port {
     struct port base;
     uint8_t rx[8192];
-    size_t rx_len, rx_pos;
+    size_t rx_len, rx_pos, rx_vis;
+    struct { size_t end; unsigned gate; } chunk[256];
+    size_t n_chunk;
+    unsigned writes, later;
     uint8_t tx[8192];
     size_t tx_len;
 };
@@ -29,7 +40,7 @@ static void fake_close(struct port *p)
 static int fake_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms)
 {
     struct fake_port *f = (struct fake_port *)p;
-    size_t n = f->rx_len - f->rx_pos;
+    size_t n = f->rx_vis > f->rx_pos ? f->rx_vis - f->rx_pos : 0;
     if (n == 0) {
         clock_sleep_ms(timeout_ms > 20 ? 20 : timeout_ms);
         return 0;
@@ -52,6 +63,10 @@ static int fake_write(struct port *p, const uint8_t *buf, size_t len,
         return ED_ERR_IO;
     memcpy(f->tx + f->tx_len, buf, len);
     f->tx_len += len;
+    f->writes++;
+    for (size_t i = 0; i < f->n_chunk; i++)
+        if (f->chunk[i].gate <= f->writes && f->chunk[i].end > f->rx_vis)
+            f->rx_vis = f->chunk[i].end;
     return ED_OK;
 }
 
@@ -96,11 +111,28 @@ static struct fake_port *fake_new(void)
     return f;
 }
 
+/* Make everything queued readable now. */
+static void fake_open(struct fake_port *f)
+{
+    f->rx_vis = f->rx_len;
+}
+
+/* Note where what was just queued ends and which write shows it. */
+static void fake_gate(struct fake_port *f)
+{
+    if (f->n_chunk < sizeof f->chunk / sizeof f->chunk[0]) {
+        f->chunk[f->n_chunk].end = f->rx_len;
+        f->chunk[f->n_chunk].gate = f->writes + (f->later ? f->later : 1);
+        f->n_chunk++;
+    }
+}
+
 /* Queue raw bytes. */
 static void fake_raw(struct fake_port *f, const void *b, size_t n)
 {
     memcpy(f->rx + f->rx_len, b, n);
     f->rx_len += n;
+    fake_gate(f);
 }
 
 /* Queue one SLIP frame with body b[n]. */
@@ -108,6 +140,7 @@ static void fake_frame(struct fake_port *f, const uint8_t *b, size_t n)
 {
     f->rx_len += slip_encode(f->rx + f->rx_len, sizeof f->rx - f->rx_len,
                              b, n);
+    fake_gate(f);
 }
 
 /* Queue a reply: dir 1, op, value, data (status bytes included). */
@@ -299,9 +332,14 @@ void test_proto__unsupported_reply(void)
     struct proto *p;
 
     fake_reply(f, OP_READ_REG, 0x00F01D83, rej, sizeof rej);
+    /* rejected again when sent again: a refusal, not a late reply */
+    f->later = 2;
+    fake_reply(f, OP_READ_REG, 0x00F01D83, rej, sizeof rej);
+    f->later = 0;
     T_EQ_INT(proto_new(&p, &f->base, NULL), ED_OK);
     T_EQ_INT(proto_command(p, OP_GET_SECURITY_INFO, NULL, 0, 0, 20, 1000, &r),
              ED_ERR_UNSUPPORTED);
+    T_EQ_INT(f->writes, 2);
     T_CONTAINS(proto_errmsg(p), "GET_SECURITY_INFO");
     /* the next command still works */
     fake_reply(f, OP_READ_REG, 0x00F01D83, ok, sizeof ok);
@@ -448,6 +486,7 @@ void test_proto__raw_frame(void)
     size_t n;
 
     fake_frame(f, (const uint8_t *)"OHAI", 4);
+    fake_open(f);
     T_EQ_INT(proto_new(&p, &f->base, NULL), ED_OK);
     T_EQ_INT(proto_read_frame(p, &b, &n, 500), ED_OK);
     T_EQ_INT(n, 4);
@@ -481,6 +520,7 @@ void test_proto__boot_line_scanned(void)
                 "boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n", 85);
     for (i = 0; i < 60; i++)
         fake_raw(f, "I (123) app: hello world from the app\r\n", 39);
+    fake_open(f);
     T_EQ_INT(proto_new(&p, &f->base, NULL), ED_OK);
     T_EQ_INT(proto_read_frame(p, &b, &n, 300), ED_ERR_TIMEOUT);
     T_EQ_STR(proto_boot_line(p), "boot:0x13 (SPI_FAST_FLASH_BOOT)");
@@ -492,6 +532,7 @@ void test_proto__boot_line_scanned(void)
     fake_raw(f, "ESP-ROM:esp32c3-api1-20210207\r\nBuild:Feb  7 2021\r\n"
                 "rst:0x1 (POWERON),boot:0x2 (UART0_BOOT)\r\n"
                 "wait uart0 download\r\n", 112);
+    fake_open(f);
     T_EQ_INT(proto_read_frame(p, &b, &n, 200), ED_ERR_TIMEOUT);
     T_EQ_STR(proto_boot_line(p), "boot:0x2 (UART0_BOOT)");
     T_ASSERT(proto_download_seen(p));
@@ -663,14 +704,113 @@ void test_proto__rom_error_has_a_fix(void)
              ED_ERR_DEVICE);
     T_EQ_STR(proto_errmsg(p),
              "READ_REG failed: the chip said 0x05 received message has "
-             "invalid format: the ROM rejected the command: it may be in "
-             "Secure Download Mode, or the command is not supported by this "
-             "chip");
+             "invalid format: the ROM could not read the command: the line "
+             "may have damaged it (check the cable, or lower --baud), or "
+             "this chip does not know it");
+    /* nothing here claims Secure Download Mode */
+    T_ASSERT(strstr(proto_errmsg(p), "Secure Download") == NULL);
     fake_reply(f, OP_MEM_DATA, 0, crc, sizeof crc);
     T_EQ_INT(proto_command(p, OP_MEM_DATA, crc, 4, 0xEF, 0, 1000, NULL),
              ED_ERR_DEVICE);
     T_CONTAINS(proto_errmsg(p), "0x07 checksum error: the data was damaged");
     T_EQ_INT(proto_bad_frames(p), 0);
+    proto_free(p);
+    free(f);
+}
+
+/* ---- replies match requests (issue: late, duplicated, damaged) ---- */
+
+void test_proto__late_rejection_is_not_unsupported(void)
+{
+    /* a ROM error for an earlier, damaged command arrives while READ_REG
+     * waits; READ_REG sent again gets its real answer: never "unsupported"
+     * (a late 01 05 once made the board "an ESP32-S2 in Secure Download
+     * Mode") */
+    const uint8_t rej[] = {0x01, 0x05, 0x00, 0x00};
+    const uint8_t ok[] = {0, 0, 0, 0};
+    const uint8_t addr[] = {0x00, 0x10, 0x00, 0x40};
+    struct fake_port *f = fake_new();
+    struct proto_reply r;
+    struct proto *p;
+
+    fake_reply(f, OP_SYNC, 0x20120707, rej, sizeof rej);
+    f->later = 2;
+    fake_reply(f, OP_READ_REG, 0x00F01D83, ok, sizeof ok);
+    f->later = 0;
+    T_EQ_INT(proto_new(&p, &f->base, NULL), ED_OK);
+    T_EQ_INT(proto_command(p, OP_READ_REG, addr, 4, 0, 0, 1000, &r), ED_OK);
+    T_EQ_INT(r.value, 0x00F01D83);
+    T_EQ_INT(f->writes, 2);
+    proto_free(p);
+    free(f);
+}
+
+void test_proto__late_reply_is_dropped(void)
+{
+    /* the reply to a READ_REG that timed out comes while the next command
+     * (MD5) waits: dropped, not taken as the MD5's answer */
+    const uint8_t st[] = {0, 0, 0, 0};
+    uint8_t md5[36];
+    struct fake_port *f = fake_new();
+    struct proto_reply r;
+    struct proto *p;
+
+    memset(md5, 'a', 32);
+    memset(md5 + 32, 0, 4);
+    fake_reply(f, OP_READ_REG, 0x12345678, st, sizeof st);
+    fake_reply(f, OP_SPI_FLASH_MD5, 0, md5, sizeof md5);
+    T_EQ_INT(proto_new(&p, &f->base, NULL), ED_OK);
+    T_EQ_INT(proto_command(p, OP_SPI_FLASH_MD5, st, 4, 0, 32, 1000, &r),
+             ED_OK);
+    T_EQ_INT(r.op, OP_SPI_FLASH_MD5);
+    T_EQ_INT(r.data_len, 32);
+    T_EQ_INT(proto_bad_frames(p), 1);
+    proto_free(p);
+    free(f);
+}
+
+void test_proto__duplicated_reply_is_not_the_next_answer(void)
+{
+    /* READ_REG's reply comes twice; the second READ_REG (another
+     * register) must get its own reply, not the copy */
+    const uint8_t st[] = {0, 0, 0, 0};
+    const uint8_t a1[] = {0x44, 0x88, 0x00, 0x60}, a2[] = {0x48, 0x88, 0, 0x60};
+    struct fake_port *f = fake_new();
+    struct proto_reply r;
+    struct proto *p;
+
+    fake_reply(f, OP_READ_REG, 0x11111111, st, sizeof st);
+    fake_reply(f, OP_READ_REG, 0x11111111, st, sizeof st); /* the copy */
+    f->later = 2;
+    fake_reply(f, OP_READ_REG, 0x22222222, st, sizeof st);
+    f->later = 0;
+    T_EQ_INT(proto_new(&p, &f->base, NULL), ED_OK);
+    T_EQ_INT(proto_command(p, OP_READ_REG, a1, 4, 0, 0, 1000, &r), ED_OK);
+    T_EQ_INT(r.value, 0x11111111);
+    /* the copy arrives while nothing is pending */
+    clock_sleep_ms(30);
+    T_EQ_INT(proto_command(p, OP_READ_REG, a2, 4, 0, 0, 1000, &r), ED_OK);
+    T_EQ_INT(r.value, 0x22222222);
+    proto_free(p);
+    free(f);
+}
+
+void test_proto__damaged_reply_is_never_the_answer(void)
+{
+    /* a reply whose opcode byte was hit on the way: dropped; the command
+     * then ends without an answer rather than with a wrong one */
+    const uint8_t st[] = {0, 0, 0, 0};
+    const uint8_t addr[] = {0x00, 0x10, 0x00, 0x40};
+    struct fake_port *f = fake_new();
+    struct proto_reply r;
+    struct proto *p;
+
+    fake_reply(f, OP_READ_REG ^ 0x20, 0x00F01D83, st, sizeof st);
+    T_EQ_INT(proto_new(&p, &f->base, NULL), ED_OK);
+    T_EQ_INT(proto_command(p, OP_READ_REG, addr, 4, 0, 0, 200, &r),
+             ED_ERR_TIMEOUT);
+    T_EQ_INT(r.value, 0);
+    T_CONTAINS(proto_errmsg(p), "the chip answers, but not to READ_REG");
     proto_free(p);
     free(f);
 }
