@@ -6,10 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
-
-#ifndef ESPDECK_VERSION
-#define ESPDECK_VERSION "0.1.0"
-#endif
+#include "version.h"
 
 struct command {
     const char *name;
@@ -27,6 +24,8 @@ static const struct command commands[] = {
     {"erase", cmd_erase, "erase --port URL [ADDR SIZE]               erase all or a region"},
     {"monitor", cmd_monitor, "monitor --port URL [--baud N]              serial monitor only"},
     {"sim", cmd_sim, "sim --chip CHIP --listen URL [...]         run the simulated board"},
+    {"bench", cmd_bench, "bench PROFILE [--slot URL]... [--batch] [--units N]   the production loop"},
+    {"records", cmd_records, "records FILE [--json | --csv]              summarise a bench's records"},
     {"demo", cmd_demo, "demo                                       the console on the built-in board"},
 };
 

@@ -136,13 +136,14 @@ static const char *stage_name(enum engine_state st)
     return engine_state_name(st);
 }
 
-static void json_event(struct batch *b, const struct engine_event *ev)
+cJSON *batch_event_json(const struct engine_event *ev, const char *name,
+                        uint32_t offset)
 {
     cJSON *o = cJSON_CreateObject();
     char buf[64];
 
     if (!o)
-        return;
+        return NULL;
     switch (ev->kind) {
     case EV_LOG:
         cJSON_AddStringToObject(o, "event", "log");
@@ -175,14 +176,11 @@ static void json_event(struct batch *b, const struct engine_event *ev)
     }
     case EV_PART: {
         const struct engine_part_info *p = &ev->u.part;
-        const struct part_track *t =
-            p->index >= 0 && (size_t)p->index < b->n_parts ? &b->parts[p->index]
-                                                           : NULL;
 
         cJSON_AddStringToObject(o, "event", "part");
         cJSON_AddNumberToObject(o, "index", p->index);
-        cJSON_AddStringToObject(o, "name", t ? t->name : "");
-        cJSON_AddNumberToObject(o, "offset", t ? t->offset : 0);
+        cJSON_AddStringToObject(o, "name", name ? name : "");
+        cJSON_AddNumberToObject(o, "offset", offset);
         cJSON_AddStringToObject(o, "phase", engine_phase_name(p->phase));
         cJSON_AddNumberToObject(o, "done", (double)p->done);
         cJSON_AddNumberToObject(o, "total", (double)p->total);
@@ -215,7 +213,26 @@ static void json_event(struct batch *b, const struct engine_event *ev)
         cJSON_AddStringToObject(o, "message", ev->u.finished.message);
         break;
     }
-    json_emit(b, o);
+    return o;
+}
+
+static void json_event(struct batch *b, const struct engine_event *ev)
+{
+    const struct part_track *t =
+        ev->kind == EV_PART && ev->u.part.index >= 0 &&
+                (size_t)ev->u.part.index < b->n_parts
+            ? &b->parts[ev->u.part.index]
+            : NULL;
+    cJSON *o = batch_event_json(ev, t ? t->name : "", t ? t->offset : 0);
+
+    if (o)
+        json_emit(b, o);
+}
+
+void batch_json_print(cJSON *o)
+{
+    if (o)
+        json_emit(NULL, o);
 }
 
 void batch_print_error(bool json, int exit_code, const char *fmt, ...)
@@ -452,7 +469,7 @@ static void handle_event(struct batch *b, struct engine *e,
 int batch_run(struct engine *e, const struct batch_opts *o)
 {
     const struct engine_job *job = engine_job(e);
-    struct sigaction sa, old_int, old_term;
+    struct sigaction old_int, old_term;
     struct batch b;
     bool cancel_sent = false;
     size_t i;
@@ -480,20 +497,7 @@ int batch_run(struct engine *e, const struct batch_opts *o)
         b.parts[i].last_decile = -1;
     }
 
-    if (pipe2(batch_sig_pipe, O_NONBLOCK | O_CLOEXEC)) {
-        batch_sig_pipe[0] = batch_sig_pipe[1] = -1;
-    }
-    batch_sigs = 0;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    /*
-     * A reader that goes away (`| head -1`) must not kill us mid-flash:
-     * writes then fail with EPIPE instead, and stay ignored until exit.
-     */
-    signal(SIGPIPE, SIG_IGN);
+    batch_signals_begin(&old_int, &old_term);
 
     rc = engine_start(e);
     if (rc) {
@@ -564,14 +568,51 @@ int batch_run(struct engine *e, const struct batch_opts *o)
             rc = BATCH_EXIT_OUTPUT;
     }
 out:
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    batch_signals_end(&old_int, &old_term);
+    return rc;
+}
+
+int batch_signals_begin(struct sigaction *old_int, struct sigaction *old_term)
+{
+    struct sigaction sa;
+
+    if (pipe2(batch_sig_pipe, O_NONBLOCK | O_CLOEXEC)) {
+        batch_sig_pipe[0] = batch_sig_pipe[1] = -1;
+    }
+    batch_sigs = 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, old_int);
+    sigaction(SIGTERM, &sa, old_term);
+    /*
+     * A reader that goes away (`| head -1`) must not kill us mid-flash:
+     * writes then fail with EPIPE instead, and stay ignored until exit.
+     */
+    signal(SIGPIPE, SIG_IGN);
+    return batch_sig_pipe[0];
+}
+
+unsigned batch_signals_count(void)
+{
+    char drain[16];
+
+    if (batch_sig_pipe[0] >= 0)
+        while (read(batch_sig_pipe[0], drain, sizeof drain) > 0)
+            ;
+    return (unsigned)batch_sigs;
+}
+
+void batch_signals_end(const struct sigaction *old_int,
+                       const struct sigaction *old_term)
+{
+    sigaction(SIGINT, old_int, NULL);
+    sigaction(SIGTERM, old_term, NULL);
     if (batch_sig_pipe[0] >= 0) {
         close(batch_sig_pipe[0]);
         close(batch_sig_pipe[1]);
         batch_sig_pipe[0] = batch_sig_pipe[1] = -1;
     }
-    return rc;
 }
 
 /* ------------------------------------------------------------------ */

@@ -82,6 +82,28 @@ bool batch_parse_u32(const char *s, uint32_t *out);
  */
 bool batch_resolve_port(struct engine_job *job, bool json);
 
+/*
+ * One engine event as the JSON object of docs/cli.md (name and offset of
+ * the image for part events); the caller prints or extends it.  NULL on no
+ * memory.  batch_json_print prints one object on one line and frees it.
+ */
+struct cJSON *batch_event_json(const struct engine_event *ev,
+                               const char *name, uint32_t offset);
+void batch_json_print(struct cJSON *o);
+
+/*
+ * SIGINT/SIGTERM for a headless loop: begin installs the handler (the old
+ * ones into *old_*) and ignores SIGPIPE, returning a descriptor that
+ * becomes readable at each signal (-1 if none could be made);
+ * batch_signals_count drains it and returns how many signals came so far;
+ * end restores the handlers.  One headless loop per process at a time.
+ */
+struct sigaction;
+int batch_signals_begin(struct sigaction *old_int, struct sigaction *old_term);
+unsigned batch_signals_count(void);
+void batch_signals_end(const struct sigaction *old_int,
+                       const struct sigaction *old_term);
+
 /* Print a failure that happened before the engine ran (text or JSON). */
 void batch_print_error(bool json, int exit_code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

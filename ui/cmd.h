@@ -29,6 +29,11 @@ int cmd_read_flash(int argc, char **argv);
 int cmd_erase(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+/* `espdeck bench PROFILE`: the production loop (ui/cmd_bench.c); headless
+ * with --batch, else the bench screen. */
+int cmd_bench(int argc, char **argv);
+/* `espdeck records FILE`: summary or CSV of a bench's records. */
+int cmd_records(int argc, char **argv);
 /* No subcommand: `espdeck`, or `espdeck PROFILE [--port URL]`. */
 int cmd_console(int argc, char **argv);
 

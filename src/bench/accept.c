@@ -50,6 +50,7 @@ struct accept {
     int esc;                    /* 0 text, 1 after ESC, 2 in CSI */
     char line[ACCEPT_LINE_MAX];      /* the deciding line */
     char last[ACCEPT_LINE_MAX];      /* the last complete line */
+    unsigned lines;
     char message[ED_ERRMSG_MAX];
 };
 
@@ -142,6 +143,7 @@ void accept_begin(struct accept *a, int64_t now_ms)
     a->cur_len = 0;
     a->esc = 0;
     a->line[0] = a->last[0] = a->message[0] = '\0';
+    a->lines = 0;
 }
 
 static void decide(struct accept *a, enum accept_verdict v, const char *line,
@@ -183,6 +185,7 @@ static void on_line(struct accept *a, const char *line)
     size_t i;
 
     snprintf(a->last, sizeof a->last, "%s", line);
+    a->lines++;
     for (i = 0; i < a->n_reject; i++)
         if (matches(&a->reject[i], line)) {
             decide(a, ACCEPT_FAIL, line, "the app failed its boot check: "
@@ -316,4 +319,9 @@ bool accept_timed_out(const struct accept *a)
 const char *accept_last_line(const struct accept *a)
 {
     return a->last;
+}
+
+unsigned accept_lines(const struct accept *a)
+{
+    return a->lines;
 }

@@ -65,7 +65,9 @@ const char *accept_line(const struct accept *a);
 const char *accept_message(const struct accept *a);
 /* true when the timeout decided. */
 bool accept_timed_out(const struct accept *a);
-/* Complete lines seen so far, in order, for display (the last one). */
+/* The last complete line (ANSI colours removed), and how many lines so far
+ * (a display shows the last one when the count moves). */
 const char *accept_last_line(const struct accept *a);
+unsigned accept_lines(const struct accept *a);
 
 #endif

@@ -132,6 +132,7 @@ char *rec_to_json(const struct rec_unit *u)
         cJSON_AddStringToObject(p, "name", u->profile_name);
         cJSON_AddStringToObject(p, "path", u->profile_path);
         cJSON_AddStringToObject(p, "sha256", u->profile_sha256);
+        cJSON_AddStringToObject(p, "images_sha256", u->images_sha256);
     }
     arr = cJSON_AddArrayToObject(o, "images");
     for (i = 0; arr && i < u->n_images; i++) {
@@ -259,6 +260,7 @@ int rec_from_json(struct rec_unit *u, const char *line, size_t len)
     COPY(u->profile_name, jstr(p, "name"));
     COPY(u->profile_path, jstr(p, "path"));
     COPY(u->profile_sha256, jstr(p, "sha256"));
+    COPY(u->images_sha256, jstr(p, "images_sha256"));
     arr = cJSON_GetObjectItemCaseSensitive(o, "images");
     cJSON_ArrayForEach(e, arr)
     {
@@ -349,6 +351,7 @@ int records_default_path(char *out, size_t len, const char *profile_name)
 struct pass_key {
     char unit[16];
     char sha[65];
+    char images[65];
 };
 
 struct records {
@@ -395,7 +398,8 @@ static void note_pass(struct records *r, const struct rec_unit *u)
         return;
     for (i = 0; i < r->n_pass; i++)
         if (!strcmp(r->pass[i].unit, u->unit) &&
-            !strcmp(r->pass[i].sha, u->profile_sha256))
+            !strcmp(r->pass[i].sha, u->profile_sha256) &&
+            !strcmp(r->pass[i].images, u->images_sha256))
             return;
     if (r->n_pass == r->cap_pass) {
         size_t cap = r->cap_pass ? r->cap_pass * 2 : 64;
@@ -408,6 +412,7 @@ static void note_pass(struct records *r, const struct rec_unit *u)
     }
     COPY(r->pass[r->n_pass].unit, u->unit);
     COPY(r->pass[r->n_pass].sha, u->profile_sha256);
+    COPY(r->pass[r->n_pass].images, u->images_sha256);
     r->n_pass++;
 }
 
@@ -610,7 +615,7 @@ int records_append(struct records *r, const struct rec_unit *u, char *err,
 }
 
 bool records_has_pass(struct records *r, const char *unit,
-                      const char *profile_sha256)
+                      const char *profile_sha256, const char *images_sha256)
 {
     bool torn;
     size_t i;
@@ -620,7 +625,8 @@ bool records_has_pass(struct records *r, const char *unit,
     scan(r, &torn); /* what other benches appended meanwhile */
     for (i = 0; i < r->n_pass; i++)
         if (!strcmp(r->pass[i].unit, unit) &&
-            !strcmp(r->pass[i].sha, profile_sha256))
+            !strcmp(r->pass[i].sha, profile_sha256) &&
+            !strcmp(r->pass[i].images, images_sha256))
             return true;
     return false;
 }

@@ -82,6 +82,8 @@ struct rec_unit {
     char profile_name[128];
     char profile_path[512];
     char profile_sha256[65];
+    char images_sha256[65];     /* SHA-256 over every image's offset and
+                                   SHA-256: the flash contents written */
     struct rec_image images[ENGINE_MAX_IMAGES];
     size_t n_images;
     char chip[16];              /* "esp32c3", "" unknown */
@@ -132,11 +134,12 @@ int records_open(struct records **out, const char *path, char *notice,
 int records_append(struct records *r, const struct rec_unit *u, char *err,
                    size_t errlen);
 /*
- * Does unit (12 hex digits) have a PASS record for this profile hash?  Reads
- * what other writers appended since the last look first.
+ * Does unit (12 hex digits) have a PASS record for this profile (the same
+ * profile file and the same images)?  Reads what other writers appended
+ * since the last look first.
  */
 bool records_has_pass(struct records *r, const char *unit,
-                      const char *profile_sha256);
+                      const char *profile_sha256, const char *images_sha256);
 const char *records_path(const struct records *r);
 void records_close(struct records *r);   /* NULL is fine */
 

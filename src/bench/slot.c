@@ -34,7 +34,7 @@ enum slot_act slot_tick(struct slot *s, int64_t now_ms, int *wait_ms)
         *wait_ms = -1;
     if (!waiting_phase(s->phase) || s->paused)
         return SLOT_ACT_NONE;
-    if (s->phase != SLOT_NO_PORT) {
+    if (s->phase != SLOT_NO_PORT && !s->hold) {
         if (s->go)
             return start(s, SLOT_RUNNING, SLOT_ACT_FLASH);
         if (s->key_pending && s->trigger == BENCH_TRIGGER_KEY)
@@ -77,6 +77,11 @@ void slot_pause(struct slot *s, bool paused, int64_t now_ms)
         s->next_ms = now_ms;
     }
     s->go = s->key_pending = s->probe_due = false;
+}
+
+void slot_hold(struct slot *s, bool hold)
+{
+    s->hold = hold;
 }
 
 void slot_port(struct slot *s, int64_t now_ms, bool present)

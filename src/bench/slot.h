@@ -62,6 +62,7 @@ struct slot {
     bool probe_due;
     bool from_done;         /* the probe runs to see if the unit left */
     bool paused;
+    bool hold;              /* no new unit or probe (the bench's limit) */
     bool reprogram_once;    /* the operator asked to flash it anyway */
     bool port_lost;         /* the last unit lost its port */
     /* the unit in the slot / the last one */
@@ -87,6 +88,9 @@ void slot_key(struct slot *s);
 /* Flash the present unit even though it passed before (next admit). */
 void slot_reprogram(struct slot *s);
 void slot_pause(struct slot *s, bool paused, int64_t now_ms);
+/* Hold: start no unit and no probe, but keep the state (the bench reached
+ * its number of units; a refused unit may release it again). */
+void slot_hold(struct slot *s, bool hold);
 /* Answer to SLOT_ACT_CHECK_PORT. */
 void slot_port(struct slot *s, int64_t now_ms, bool present);
 /* End of a probe: answered (mac may be NULL when it could not be read). */

@@ -595,6 +595,9 @@ static int bring_up(struct engine *e, bool want_stub, bool attach,
     *stage = STATE_CONNECTING;
     if ((rc = do_connect(e, msg, msglen)))
         return rc;
+    if (e->job.admit && (rc = e->job.admit(e->job.admit_ctx, &e->chip, msg,
+                                           msglen)))
+        return rc;
     if (want_stub) {
         *stage = STATE_STUB;
         if ((rc = do_stub(e, msg, msglen)))

@@ -28,6 +28,8 @@
 
 #define ENGINE_MAX_IMAGES 32
 
+struct engine_chip_info;
+
 struct engine_image {
     char name[32];          /* partition or image name: "bootloader", "factory" */
     char source[256];       /* file path as written in the profile, or "generated from the profile" */
@@ -70,6 +72,15 @@ struct engine_job {
     char stub_dir[256];     /* "" = embedded stubs; else DIR/<chip>.json */
     enum log_level log_level; /* EV_LOG lines up to this level (ED_LOG_INFO) */
     int connect_attempts;   /* reset+sync rounds (7, as esptool) */
+    /*
+     * Optional (the bench): called on the engine thread once the chip
+     * answered (chip, revision, MAC known; before the stub).  A non-zero
+     * enum ed_err ends the job there with that status and the sentence the
+     * hook left in why (a unit that already passed, another chip).
+     */
+    int (*admit)(void *ctx, const struct engine_chip_info *chip, char *why,
+                 size_t whylen);
+    void *admit_ctx;
 };
 
 /* Defaults: 921600 baud, default-reset, hard-reset, keep, auto chip. */

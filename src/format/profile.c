@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <regex.h>
+#include <sha2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +66,17 @@ struct profile {
     uint32_t flash_bytes;
     struct region *regions;
     size_t n_regions, cap_regions;
+    char sha256[65];
+    /* bench: and accept: (the public structs point into these) */
+    struct profile_bench bench;
+    struct profile_accept accept;
+    char trigger[8];
+    char records[SRC_MAX];
+    char station[64];
+    char slot_name[PROFILE_MAX_SLOTS][32];
+    char slot_port[PROFILE_MAX_SLOTS][256];
+    char expect[PROFILE_MAX_PATTERNS][128];
+    char reject[PROFILE_MAX_PATTERNS][128];
 };
 
 struct ctx {
@@ -505,7 +518,7 @@ static bool set_image(struct ctx *c, struct region *r, yaml_node_t *n,
 
 static const char *const top_keys[] = {
     "name", "chip", "port", "baud", "monitor", "reset", "flash",
-    "partition_table", "images", NULL};
+    "partition_table", "images", "bench", "accept", NULL};
 
 static void parse_chip(struct ctx *c, yaml_node_t *n)
 {
@@ -1373,6 +1386,243 @@ static void set_defaults(struct profile *p, const char *path)
     snprintf(p->flash_mode, sizeof p->flash_mode, "keep");
     snprintf(p->flash_freq, sizeof p->flash_freq, "keep");
     snprintf(p->flash_size, sizeof p->flash_size, "keep");
+    snprintf(p->trigger, sizeof p->trigger, "key");
+    p->bench.trigger = p->trigger;
+    p->bench.probe_ms = 500;
+    p->bench.records = p->records;
+    p->bench.station = p->station;
+    for (size_t i = 0; i < PROFILE_MAX_SLOTS; i++) {
+        p->bench.slots[i].name = p->slot_name[i];
+        p->bench.slots[i].port = p->slot_port[i];
+    }
+    p->accept.timeout_ms = 5000;
+    p->accept.default_rejects = true;
+}
+
+/* ---- bench: and accept: ---- */
+
+/* "5s", "500ms", "2.5" (seconds) -> ms within [lo, hi]. */
+static bool duration_ms(struct ctx *c, yaml_node_t *n, const char *what,
+                        int lo, int hi, int *out)
+{
+    char s[32], *end;
+    double v;
+
+    if (!scalar(c, n, what, s, sizeof s))
+        return false;
+    errno = 0;
+    v = strtod(s, &end);
+    if (!errno && end != s && (!strcmp(end, "ms") || !strcmp(end, "s") ||
+                               !*end)) {
+        if (strcmp(end, "ms"))
+            v *= 1000.0;
+        if (v >= lo && v <= hi) {
+            *out = (int)v;
+            return true;
+        }
+    }
+    ERR(c, n, "bad %s '%s'; use a duration from %g to %g s such as 5s or "
+        "500ms", what, s, lo / 1000.0, hi / 1000.0);
+    return false;
+}
+
+/* A list of POSIX extended regular expressions into pats[]. */
+static void parse_patterns(struct ctx *c, yaml_node_t *n, const char *what,
+                           char (*pats)[128], const char **ptrs, size_t *count)
+{
+    yaml_node_item_t *it;
+
+    if (n->type != YAML_SEQUENCE_NODE) {
+        ERR(c, n, "'%s' should be a list of patterns like [\"Hello "
+            "world!\"], not %s", what, kind_text(n));
+        return;
+    }
+    for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++) {
+        yaml_node_t *e = node_of(c, *it);
+        char s[128], why[128];
+        regex_t re;
+        int rc;
+
+        if (*count == PROFILE_MAX_PATTERNS) {
+            ERR(c, e, "at most %d %s patterns", PROFILE_MAX_PATTERNS, what);
+            return;
+        }
+        if (!scalar(c, e, what, s, sizeof s))
+            continue;
+        if (!s[0]) {
+            ERR(c, e, "an empty %s pattern matches every line", what);
+            continue;
+        }
+        rc = regcomp(&re, s, REG_EXTENDED | REG_NOSUB);
+        if (rc) {
+            regerror(rc, &re, why, sizeof why);
+            ERR(c, e, "%s pattern '%s' is not a POSIX extended regular "
+                "expression: %s (escape ( ) [ ] . * + ? with \\\\)", what, s,
+                why);
+            continue;
+        }
+        regfree(&re);
+        scpy(pats[*count], sizeof pats[*count], s);
+        ptrs[*count] = pats[*count];
+        (*count)++;
+    }
+}
+
+static void parse_accept(struct ctx *c, yaml_node_t *n)
+{
+    static const char *const keys[] = {"timeout", "expect", "reject",
+                                       "default_rejects", NULL};
+    struct profile *p = c->p;
+    yaml_node_t *v;
+    char s[16];
+
+    if (!want_map(c, n, "accept", "{timeout: 5s, expect: [\"Hello world!\"]}"))
+        return;
+    p->accept.present = true;
+    check_keys(c, n, "accept", keys);
+    if ((v = get(c, n, "timeout")))
+        duration_ms(c, v, "accept timeout", 100, 600000,
+                    &p->accept.timeout_ms);
+    if ((v = get(c, n, "expect")))
+        parse_patterns(c, v, "expect", p->expect, p->accept.expect,
+                       &p->accept.n_expect);
+    if ((v = get(c, n, "reject")))
+        parse_patterns(c, v, "reject", p->reject, p->accept.reject,
+                       &p->accept.n_reject);
+    if ((v = get(c, n, "default_rejects")) &&
+        scalar(c, v, "default_rejects", s, sizeof s)) {
+        if (!strcmp(s, "true") || !strcmp(s, "yes"))
+            p->accept.default_rejects = true;
+        else if (!strcmp(s, "false") || !strcmp(s, "no"))
+            p->accept.default_rejects = false;
+        else
+            ERR(c, v, "default_rejects is true or false, not '%s'", s);
+    }
+}
+
+/* "1-1.4": bus, then port numbers joined by dots. */
+static bool usb_path_ok(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+
+    if (!n || s[n] != '-' || !isdigit((unsigned char)s[n + 1]))
+        return false;
+    s += n + 1;
+    return strspn(s, "0123456789.") == strlen(s) && s[strlen(s) - 1] != '.' &&
+           !strstr(s, "..");
+}
+
+static void parse_slot(struct ctx *c, yaml_node_t *e, size_t i)
+{
+    static const char *const keys[] = {"name", "port", "usb_path",
+                                       "usb_serial", NULL};
+    struct profile *p = c->p;
+    yaml_node_t *v, *where = e;
+    char s[200];
+    int given = 0;
+
+    snprintf(p->slot_name[i], sizeof p->slot_name[i], "%zu", i + 1);
+    if (e->type == YAML_SCALAR_NODE) {  /* - /dev/ttyUSB0 */
+        scalar(c, e, "slot", p->slot_port[i], sizeof p->slot_port[i]);
+        given = 1;
+    } else if (want_map(c, e, "slot", "{name: A, port: /dev/ttyUSB0} or "
+                        "{name: B, usb_path: 1-1.4}")) {
+        check_keys(c, e, "a slot", keys);
+        if ((v = get(c, e, "name")))
+            scalar(c, v, "slot name", p->slot_name[i],
+                   sizeof p->slot_name[i]);
+        if ((v = get(c, e, "port")) &&
+            scalar(c, v, "port", p->slot_port[i], sizeof p->slot_port[i])) {
+            given++;
+            where = v;
+        }
+        if ((v = get(c, e, "usb_path")) &&
+            scalar(c, v, "usb_path", s, sizeof s)) {
+            given++;
+            where = v;
+            if (!usb_path_ok(s))
+                ERR(c, v, "usb_path '%s' is not a USB physical path like "
+                    "1-1.4 (bus-port.port; espdeck ports shows them)", s);
+            snprintf(p->slot_port[i], sizeof p->slot_port[i], "usb-path:%s",
+                     s);
+        }
+        if ((v = get(c, e, "usb_serial")) &&
+            scalar(c, v, "usb_serial", s, sizeof s)) {
+            given++;
+            where = v;
+            snprintf(p->slot_port[i], sizeof p->slot_port[i],
+                     "usb-serial:%s", s);
+        }
+    } else {
+        return;
+    }
+    if (given != 1)
+        ERR(c, where, "slot %s needs exactly one of port, usb_path or "
+            "usb_serial", p->slot_name[i]);
+    else if (!p->slot_port[i][0])
+        ERR(c, where, "slot %s has an empty port", p->slot_name[i]);
+    for (size_t k = 0; k < i && given == 1; k++) {
+        if (!strcmp(p->slot_port[k], p->slot_port[i]) &&
+            strncmp(p->slot_port[i], "sim:", 4))
+            ERR(c, where, "slots %s and %s are the same port %s",
+                p->slot_name[k], p->slot_name[i], p->slot_port[i]);
+        if (!strcmp(p->slot_name[k], p->slot_name[i]))
+            ERR(c, where, "two slots are named %s", p->slot_name[i]);
+    }
+}
+
+static void parse_bench(struct ctx *c, yaml_node_t *n)
+{
+    static const char *const keys[] = {"trigger", "probe_interval", "records",
+                                       "station", "slots", NULL};
+    static const char *const triggers[] = {"key", "probe", "port", NULL};
+    struct profile *p = c->p;
+    yaml_node_t *v;
+    char s[SRC_MAX], list[64];
+
+    if (!want_map(c, n, "bench", "{trigger: probe, slots: [/dev/ttyUSB0]}"))
+        return;
+    p->bench.present = true;
+    check_keys(c, n, "bench", keys);
+    if ((v = get(c, n, "trigger")) &&
+        scalar(c, v, "trigger", s, sizeof s)) {
+        if (in_list(s, triggers))
+            scpy(p->trigger, sizeof p->trigger, s);
+        else
+            ERR(c, v, "unknown trigger '%s'; use one of %s", s,
+                join(triggers, list, sizeof list));
+    }
+    if ((v = get(c, n, "probe_interval")))
+        duration_ms(c, v, "probe_interval", 100, 10000, &p->bench.probe_ms);
+    if ((v = get(c, n, "records")) && scalar(c, v, "records", s, sizeof s)) {
+        if (!s[0])
+            ERR(c, v, "'records' is empty; leave it out for the default "
+                "file");
+        else
+            resolve_path(p, s, p->records, sizeof p->records);
+    }
+    if ((v = get(c, n, "station")))
+        scalar(c, v, "station", p->station, sizeof p->station);
+    if ((v = get(c, n, "slots"))) {
+        yaml_node_item_t *it;
+
+        if (v->type != YAML_SEQUENCE_NODE) {
+            ERR(c, v, "'slots' should be a list of ports like "
+                "[/dev/ttyUSB0, {name: B, usb_path: 1-1.4}], not %s",
+                kind_text(v));
+            return;
+        }
+        for (it = v->data.sequence.items.start;
+             it < v->data.sequence.items.top; it++) {
+            if (p->bench.n_slots == PROFILE_MAX_SLOTS) {
+                ERR(c, node_of(c, *it), "at most %d slots",
+                    PROFILE_MAX_SLOTS);
+                break;
+            }
+            parse_slot(c, node_of(c, *it), p->bench.n_slots++);
+        }
+    }
 }
 
 static void parse_root(struct ctx *c, yaml_node_t *root)
@@ -1407,6 +1657,10 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
         parse_table(c, v);
     if ((v = get(c, root, "images")))
         parse_images(c, v);
+    if ((v = get(c, root, "bench")))
+        parse_bench(c, v);
+    if ((v = get(c, root, "accept")))
+        parse_accept(c, v);
     if (c->nomem)
         return;
     load_images(c);
@@ -1455,6 +1709,7 @@ int profile_check(struct profile **out, const char *path,
         rc = ED_ERR_NOMEM;
         goto out;
     }
+    SHA256Data(text, len, c.p->sha256);
     yaml_parser_set_input_string(&parser, text, len);
     if (!yaml_parser_load(&parser, &c.doc)) {
         struct mark m = {(int)parser.problem_mark.line + 1,
@@ -1653,3 +1908,15 @@ uint64_t profile_write_bytes(const struct profile *p)
         n += p->regions[i].data ? p->regions[i].len : 0;
     return n;
 }
+
+const struct profile_bench *profile_bench(const struct profile *p)
+{
+    return &p->bench;
+}
+
+const struct profile_accept *profile_accept(const struct profile *p)
+{
+    return &p->accept;
+}
+
+const char *profile_sha256(const struct profile *p) { return p->sha256; }

@@ -81,6 +81,41 @@ const char *profile_problem_format(const struct profile_report *rep,
                                    const struct profile_problem *pr,
                                    char *buf, size_t len);
 
+/* ---- production bench (bench: and accept:, docs/profiles.md) ---- */
+
+#define PROFILE_MAX_SLOTS 16
+#define PROFILE_MAX_PATTERNS 16
+
+struct profile_bench_slot {
+    const char *name;       /* "1", "A"; the position when not given */
+    const char *port;       /* URL, or "usb-path:1-1.4" / "usb-serial:X" */
+};
+
+struct profile_bench {
+    bool present;               /* the profile has a bench: section */
+    const char *trigger;        /* "key" (default), "probe", "port" */
+    int probe_ms;               /* probe_interval (500) */
+    const char *records;        /* resolved path, "" = the default */
+    const char *station;        /* "" = the host name */
+    struct profile_bench_slot slots[PROFILE_MAX_SLOTS];
+    size_t n_slots;
+};
+
+struct profile_accept {
+    bool present;               /* the profile has an accept: section */
+    int timeout_ms;             /* 5000 */
+    const char *expect[PROFILE_MAX_PATTERNS];   /* POSIX extended regex */
+    size_t n_expect;
+    const char *reject[PROFILE_MAX_PATTERNS];
+    size_t n_reject;
+    bool default_rejects;       /* true unless default_rejects: false */
+};
+
+const struct profile_bench *profile_bench(const struct profile *p);
+const struct profile_accept *profile_accept(const struct profile *p);
+/* SHA-256 of the profile file as read, 64 hex digits. */
+const char *profile_sha256(const struct profile *p);
+
 /* ---- accessors (strings never NULL; "" when absent) ---- */
 
 const char *profile_path(const struct profile *p);   /* as given to load */

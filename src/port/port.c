@@ -32,6 +32,20 @@ static int starts_with(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+bool port_present(const char *url)
+{
+    char node[256], err[ED_ERRMSG_MAX];
+
+    if (!url || !*url)
+        return false;
+    if (starts_with(url, "usb-path:") || starts_with(url, "usb-serial:"))
+        return port_usb_resolve(node, sizeof node, url, err, sizeof err) ==
+               ED_OK;
+    if (strstr(url, "://") || starts_with(url, "sim:"))
+        return true;
+    return access(url, F_OK) == 0;
+}
+
 int port_open(struct port **out, const char *url, uint32_t baud,
               const struct log_sink *log, char *err, size_t errlen)
 {
@@ -56,6 +70,13 @@ int port_open(struct port **out, const char *url, uint32_t baud,
         rc = port_rfc2217_open(&p, url + 10, baud, msg, sizeof msg);
     } else if (starts_with(url, "sim:")) {
         rc = port_sim_open(&p, url + 4, baud, msg, sizeof msg);
+    } else if (starts_with(url, "usb-path:") ||
+               starts_with(url, "usb-serial:")) {
+        char node[256];
+
+        rc = port_usb_resolve(node, sizeof node, url, msg, sizeof msg);
+        if (rc == ED_OK)
+            rc = port_serial_open(&p, node, baud, msg, sizeof msg);
     } else if ((colon = strstr(url, "://")) != NULL) {
         rc = ed_seterr(msg, sizeof msg, ED_ERR_ARG,
                        "unknown port scheme '%.*s://' in %s: use a device "

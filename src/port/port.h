@@ -189,10 +189,28 @@ struct port_info {
     uint16_t vid, pid;
     bool usb;
     const char *bridge;    /* "CP210x", "CH340", "FTDI", "USB-Serial/JTAG" or NULL */
+    char usb_path[32];     /* USB physical path "1-1.4" (bus-port.port), "" */
 };
 
 /* List local serial ports into *out (caller frees with free()).  Returns count >= 0 or an error. */
 int port_list(struct port_info **out, char *err, size_t errlen);
+
+/*
+ * A slot's USB identity to the device node it has now: "usb-path:1-1.4"
+ * (the hub port: stable across re-enumeration and the same for every board
+ * plugged there) or "usb-serial:SERIAL" (the adapter's serial number:
+ * follows the adapter to another port; not unique for adapters without
+ * one).  port_open() accepts both forms and resolves them at every open.
+ * ED_OK, ED_ERR_NOT_FOUND (not plugged in), ED_ERR_BUSY (two adapters with
+ * that serial), ED_ERR_ARG; err holds the sentence.
+ */
+int port_usb_resolve(char *out, size_t outlen, const char *ident, char *err,
+                     size_t errlen);
+/*
+ * Is the port there now?  A device node exists, a USB identity resolves;
+ * network and sim: ports count as present (only opening them tells).
+ */
+bool port_present(const char *url);
 
 /* Name of a known ESP bridge for VID:PID, or NULL. */
 const char *port_bridge_name(uint16_t vid, uint16_t pid);

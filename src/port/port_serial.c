@@ -702,6 +702,76 @@ out:
 
 /* ---- enumeration ---- */
 
+/*
+ * The USB physical path ("1-1.4": bus 1, root port 1, hub port 4) of a tty,
+ * from sysfs: /sys/class/tty/NAME/device resolves to
+ * .../usb1/1-1/1-1.4/1-1.4:1.0[/ttyUSB0]; the last component of the form
+ * BUS-PORT[.PORT...] is the device.  libserialport reports the bus and the
+ * address, but the address changes at every re-enumeration; the path names
+ * the hub port and stays.  "" when not a USB tty (or not Linux).
+ */
+static void usb_path_of(const char *devname, char *out, size_t len)
+{
+    char link[300], real[PATH_MAX], *tok, *save = NULL;
+    const char *base = strrchr(devname, '/');
+
+    out[0] = '\0';
+    snprintf(link, sizeof link, "/sys/class/tty/%s/device",
+             base ? base + 1 : devname);
+    if (!realpath(link, real))
+        return;
+    for (tok = strtok_r(real, "/", &save); tok;
+         tok = strtok_r(NULL, "/", &save)) {
+        size_t n = strspn(tok, "0123456789");
+
+        if (n && tok[n] == '-' && tok[n + 1] &&
+            strspn(tok + n + 1, "0123456789.") == strlen(tok + n + 1))
+            snprintf(out, len, "%s", tok);
+    }
+}
+
+int port_usb_resolve(char *out, size_t outlen, const char *ident,
+                     char *err, size_t errlen)
+{
+    struct port_info *list = NULL;
+    const char *want;
+    bool by_path;
+    int n, i, found = 0;
+
+    if (!strncmp(ident, "usb-path:", 9)) {
+        by_path = true;
+        want = ident + 9;
+    } else if (!strncmp(ident, "usb-serial:", 11)) {
+        by_path = false;
+        want = ident + 11;
+    } else {
+        return ed_seterr(err, errlen, ED_ERR_ARG, "'%s' is not a USB "
+                         "identity: use usb-path:1-1.4 or usb-serial:SERIAL",
+                         ident);
+    }
+    n = port_list(&list, err, errlen);
+    if (n < 0)
+        return n;
+    for (i = 0; i < n; i++)
+        if (list[i].usb &&
+            !strcmp(by_path ? list[i].usb_path : list[i].serial, want)) {
+            if (!found++)
+                snprintf(out, outlen, "%s", list[i].name);
+        }
+    free(list);
+    if (found == 1)
+        return ED_OK;
+    if (found > 1)
+        return ed_seterr(err, errlen, ED_ERR_BUSY,
+                         "%d serial ports have the USB serial number %s "
+                         "(adapters without their own serial number): name "
+                         "the slot by usb-path instead (espdeck ports shows "
+                         "it)", found, want);
+    return ed_seterr(err, errlen, ED_ERR_NOT_FOUND,
+                     "no serial port at %s: plug the adapter in (espdeck "
+                     "ports lists what is there)", ident);
+}
+
 /* ttyUSB2 before ttyUSB10 */
 static int info_cmp(const void *a, const void *b)
 {
@@ -748,6 +818,7 @@ int port_list(struct port_info **out, char *err, size_t errlen)
         }
         s = sp_get_port_usb_serial(list[i]);
         snprintf(pi->serial, sizeof pi->serial, "%s", s ? s : "");
+        usb_path_of(pi->name, pi->usb_path, sizeof pi->usb_path);
         s = sp_get_port_usb_manufacturer(list[i]);
         snprintf(pi->manufacturer, sizeof pi->manufacturer, "%s", s ? s : "");
         s = sp_get_port_usb_product(list[i]);

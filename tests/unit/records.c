@@ -121,12 +121,12 @@ void test_records__torn_last_line_is_skipped_and_reported(void)
     T_EQ_INT(records_open(&r, path, notice, sizeof notice, err, sizeof err),
              ED_OK);
     T_ASSERT(strstr(notice, "torn"));
-    T_ASSERT(!records_has_pass(r, "240ac4000002", u.profile_sha256));
-    T_ASSERT(records_has_pass(r, "240ac4000001", u.profile_sha256));
+    T_ASSERT(!records_has_pass(r, "240ac4000002", u.profile_sha256, ""));
+    T_ASSERT(records_has_pass(r, "240ac4000001", u.profile_sha256, ""));
     sample(&u, "240ac4000003", true, 3000);
     T_EQ_INT(records_append(r, &u, err, sizeof err), ED_OK);
-    T_ASSERT(records_has_pass(r, "240ac4000003", u.profile_sha256));
-    T_ASSERT(!records_has_pass(r, "240ac4000003", "other"));
+    T_ASSERT(records_has_pass(r, "240ac4000003", u.profile_sha256, ""));
+    T_ASSERT(!records_has_pass(r, "240ac4000003", u.profile_sha256, "x"));
     records_close(r);
     n = 0;
     T_EQ_INT(records_read(path, count_cb, &n, &bad, err, sizeof err), ED_OK);
