@@ -1558,7 +1558,7 @@ static void parse_slot(struct ctx *c, yaml_node_t *e, size_t i)
         return;
     }
     if (given != 1)
-        ERR(c, where, "slot %s needs exactly one of port, usb_path or "
+        ERR(c, e, "slot %s needs exactly one of port, usb_path or "
             "usb_serial", p->slot_name[i]);
     else if (!p->slot_port[i][0])
         ERR(c, where, "slot %s has an empty port", p->slot_name[i]);

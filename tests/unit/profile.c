@@ -481,3 +481,62 @@ void test_profile__bad_entry_is_the_only_error(void)
     T_CONTAINS(rep.items[0].message, "bad number '1X' for size");
     profile_report_free(&rep);
 }
+
+void test_profile__bench_and_accept(void)
+{
+    char path[600];
+    struct profile *p = NULL;
+    char err[ED_ERRMSG_MAX];
+    const struct profile_bench *b;
+    const struct profile_accept *a;
+
+    T_ASSERT(tmp_file("bench.yaml",
+                      "chip: esp32\n"
+                      "bench:\n"
+                      "  trigger: probe\n"
+                      "  probe_interval: 250ms\n"
+                      "  records: out/line3.jsonl\n"
+                      "  station: line-3\n"
+                      "  slots:\n"
+                      "    - sim:esp32\n"
+                      "    - {name: B, usb_path: 1-1.4}\n"
+                      "    - {name: C, usb_serial: A50285BI}\n"
+                      "accept:\n"
+                      "  timeout: 2.5s\n"
+                      "  expect: [\"2nd stage bootloader\", \"^Hello "
+                      "world!$\"]\n"
+                      "  reject: [\"E \\\\([0-9]+\\\\)\"]\n"
+                      "  default_rejects: false\n",
+                      path, sizeof path));
+    T_EQ_INT(profile_load(&p, path, err, sizeof err), ED_OK);
+    b = profile_bench(p);
+    T_ASSERT(b->present);
+    T_EQ_STR(b->trigger, "probe");
+    T_EQ_INT(b->probe_ms, 250);
+    T_CONTAINS(b->records, "/out/line3.jsonl");
+    T_EQ_STR(b->station, "line-3");
+    T_EQ_INT(b->n_slots, 3);
+    T_EQ_STR(b->slots[0].name, "1");
+    T_EQ_STR(b->slots[0].port, "sim:esp32");
+    T_EQ_STR(b->slots[1].port, "usb-path:1-1.4");
+    T_EQ_STR(b->slots[2].name, "C");
+    T_EQ_STR(b->slots[2].port, "usb-serial:A50285BI");
+    a = profile_accept(p);
+    T_ASSERT(a->present);
+    T_EQ_INT(a->timeout_ms, 2500);
+    T_EQ_INT(a->n_expect, 2);
+    T_EQ_STR(a->expect[1], "^Hello world!$");
+    T_EQ_INT(a->n_reject, 1);
+    T_EQ_STR(a->reject[0], "E \\([0-9]+\\)");
+    T_ASSERT(!a->default_rejects);
+    T_EQ_INT(strlen(profile_sha256(p)), 64);
+    profile_free(p);
+    /* without the sections: defaults, not present */
+    T_ASSERT(tmp_file("plain.yaml", "chip: esp32\n", path, sizeof path));
+    T_EQ_INT(profile_load(&p, path, err, sizeof err), ED_OK);
+    T_ASSERT(!profile_bench(p)->present);
+    T_EQ_STR(profile_bench(p)->trigger, "key");
+    T_ASSERT(!profile_accept(p)->present);
+    T_ASSERT(profile_accept(p)->default_rejects);
+    profile_free(p);
+}
