@@ -32,6 +32,7 @@ static void usage(FILE *f)
             "       espdeck PROFILE [--port URL] [--baud N] [--force]\n"
             "               [--no-stub] [--no-monitor] [--no-compress]\n"
             "               [--before MODE] [--after MODE]\n"
+            "               [--eol CR|LF|CRLF]\n"
             "Without --batch the console flashes PROFILE and then shows the\n"
             "target's output; F1 in the console lists the keys.\n");
 }
@@ -331,6 +332,13 @@ int cmd_console(int argc, char **argv)
             o.before = argv[++i];
         } else if (!strcmp(a, "--after") && i + 1 < argc) {
             o.after = argv[++i];
+        } else if (!strcmp(a, "--eol") && i + 1 < argc) {
+            o.eol = argv[++i];
+            if (!console_eol_bytes(o.eol)) {
+                fprintf(stderr, "espdeck: unknown --eol '%s' (CR, LF or "
+                                "CRLF)\n", o.eol);
+                return EXIT_USAGE;
+            }
         } else if (!strcmp(a, "--monitor") && i + 1 < argc) {
             i++;    /* batch mode's monitor time; the console monitors */
         } else if (!strncmp(a, "--before=", 9)) {

@@ -76,7 +76,40 @@ static int write_file(const char *dir, const char *name, const uint8_t *data,
     return 0;
 }
 
-static int make_images(const char *dir)
+/* The app with the script lines of a file (--script), or the demo's. */
+static int make_app(uint8_t **app, size_t *app_len, const char *script)
+{
+    char *lines[256], buf[1024];
+    size_t n = 0, i;
+    FILE *f;
+    int rc;
+
+    if (!script)
+        return demoimg_app(app, app_len, CHIP_ESP32);
+    f = fopen(script, "r");
+    if (!f) {
+        fprintf(stderr, "espdeck: cannot read %s: %s\n", script,
+                strerror(errno));
+        return -1;
+    }
+    while (n < sizeof lines / sizeof lines[0] && fgets(buf, sizeof buf, f)) {
+        buf[strcspn(buf, "\r\n")] = '\0';
+        lines[n] = strdup(buf);
+        if (!lines[n])
+            break;
+        n++;
+    }
+    fclose(f);
+    rc = demoimg_app_script(app, app_len, CHIP_ESP32,
+                            (const char *const *)lines, n);
+    for (i = 0; i < n; i++)
+        free(lines[i]);
+    if (rc)
+        fprintf(stderr, "espdeck: out of memory generating the app\n");
+    return rc;
+}
+
+static int make_images(const char *dir, const char *script)
 {
     uint8_t *boot = NULL, *app = NULL;
     size_t boot_len = 0, app_len = 0;
@@ -87,11 +120,12 @@ static int make_images(const char *dir)
                 strerror(errno));
         return -1;
     }
-    if (demoimg_bootloader(&boot, &boot_len, CHIP_ESP32) ||
-        demoimg_app(&app, &app_len, CHIP_ESP32)) {
+    if (demoimg_bootloader(&boot, &boot_len, CHIP_ESP32)) {
         fprintf(stderr, "espdeck: out of memory generating the demo images\n");
         goto out;
     }
+    if (make_app(&app, &app_len, script))
+        goto out;
     if (write_file(dir, "bootloader.bin", boot, boot_len) ||
         write_file(dir, DEMOIMG_PROJECT ".bin", app, app_len))
         goto out;
@@ -105,13 +139,15 @@ out:
 int cmd_demo(int argc, char **argv)
 {
     struct console_opts o;
-    const char *images_only = NULL;
+    const char *images_only = NULL, *script = NULL;
     int i;
 
     memset(&o, 0, sizeof o);
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--images") && i + 1 < argc) {
             images_only = argv[++i];
+        } else if (!strcmp(argv[i], "--script") && i + 1 < argc) {
+            script = argv[++i];
         } else if ((!strcmp(argv[i], "--port") || !strcmp(argv[i], "-p")) &&
                    i + 1 < argc) {
             o.port = argv[++i];
@@ -119,10 +155,12 @@ int cmd_demo(int argc, char **argv)
             o.no_monitor = true;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: espdeck demo [--port URL] [--no-monitor]\n"
-                   "       espdeck demo --images DIR\n"
+                   "       espdeck demo --images DIR [--script FILE]\n"
                    "Flashes the built-in simulated ESP32 (sim:esp32) with "
                    "generated firmware\nusing " DEMO_PROFILE
-                   "; run it from the espdeck source tree.\n");
+                   "; run it from the espdeck source tree.\n"
+                   "--script FILE: the app prints FILE's lines instead "
+                   "(docs/simulator.md).\n");
             return EXIT_OK_;
         } else {
             fprintf(stderr, "espdeck: unknown demo argument '%s' (espdeck "
@@ -131,13 +169,13 @@ int cmd_demo(int argc, char **argv)
         }
     }
     if (images_only)
-        return make_images(images_only) ? EXIT_INTERNAL : EXIT_OK_;
+        return make_images(images_only, script) ? EXIT_INTERNAL : EXIT_OK_;
     if (access(DEMO_PROFILE, R_OK)) {
         fprintf(stderr, "espdeck: %s not found: run `espdeck demo` (or make "
                         "demo) from the espdeck source tree\n", DEMO_PROFILE);
         return EXIT_USAGE;
     }
-    if (make_images(DEMO_DIR))
+    if (make_images(DEMO_DIR, script))
         return EXIT_INTERNAL;
     o.profile_path = DEMO_PROFILE;
     return console_run(&o);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,10 @@ struct console {
     int64_t status_until;
     char search[64];
     size_t search_len;
+    bool baud_prompt;           /* the key bar input is a baud rate */
+    char baudtxt[16];
+    size_t baud_len;
+    const char *eol;            /* what Enter sends to the target */
     FILE *logf;
     char logname[96];
     uint64_t logged;            /* next monitor line to write to logf */
@@ -272,7 +277,8 @@ static void mon_scroll(struct console *c, long lines)
     const struct model_ring *r = &c->m.mon;
     uint64_t first = model_ring_first(r), end = model_ring_end(r);
     int64_t top = (int64_t)(c->v.follow ? c->v.shown_top : c->v.top);
-    int rows = c->v.mon_rows > 0 ? c->v.mon_rows : 10;
+    int rows = c->v.mon_lines > 0 ? c->v.mon_lines
+               : c->v.mon_rows > 0 ? c->v.mon_rows : 10;
 
     top += lines;
     if (top < (int64_t)first)
@@ -285,8 +291,45 @@ static void mon_scroll(struct console *c, long lines)
     c->v.top = (uint64_t)top;
 }
 
+static void baud_key(struct console *c, int ch)
+{
+    char msg[96];
+
+    if (ch == 27) {
+        c->v.searching = false;
+        c->baud_prompt = false;
+    } else if (ch == '\r' || ch == '\n' || ch == KEY_ENTER) {
+        char *end;
+        unsigned long b = strtoul(c->baudtxt, &end, 10);
+
+        c->v.searching = false;
+        c->baud_prompt = false;
+        if (!c->baudtxt[0] || *end || b < 300 || b > 12000000) {
+            snprintf(msg, sizeof msg, "'%s' is not a baud rate (a number "
+                                      "such as 115200)", c->baudtxt);
+            set_status(c, msg);
+        } else if (c->e && !engine_finished(c->e)) {
+            engine_set_monitor_baud(c->e, (uint32_t)b);
+            c->m.monitor_baud = (uint32_t)b;
+            snprintf(msg, sizeof msg, "monitor at %lu baud", b);
+            set_status(c, msg);
+        }
+    } else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
+        if (c->baud_len)
+            c->baudtxt[--c->baud_len] = '\0';
+    } else if (ch >= '0' && ch <= '9' &&
+               c->baud_len + 1 < sizeof c->baudtxt) {
+        c->baudtxt[c->baud_len++] = (char)ch;
+        c->baudtxt[c->baud_len] = '\0';
+    }
+}
+
 static void search_key(struct console *c, int ch)
 {
+    if (c->baud_prompt) {
+        baud_key(c, ch);
+        return;
+    }
     if (ch == 27) {
         c->v.searching = false;
         c->search[0] = '\0';
@@ -306,6 +349,63 @@ static void search_key(struct console *c, int ch)
     }
 }
 
+/* Bytes for the target, while the engine monitors. */
+static void to_target(struct console *c, const uint8_t *b, size_t n)
+{
+    if (!c->e || engine_finished(c->e)) {
+        set_status(c, "the monitor has stopped: nothing reaches the target");
+        return;
+    }
+    if (engine_send(c->e, b, n) < n)
+        set_status(c, "typing faster than the port sends: keys dropped");
+}
+
+/*
+ * A key typed while the monitor has the keyboard: its bytes for the
+ * target into out (at most 8), as a VT100 terminal sends them (what
+ * esp_console's line editor reads).  Returns the count, 0 for a key that
+ * types nothing (F1, PgUp, ...: the console's).
+ */
+static size_t typed_bytes(const struct console *c, int ch, uint8_t *out)
+{
+    static const struct { int key; const char *seq; } seqs[] = {
+        {KEY_UP, "\033[A"}, {KEY_DOWN, "\033[B"}, {KEY_RIGHT, "\033[C"},
+        {KEY_LEFT, "\033[D"}, {KEY_HOME, "\033[H"}, {KEY_END, "\033[F"},
+        {KEY_DC, "\033[3~"}, {KEY_IC, "\033[2~"},
+    };
+    size_t i;
+
+    if (ch == '\r' || ch == '\n' || ch == KEY_ENTER) {
+        memcpy(out, c->eol, strlen(c->eol));
+        return strlen(c->eol);
+    }
+    if (ch == KEY_BACKSPACE) {
+        out[0] = 0x7f;
+        return 1;
+    }
+    if (ch >= 0 && ch <= 0xff) {
+        out[0] = (uint8_t)ch;
+        return 1;
+    }
+    for (i = 0; i < sizeof seqs / sizeof seqs[0]; i++)
+        if (seqs[i].key == ch) {
+            memcpy(out, seqs[i].seq, strlen(seqs[i].seq));
+            return strlen(seqs[i].seq);
+        }
+    return 0;
+}
+
+const char *console_eol_bytes(const char *name)
+{
+    if (!name || !strcasecmp(name, "CRLF"))
+        return "\r\n";
+    if (!strcasecmp(name, "CR"))
+        return "\r";
+    if (!strcasecmp(name, "LF"))
+        return "\n";
+    return NULL;
+}
+
 static void ask_quit(struct console *c)
 {
     if (flashing(c) && !c->user_cancelled)
@@ -320,7 +420,27 @@ static void do_action(struct console *c, enum ui_action a)
     case UI_ACT_NONE:
         break;
     case UI_ACT_HELP:
+    case UI_ACT_HELP_MON:
         c->v.overlay = VIEW_HELP;
+        break;
+    case UI_ACT_TYPE:
+        break;
+    case UI_ACT_SEND_T: {
+        const uint8_t t = UI_CHORD_PREFIX;
+
+        to_target(c, &t, 1);
+        break;
+    }
+    case UI_ACT_WRAP:
+        c->v.cut = !c->v.cut;
+        set_status(c, c->v.cut ? "long lines cut at the pane's edge"
+                               : "long lines wrap");
+        break;
+    case UI_ACT_BAUD:
+        c->v.searching = true;
+        c->baud_prompt = true;
+        c->baudtxt[0] = '\0';
+        c->baud_len = 0;
         break;
     case UI_ACT_CANCEL:
         if (flashing(c))
@@ -395,6 +515,7 @@ static void do_action(struct console *c, enum ui_action a)
         clearok(curscr, TRUE);
         break;
     case UI_ACT_QUIT:
+    case UI_ACT_QUIT_MON:
     case UI_ACT_QUIT2:
         ask_quit(c);
         break;
@@ -437,13 +558,24 @@ static void handle_key(struct console *c, int ch)
         return;
     }
     if (c->v.chord) {
+        /* the menu key's command: exact (n, N), else any case (r, R) */
         c->v.chord = false;
-        if (ch >= 'A' && ch <= 'Z')
-            ch = tolower(ch);
         key = UI_CHORD(ch);
+        if (ui_key_action(key, where_now(c)) == UI_ACT_NONE &&
+            ch >= 'A' && ch <= 'Z')
+            key = UI_CHORD(tolower(ch));
     } else if (ch == UI_CHORD_PREFIX) {
         c->v.chord = true;
         return;
+    } else if (where_now(c) == UI_IN_MON && ch != UI_CTRL(']')) {
+        /* the monitor has the keyboard (keys.h) */
+        uint8_t b[8];
+        size_t n = typed_bytes(c, ch, b);
+
+        if (n) {
+            to_target(c, b, n);
+            return;
+        }
     } else if (ch == UI_CTRL('c')) {
         ask_quit(c);
         return;
@@ -556,6 +688,9 @@ int console_run(const struct console_opts *o)
     c->v.m = &c->m;
     c->v.follow = true;
     c->dirty = true;
+    c->eol = console_eol_bytes(o->eol);
+    if (!c->eol)
+        c->eol = "\r\n";
     start_engine(c);
 
     while (!c->quit) {
@@ -579,6 +714,8 @@ int console_run(const struct console_opts *o)
             c->v.status_ok = !c->status[0] && c->m.finished &&
                              c->m.status == ED_OK;
             c->v.search = c->search;
+            c->v.prompt = c->baud_prompt ? "baud: " : NULL;
+            c->v.prompt_text = c->baud_prompt ? c->baudtxt : NULL;
             c->v.logfile = c->logf ? c->logname : NULL;
             view_draw(&c->v);
             last_draw = now;

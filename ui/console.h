@@ -27,7 +27,13 @@ struct console_opts {
     bool no_compress;
     const char *before;         /* reset modes overriding the profile's */
     const char *after;
+    const char *eol;            /* what Enter sends in the monitor: "CR",
+                                 * "LF" or "CRLF" (NULL = CRLF) */
 };
+
+/* The bytes an --eol name stands for ("CR", "LF", "CRLF", any case), or
+ * NULL for a name that is none of them. */
+const char *console_eol_bytes(const char *name);
 
 /* Run until the user quits.  Returns the process exit code (cmd.h). */
 int console_run(const struct console_opts *o);

@@ -37,12 +37,16 @@ struct view_state {
     uint64_t top;               /* first line shown when not following */
     bool timestamps;
     const char *logfile;        /* NULL = off */
-    bool searching;             /* typing a search */
+    bool cut;                   /* long lines cut (else wrapped) */
+    bool searching;             /* typing a search (or the prompt below) */
+    const char *prompt;         /* key bar input label; NULL = "search: " */
+    const char *prompt_text;    /* its text; NULL = search */
     const char *search;         /* the text ("" = none) */
     bool have_hit;
     uint64_t hit;               /* matched line */
     /* written by view_draw for the loop */
-    int mon_rows;               /* monitor lines visible */
+    int mon_rows;               /* monitor rows visible */
+    int mon_lines;              /* monitor lines shown (wrapped: fewer) */
     uint64_t shown_top;         /* first line shown */
 };
 
@@ -65,6 +69,9 @@ void view_box(int y, int x, int h, int w, const char *title,
               const char *right, enum term_role title_role);
 /* Blank a rectangle. */
 void view_clear(int y, int x, int h, int w);
+/* Bytes of s that fill at most w columns (a hard cut, as a terminal
+ * wraps; at least one character). */
+int view_fit(int w, const char *s);
 /* Display columns of a UTF-8 string. */
 int view_width(const char *s);
 /* "40 ms", "0.4 s", "18 s", "2 min 5 s" */

@@ -237,11 +237,14 @@ void view_keybar(const struct view_state *v, int y, int w)
     attrset(A_NORMAL);
     mvhline(y, 0, ' ', w);
     if (v->searching) {
-        x += view_put(y, x, w - 2, TERM_TITLE, "search: ");
-        x += view_put(y, x, w - x - 1, TERM_NORMAL, v->search);
+        x += view_put(y, x, w - 2, TERM_TITLE,
+                      v->prompt ? v->prompt : "search: ");
+        x += view_put(y, x, w - x - 1, TERM_NORMAL,
+                      v->prompt_text ? v->prompt_text : v->search);
         view_put(y, x, 1, TERM_SELECTED, " ");
         view_put(y, x + 2, w - x - 3, TERM_DIM,
-                 "Enter find  Esc stop");
+                 v->prompt ? "Enter set  Esc cancel"
+                           : "Enter find  Esc stop");
         return;
     }
     if (v->chord) {
@@ -253,7 +256,9 @@ void view_keybar(const struct view_state *v, int y, int w)
 
             if (!(k->key & UI_CHORD(0)) || !(k->where & v->where))
                 continue;
-            snprintf(buf, sizeof buf, "%c %s  ", k->label[7], k->name);
+            if (k->action == UI_ACT_SEND_T)
+                continue;
+            snprintf(buf, sizeof buf, "%s %s  ", k->label + 7, k->name);
             x += view_put(y, x, w - x - 1, TERM_NORMAL, buf);
         }
         return;

@@ -37,42 +37,48 @@ static int wrapped_rows(int w, const char *s)
     return rows;
 }
 
+/* The keys of the screen on now (v->where), from the key table. */
 void view_help(const struct view_state *v)
 {
     int w = COLS - 4 > 78 ? 78 : COLS - 4;
-    int need = (int)UI_N_KEYS + 2, h, y, x, row = 0, first;
-    bool roomy;
+    int need = 2, h, y, x, row = 0, first;
+    bool roomy, mon = v->where == UI_IN_MON;
     size_t i;
 
-    (void)v;
+    for (i = 0; i < UI_N_KEYS; i++)
+        need += (ui_keys[i].where & v->where) != 0;
     /* a heading and a footnote when there is room for them */
-    roomy = need + 3 <= LINES - 2;
-    h = roomy ? need + 3 : need;
+    roomy = need + 4 <= LINES - 2;
+    h = roomy ? need + 4 : need;
     if (h > LINES)
         h = LINES;
     y = (LINES - h) / 2;
     x = (COLS - w) / 2;
     view_clear(y, x, h, w);
-    view_box(y, x, h, w, "keys", "any key closes", TERM_TITLE);
+    view_box(y, x, h, w, mon ? "keys: the monitor has the keyboard" : "keys",
+             "any key closes", TERM_TITLE);
     first = y + 1;
     if (roomy) {
-        view_put(first, x + 2, w - 4, TERM_DIM,
-                 "key        where     what it does");
+        view_put(first, x + 2, w - 4, TERM_DIM, "key            what it does");
         first++;
     }
-    for (i = 0; i < UI_N_KEYS && first + row < y + h - 1; i++, row++) {
+    for (i = 0; i < UI_N_KEYS && first + row < y + h - 1; i++) {
         const struct ui_key *k = &ui_keys[i];
-        const char *where = k->where == UI_IN_ALL     ? "always"
-                            : k->where & UI_IN_FLASH  ? "flashing"
-                                                      : "monitor";
 
-        view_put(first + row, x + 2, 10, TERM_KEY, k->label);
-        view_put(first + row, x + 13, 9, TERM_DIM, where);
-        view_put(first + row, x + 23, w - 25, TERM_NORMAL, k->help);
+        if (!(k->where & v->where))
+            continue;
+        view_put(first + row, x + 2, 14, TERM_KEY, k->label);
+        view_put(first + row, x + 17, w - 19, TERM_NORMAL, k->help);
+        row++;
     }
     if (roomy)
-        view_put(y + h - 2, x + 2, w - 4, TERM_DIM,
-                 "Ctrl-T is the monitor's menu key, as in idf monitor.");
+        put_wrapped(y + h - 3, x + 2, w - 4, 2, TERM_DIM,
+                    mon ? "Ctrl-T is the menu key, as in idf monitor: the "
+                          "console's own keys follow it, everything else "
+                          "is typed to the target."
+                        : "On the monitor every key is typed to the target "
+                          "except Ctrl-], Ctrl-T (the menu key), F1, PgUp "
+                          "and PgDn.");
 }
 
 void view_confirm(const struct view_state *v, const char *title,

@@ -30,6 +30,21 @@ static int next_char(const char *s, int *cols)
     return (int)n;
 }
 
+int view_fit(int w, const char *s)
+{
+    const char *p = s;
+    int used = 0, cols, n;
+
+    while (*p) {
+        n = next_char(p, &cols);
+        if (used + cols > w && p > s)
+            break;
+        p += n;
+        used += cols;
+    }
+    return (int)(p - s);
+}
+
 int view_width(const char *s)
 {
     int total = 0, cols;

@@ -32,7 +32,8 @@
 
 #define ENGINE_QCAP 256
 #define ENGINE_LOG_RESERVE 48   /* slots kept free of log lines */
-#define ENGINE_MON_POLL_MS 50
+#define ENGINE_MON_POLL_MS 20   /* also how long a typed key may wait */
+#define ENGINE_TXQ 4096         /* bytes typed for the target, not yet sent */
 #define ENGINE_PROBE_BYTES 4096u /* first sector, compared before the rest */
 
 enum {
@@ -53,6 +54,9 @@ struct engine {
     atomic_bool stop;           /* engine_free: give up waiting for space */
     atomic_bool finished;
     atomic_uint cmds;
+    atomic_uint new_baud;       /* monitor baud asked for, 0 = none */
+    uint8_t txq[ENGINE_TXQ];    /* bytes for the target (under mu) */
+    size_t txq_len;
     pthread_t thread;
     bool started;
 
@@ -890,6 +894,40 @@ static void do_after(struct engine *e)
 
 enum mon_end { MON_STOP, MON_REFLASH, MON_FAIL };
 
+/* Send what was typed for the target (engine_send).  Returns ED_OK or the
+ * port's error. */
+static int monitor_send(struct engine *e)
+{
+    uint8_t buf[ENGINE_TXQ];
+    size_t n;
+    uint32_t baud = e->port->baud ? e->port->baud : 115200;
+
+    pthread_mutex_lock(&e->mu);
+    n = e->txq_len;
+    memcpy(buf, e->txq, n);
+    e->txq_len = 0;
+    pthread_mutex_unlock(&e->mu);
+    if (!n)
+        return ED_OK;
+    /* ten bit times a byte, twice over, plus a margin */
+    return port_write(e->port, buf, n,
+                      500 + (int)((uint64_t)n * 20000 / baud));
+}
+
+/* A live baud change (engine_set_monitor_baud). */
+static void monitor_baud(struct engine *e)
+{
+    unsigned b = atomic_exchange(&e->new_baud, 0);
+
+    if (!b)
+        return;
+    if (port_set_baud(e->port, b))
+        log_msg(&e->log, ED_LOG_WARN, "could not set %u baud: %s", b,
+                port_errmsg(e->port));
+    else
+        log_msg(&e->log, ED_LOG_INFO, "monitor baud rate now %u", b);
+}
+
 static enum mon_end monitor_loop(struct engine *e, char *msg, size_t msglen)
 {
     uint8_t buf[1024];
@@ -910,7 +948,10 @@ static enum mon_end monitor_loop(struct engine *e, char *msg, size_t msglen)
                 log_msg(&e->log, ED_LOG_WARN, "reset failed: %s",
                         port_errmsg(e->port));
         }
-        n = port_read(e->port, buf, sizeof buf, ENGINE_MON_POLL_MS);
+        monitor_baud(e);
+        n = monitor_send(e);
+        if (n == ED_OK)
+            n = port_read(e->port, buf, sizeof buf, ENGINE_MON_POLL_MS);
         if (n < 0) {
             ed_seterr(msg, msglen, n, "the connection to the board was "
                       "lost: %s", port_errmsg(e->port));
@@ -938,12 +979,16 @@ static enum mon_end start_monitor(struct engine *e, int reset, char *msg,
                 port_errmsg(e->port));
     if (reset == 2)
         return monitor_loop(e, msg, msglen);
-    port_flush_input(e->port);
     if (reset) {
+        /* the loader's leftovers go; the reset's output is all new */
+        port_flush_input(e->port);
         if (port_reset_hard(e->port))
             log_msg(&e->log, ED_LOG_WARN, "hard reset failed: %s",
                     port_errmsg(e->port));
     } else {
+        /* Monitor only: whatever the board printed since the port opened
+         * (a board that powers up when the port opens prints its ROM
+         * banner at once) is the first output; keep every byte. */
         port_set_lines(e->port, 0, 0);
     }
     return monitor_loop(e, msg, msglen);
@@ -1262,6 +1307,7 @@ int engine_new(struct engine **out, struct engine_job *job, char *err,
     atomic_init(&e->stop, false);
     atomic_init(&e->finished, false);
     atomic_init(&e->cmds, 0);
+    atomic_init(&e->new_baud, 0);
     /* take the job, leave the caller's empty */
     e->job = *job;
     for (i = 0; i < job->n_images; i++) {
@@ -1306,6 +1352,25 @@ void engine_command(struct engine *e, enum engine_cmd cmd)
                                                  : CMD_BIT_STOP;
 
     atomic_fetch_or(&e->cmds, bit);
+}
+
+size_t engine_send(struct engine *e, const void *data, size_t len)
+{
+    size_t n;
+
+    pthread_mutex_lock(&e->mu);
+    n = ENGINE_TXQ - e->txq_len;
+    if (n > len)
+        n = len;
+    memcpy(e->txq + e->txq_len, data, n);
+    e->txq_len += n;
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
+void engine_set_monitor_baud(struct engine *e, uint32_t baud)
+{
+    atomic_store(&e->new_baud, baud);
 }
 
 void engine_cancel(struct engine *e)

@@ -179,6 +179,16 @@ int engine_wake_fd(const struct engine *e);
 /* Pop one event; false when the queue is empty.  Drains the wake pipe. */
 bool engine_poll(struct engine *e, struct engine_event *ev);
 void engine_command(struct engine *e, enum engine_cmd cmd);
+/*
+ * Bytes for the target while monitoring (typed keys, a script's stdin):
+ * queued, and written by the engine thread in order within one monitor
+ * poll (20 ms).  Returns how many were taken (fewer when the queue, 4 KiB,
+ * is full: send the rest later).  Bytes sent while not monitoring wait for
+ * the monitor.
+ */
+size_t engine_send(struct engine *e, const void *data, size_t len);
+/* Change the monitor's baud rate now (Ctrl-T B); logged by the engine. */
+void engine_set_monitor_baud(struct engine *e, uint32_t baud);
 void engine_cancel(struct engine *e);
 /* true once the thread has posted EV_FINISHED and exited. */
 bool engine_finished(const struct engine *e);

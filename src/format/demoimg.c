@@ -284,9 +284,8 @@ static void app_desc(struct buf *b)
  * prints D and V lines as they stand, so a D/V line here would repeat a
  * fixed stamp every round.  Hence no D/V lines.
  */
-static void script(struct buf *b)
-{
-    static const char *const lines[] = {
+static const char *const demo_lines[] = {
+        "@echo",
         "@period=500",
         "I () demo: espdeck-demo " DEMOIMG_VERSION " running, free heap "
         "291044 bytes",
@@ -298,16 +297,27 @@ static void script(struct buf *b)
         "I () mqtt: keepalive ping",
         "E () i2c: sensor at 0x48 did not answer (timeout), retrying",
         "I () demo: uptime tick",
-    };
+};
+
+static void script(struct buf *b, const char *const *lines, size_t n)
+{
     size_t i;
 
     b_put(b, "ESPDECK-SIM-OUTPUT", 19);     /* with its NUL */
-    for (i = 0; i < sizeof lines / sizeof lines[0]; i++)
-        b_put(b, lines[i], strlen(lines[i]) + 1);
+    for (i = 0; i < n; i++)
+        if (lines[i][0])                    /* an empty one would end it */
+            b_put(b, lines[i], strlen(lines[i]) + 1);
     b_zero(b, 1);                           /* empty line ends it */
 }
 
 int demoimg_app(uint8_t **out, size_t *len, enum chip_id chip)
+{
+    return demoimg_app_script(out, len, chip, demo_lines,
+                              sizeof demo_lines / sizeof demo_lines[0]);
+}
+
+int demoimg_app_script(uint8_t **out, size_t *len, enum chip_id chip,
+                       const char *const *lines, size_t n)
 {
     struct seg segs[5];
     size_t off;
@@ -320,7 +330,7 @@ int demoimg_app(uint8_t **out, size_t *len, enum chip_id chip)
     /* DROM: descriptor, script, read-only text */
     segs[0].addr = 0x3f400020;
     app_desc(&segs[0].data);
-    script(&segs[0].data);
+    script(&segs[0].data, lines, n);
     fill_text(&segs[0].data, 150 * 1024, 21);
     while (segs[0].data.len % 4)
         b_zero(&segs[0].data, 1);

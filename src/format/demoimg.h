@@ -29,5 +29,10 @@
 /* Only CHIP_ESP32 for now; others give ED_ERR_UNSUPPORTED. */
 int demoimg_bootloader(uint8_t **out, size_t *len, enum chip_id chip);
 int demoimg_app(uint8_t **out, size_t *len, enum chip_id chip);
+/* The same app printing other script lines (sim_boot.h's convention:
+ * "@period=MS", "@loop", "@echo", "I () tag: text", raw lines); the demo
+ * app's lines start with "@echo" (it answers what is typed). */
+int demoimg_app_script(uint8_t **out, size_t *len, enum chip_id chip,
+                       const char *const *lines, size_t n);
 
 #endif

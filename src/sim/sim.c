@@ -579,6 +579,18 @@ static void advance(struct sim *s, int64_t now)
 
         if (t > now)
             break;
+        if (s->state == SIM_RUN && sim_app_echoes(s->app)) {
+            char out[320];
+            size_t n = sim_app_input(s->app, s->rx.b[at], out, sizeof out);
+
+            sim_uart_emit(s, out, n, t);
+            i++;
+            if (i == s->rx.len) {
+                n = sim_app_input_idle(s->app, out, sizeof out);
+                sim_uart_emit(s, out, n, t);
+            }
+            continue;
+        }
         slip_decode(&s->dec, &s->rx.b[at], 1, &flen);
         i++;
         if (flen) {

@@ -310,6 +310,11 @@ struct sim_app {
     struct sb pend;      /* due text not handed out yet */
     size_t pend_off;
     int64_t pend_at;
+    /* "@echo": a line editor on the UART's input */
+    bool echo;
+    bool cr;             /* a CR came last: CR LF, or CR alone */
+    char line[200];
+    size_t line_len;
 };
 
 static struct sim_app *app_new(int64_t start_us, int64_t ms0_us)
@@ -423,6 +428,71 @@ int64_t sim_app_next_us(const struct sim_app *app)
     return app->next_us;
 }
 
+/* ---- "@echo": what the app answers to input ---- */
+
+bool sim_app_echoes(const struct sim_app *app)
+{
+    return app && app->echo;
+}
+
+/* The line is over: the reply names it and how it ended. */
+static size_t echo_line(struct sim_app *a, const char *how, char *out,
+                        size_t cap)
+{
+    int n = snprintf(out, cap, "\r\nrx: \"%.*s\" + %s\r\n",
+                     (int)a->line_len, a->line, how);
+
+    a->line_len = 0;
+    a->cr = false;
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+size_t sim_app_input(struct sim_app *a, uint8_t b, char *out, size_t cap)
+{
+    size_t k = 0;
+
+    if (!a || !a->echo || cap < 300)
+        return 0;
+    if (a->cr) {
+        if (b == '\n')
+            return echo_line(a, "CR LF", out, cap);
+        k = echo_line(a, "CR", out, cap);
+    }
+    if (b == '\r') {
+        a->cr = true;
+        return k;
+    }
+    if (b == '\n')
+        return k + echo_line(a, "LF", out + k, cap - k);
+    if (b == 0x7f || b == 0x08) {   /* backspace: rub out one */
+        if (a->line_len) {
+            a->line_len--;
+            memcpy(out + k, "\b \b", 3);
+            k += 3;
+        }
+        return k;
+    }
+    if (a->line_len + 2 > sizeof a->line)
+        return k;
+    if (b < 0x20) {                 /* a control key, shown as ^X */
+        a->line[a->line_len++] = '^';
+        a->line[a->line_len++] = (char)(b + '@');
+        out[k++] = '^';
+        out[k++] = (char)(b + '@');
+    } else {
+        a->line[a->line_len++] = (char)b;
+        out[k++] = (char)b;
+    }
+    return k;
+}
+
+size_t sim_app_input_idle(struct sim_app *a, char *out, size_t cap)
+{
+    if (!a || !a->cr || cap < 300)
+        return 0;
+    return echo_line(a, "CR", out, cap);
+}
+
 /* ---- the output convention: hello_world, script, nothing ---- */
 
 static bool parse_script(struct sim_app *a, const uint8_t *p, size_t n)
@@ -449,6 +519,10 @@ static bool parse_script(struct sim_app *a, const uint8_t *p, size_t n)
                 period = ms * 1000;
             if (a->n > 0)
                 a->items[a->n - 1].wait_us = period;
+            continue;
+        }
+        if (len == 5 && !strncmp(line, "@echo", 5)) {
+            a->echo = true;
             continue;
         }
         if (len == 5 && !strncmp(line, "@loop", 5)) {

@@ -19,6 +19,11 @@
  *                       it print once; without "@loop" the whole script
  *                       repeats;
  *         "@stop"       print nothing after the previous line;
+ *         "@echo"       the app reads its UART like esp_console's line
+ *                       editor: each byte is echoed (a control byte as
+ *                       ^X, Backspace rubs out), and a line end (CR LF, LF,
+ *                       or a CR with nothing after it) answers
+ *                       'rx: "LINE" + CR LF' (or LF, CR) on its own line;
  *         "E (...", "W (...", "I (..." an ESP-IDF log line: whatever stands
  *                       in the parentheses is replaced by the simulated
  *                       milliseconds since reset, and the line is wrapped in
@@ -84,5 +89,13 @@ size_t sim_app_poll(struct sim_app *app, int64_t now_us, char *buf,
 /* When the next text is due (relative us); -1 = never. */
 int64_t sim_app_next_us(const struct sim_app *app);
 void sim_app_free(struct sim_app *app); /* NULL is fine */
+
+/* An "@echo" app: input goes to it (sim_app_input), not to the loader. */
+bool sim_app_echoes(const struct sim_app *app);
+/* One input byte: the text it answers into out (cap >= 300); returns the
+ * count.  sim_app_input_idle: no more input for now (ends a line after a
+ * lone CR). */
+size_t sim_app_input(struct sim_app *app, uint8_t b, char *out, size_t cap);
+size_t sim_app_input_idle(struct sim_app *app, char *out, size_t cap);
 
 #endif

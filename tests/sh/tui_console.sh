@@ -101,8 +101,8 @@ layout_ok() {
 }
 # the shell prompt is the last non-empty line
 prompt_back() { screen "$1" | sed '/^ *$/d' | tail -1 | grep -q '^PROMPT\$'; }
-quit_and_check() { # NAME EXPECTED_EXIT TESTNAME
-    keys "$1" q
+quit_and_check() { # NAME EXPECTED_EXIT TESTNAME [KEY: q; C-] on the monitor]
+    keys "$1" "${4:-q}"
     if wait_for "$1" "EXIT=$2" && prompt_back "$1"; then
         ok "$3"
     else
@@ -200,7 +200,7 @@ if wait_for m "espdeck-demo" && wait_for m "Hello from the espdeck demo app"; th
 else
     notok "tui: monitor-only shows the app's output after Ctrl-T R"
 fi
-quit_and_check m 0 "tui: monitor quits with q"
+quit_and_check m 0 "tui: monitor quits with Ctrl-]" C-]
 tm kill-session -t m
 
 # ---- 3. flash then the split view with the app's output ----
@@ -249,14 +249,14 @@ else
     notok "tui: the log file holds the target's lines"
 fi
 rm -f "$TMP"/wd/espdeck-monitor-*.log
-keys s ' '
-check "tui: space pauses auto-scroll" wait_for s "paused"
-keys s ' '
-check "tui: space resumes" wait_gone s "paused"
-keys s / w i f i Enter
-check "tui: / search finds a line and stops following" wait_for s "paused"
-keys s End
-check "tui: End follows the output again" wait_gone s "paused"
+keys s C-t Space
+check "tui: Ctrl-T space pauses auto-scroll" wait_for s "paused"
+keys s C-t Space
+check "tui: Ctrl-T space resumes" wait_gone s "paused"
+keys s C-t / w i f i Enter
+check "tui: Ctrl-T / search finds a line and stops following" wait_for s "paused"
+keys s C-t End
+check "tui: Ctrl-T End follows the output again" wait_gone s "paused"
 # resize the split view
 tm resize-window -t s -x 80 -y 24; sleep 0.8
 check "tui: split view fits 80x24" layout_ok s 80
@@ -267,7 +267,7 @@ check "tui: split view grows to 130x45" layout_ok s 130
 # flash again: every image is unchanged, and the exit line says so
 keys s C-t f
 wait_count s "unchanged, skipped (MD5 matched)" 3 >/dev/null
-quit_and_check s 0 "tui: q in the split view exits 0"
+quit_and_check s 0 "tui: Ctrl-] in the split view exits 0" C-]
 if screen s | grep -q "espdeck: 3 images unchanged (MD5 matched), nothing written" &&
    ! screen s | grep -q "written and verified"; then
     ok "tui: exit line after an unchanged reflash says nothing was written"
