@@ -334,11 +334,8 @@ int cmd_console(int argc, char **argv)
             o.after = argv[++i];
         } else if (!strcmp(a, "--eol") && i + 1 < argc) {
             o.eol = argv[++i];
-            if (!console_eol_bytes(o.eol)) {
-                fprintf(stderr, "espdeck: unknown --eol '%s' (CR, LF or "
-                                "CRLF)\n", o.eol);
+            if (!console_eol_ok(o.eol))
                 return EXIT_USAGE;
-            }
         } else if (!strcmp(a, "--monitor") && i + 1 < argc) {
             i++;    /* batch mode's monitor time; the console monitors */
         } else if (!strncmp(a, "--before=", 9)) {

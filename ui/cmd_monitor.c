@@ -177,11 +177,8 @@ int cmd_monitor(int argc, char **argv)
             o.monitor_baud = (uint32_t)b;
         } else if (!strcmp(a, "--eol") && i + 1 < argc) {
             o.eol = argv[++i];
-            if (!console_eol_bytes(o.eol)) {
-                fprintf(stderr, "espdeck: unknown --eol '%s' (CR, LF or "
-                                "CRLF)\n", o.eol);
+            if (!console_eol_ok(o.eol))
                 return EXIT_USAGE;
-            }
         } else if (!strcmp(a, "--seconds") && i + 1 < argc) {
             char *end;
 

@@ -406,6 +406,14 @@ const char *console_eol_bytes(const char *name)
     return NULL;
 }
 
+bool console_eol_ok(const char *name)
+{
+    if (console_eol_bytes(name))
+        return true;
+    fprintf(stderr, "espdeck: unknown --eol '%s' (CR, LF or CRLF)\n", name);
+    return false;
+}
+
 static void ask_quit(struct console *c)
 {
     if (flashing(c) && !c->user_cancelled)

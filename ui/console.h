@@ -34,6 +34,8 @@ struct console_opts {
 /* The bytes an --eol name stands for ("CR", "LF", "CRLF", any case), or
  * NULL for a name that is none of them. */
 const char *console_eol_bytes(const char *name);
+/* An --eol value is one of those; else says so on stderr, false. */
+bool console_eol_ok(const char *name);
 
 /* Run until the user quits.  Returns the process exit code (cmd.h). */
 int console_run(const struct console_opts *o);
