@@ -36,6 +36,9 @@ struct proto {
     bool boot_download;   /* that boot mode is a download mode */
     bool download_text;   /* "waiting for download" and the like */
     size_t scanned_total; /* junk_total when the junk was last scanned */
+    size_t boot_pending;  /* 1 + where (junk_total scale) an unfinished
+                           * "boot:0x" starts, 0 = none */
+    size_t scan_work;     /* junk bytes looked at (proto_junk_scanned) */
     size_t bad_frames;    /* frames of the wrong shape or for other commands */
     size_t stale_frames;  /* frames dropped because they came before a command */
     uint8_t *tx;      /* SLIP-encoded output, grown as needed */
@@ -239,32 +242,54 @@ static bool has_text(const uint8_t *b, size_t n, const char *t)
     return memmem(b, n, t, strlen(t)) != NULL;
 }
 
-/* Look through the junk for the ROM's boot-mode line and download marks. */
+/* Longest mark ("waiting for download") less one: a mark may have begun
+ * that far before the new junk. */
+#define SCAN_TAIL 19
+
+/*
+ * Look through the junk for the ROM's boot-mode line and download marks.
+ * Only the junk new since the last scan is read, plus SCAN_TAIL bytes
+ * before it and an unfinished boot line (at most sizeof boot_line), so a
+ * port delivering one byte at a time costs linear work, not the whole
+ * buffer per byte.
+ */
 static void scan_junk(struct proto *p)
 {
     const uint8_t *j = p->dec.junk;
-    size_t n = p->dec.junk_len, i;
+    size_t n = p->dec.junk_len, i, base, from;
 
     if (p->dec.junk_total == p->scanned_total)
         return;
+    base = p->dec.junk_total - n; /* junk_total scale of j[0] */
+    from = p->scanned_total > base + SCAN_TAIL
+               ? p->scanned_total - SCAN_TAIL - base : 0;
+    if (p->boot_pending) {
+        size_t b = p->boot_pending - 1;
+        if (b < base + from)
+            from = b > base ? b - base : 0;
+    }
     p->scanned_total = p->dec.junk_total;
-    if (has_text(j, n, "waiting for download") ||
-        has_text(j, n, "wait uart0 download") ||
-        has_text(j, n, "wait usb download"))
+    p->boot_pending = 0;
+    p->scan_work += n - from;
+    if (has_text(j + from, n - from, "waiting for download") ||
+        has_text(j + from, n - from, "wait uart0 download") ||
+        has_text(j + from, n - from, "wait usb download"))
         p->download_text = true;
-    for (i = 0; i + 8 <= n; i++) {
+    for (i = from; i + 8 <= n; i++) {
         size_t k, e;
         if (memcmp(j + i, "boot:0x", 7) != 0)
             continue;
         k = i + 7;
-        while (k < n && isxdigit(j[k]))
+        while (k < n && k < i + 15 && isxdigit(j[k]))
             k++;
-        if (k == i + 7)
+        if (k + 1 >= n && !p->boot_pending)
+            p->boot_pending = base + i + 1; /* more may belong to it */
+        if (k == i + 7 || k >= n)
             continue;
         e = k;
         if (k + 1 < n && j[k] == ' ' && j[k + 1] == '(') {
             int depth = 0;
-            for (e = k + 1; e < n; e++) {
+            for (e = k + 1; e < n && e - i < sizeof p->boot_line; e++) {
                 if (j[e] == '(')
                     depth++;
                 else if (j[e] == ')' && --depth == 0)
@@ -272,11 +297,11 @@ static void scan_junk(struct proto *p)
                 else if (j[e] == '\r' || j[e] == '\n')
                     break;
             }
+            if (e >= n && !p->boot_pending)
+                p->boot_pending = base + i + 1; /* not arrived yet */
             if (e >= n || j[e] != ')')
-                continue; /* the rest has not arrived yet */
+                continue; /* unfinished, broken or too long */
             e++;
-        } else if (k >= n) {
-            continue;
         }
         if (e - i >= sizeof p->boot_line)
             e = i + sizeof p->boot_line - 1;
@@ -286,6 +311,11 @@ static void scan_junk(struct proto *p)
                            strstr(p->boot_line, "UART") ||
                            strstr(p->boot_line, "USB");
     }
+}
+
+size_t proto_junk_scanned(const struct proto *p)
+{
+    return p->scan_work;
 }
 
 const char *proto_boot_line(const struct proto *p)
@@ -383,6 +413,7 @@ void proto_clear_junk(struct proto *p)
     p->boot_download = false;
     p->download_text = false;
     p->scanned_total = p->dec.junk_total;
+    p->boot_pending = 0;
 }
 
 /* Discard the copies of an "unsupported" rejection the ROM may still send

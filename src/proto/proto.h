@@ -115,6 +115,12 @@ bool proto_download_seen(const struct proto *p);
 /* Bytes outside frames ever seen (garbage detection). */
 size_t proto_junk_total(const struct proto *p);
 /*
+ * Junk bytes the banner scan above has looked at: it reads only what is
+ * new (and a short tail), so this grows linearly with proto_junk_total()
+ * however the port slices the bytes (a diagnostic for tests).
+ */
+size_t proto_junk_scanned(const struct proto *p);
+/*
  * Frames of the wrong shape ever seen by proto_command(): too short, not
  * marked as a reply, a size field that disagrees with the frame, no status
  * bytes, or a reply to another command than the one waited for.

@@ -30,6 +30,7 @@ struct fake_port {
     unsigned writes, later;
     uint8_t tx[8192];
     size_t tx_len;
+    size_t read_max; /* bytes a read hands out at most (0: 7) */
 };
 
 static void fake_close(struct port *p)
@@ -48,8 +49,8 @@ static int fake_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms)
     if (n > cap)
         n = cap;
     /* hand out at most 7 bytes at a time: replies arrive in pieces */
-    if (n > 7)
-        n = 7;
+    if (n > (f->read_max ? f->read_max : 7))
+        n = f->read_max ? f->read_max : 7;
     memcpy(buf, f->rx + f->rx_pos, n);
     f->rx_pos += n;
     return (int)n;
@@ -745,6 +746,41 @@ void test_proto__late_rejection_is_not_unsupported(void)
     free(f);
 }
 
+void test_proto__junk_scan_is_linear(void)
+{
+    /* A chatty board whose bytes arrive one at a time: the banner scan
+     * must read each junk byte a bounded number of times, not the whole
+     * 2 KiB junk buffer per byte (issue 8). */
+    struct fake_port *f = fake_new();
+    struct proto *p;
+    const uint8_t *b;
+    size_t n, total = 0;
+    int i;
+
+    f->read_max = 1;
+    fake_raw(f, "rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n",
+             57);
+    for (i = 0; i < 190; i++)
+        fake_raw(f, "I (123) app: hello world from the app\r\n", 39);
+    fake_raw(f, "rst:0x1 (POWERON),boot:0x2 (UART0_BOOT)\r\nwaiting for "
+                "download\r\n", 63);
+    total = f->rx_len;
+    T_ASSERT(total > 7000);
+    fake_open(f);
+    T_EQ_INT(proto_new(&p, &f->base, NULL), ED_OK);
+    T_EQ_INT(proto_read_frame(p, &b, &n, 300), ED_ERR_TIMEOUT);
+    T_EQ_INT(proto_junk_total(p), total);
+    /* the scan still finds the last boot line and the download mark */
+    T_EQ_STR(proto_boot_line(p), "boot:0x2 (UART0_BOOT)");
+    T_ASSERT(proto_download_seen(p));
+    /* new bytes plus a tail of 19 and an unfinished boot line (< 96): a
+     * rescan of the buffer would be ~2048 per byte */
+    T_ASSERT(proto_junk_scanned(p) <= total * 120);
+    T_ASSERT(proto_junk_scanned(p) >= total);
+    proto_free(p);
+    free(f);
+}
+
 void test_proto__late_reply_is_dropped(void)
 {
     /* the reply to a READ_REG that timed out comes while the next command
@@ -811,6 +847,27 @@ void test_proto__damaged_reply_is_never_the_answer(void)
              ED_ERR_TIMEOUT);
     T_EQ_INT(r.value, 0);
     T_CONTAINS(proto_errmsg(p), "the chip answers, but not to READ_REG");
+    proto_free(p);
+    free(f);
+}
+
+void test_proto__boot_line_split_across_reads(void)
+{
+    /* a boot line arriving byte by byte, its parenthesis long after the
+     * scan's tail, is still read whole */
+    struct fake_port *f = fake_new();
+    struct proto *p;
+    const uint8_t *b;
+    size_t n;
+
+    f->read_max = 1;
+    fake_raw(f, "rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT_"
+                "WITH_A_RATHER_LONG_NAME)\r\nok\r\n", 85);
+    fake_open(f);
+    T_EQ_INT(proto_new(&p, &f->base, NULL), ED_OK);
+    T_EQ_INT(proto_read_frame(p, &b, &n, 200), ED_ERR_TIMEOUT);
+    T_EQ_STR(proto_boot_line(p),
+             "boot:0x13 (SPI_FAST_FLASH_BOOT_WITH_A_RATHER_LONG_NAME)");
     proto_free(p);
     free(f);
 }
