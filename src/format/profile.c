@@ -828,7 +828,14 @@ static bool parse_entry(struct ctx *c, yaml_node_t *n, struct ptable *t,
     }
     if ((v = get(c, n, "offset"))) {
         info->off_at = mark_of(v);
-        ok &= number(c, v, "offset", &e->offset);
+        if (!number(c, v, "offset", &e->offset)) {
+            ok = false;
+        } else if (e->offset == PTABLE_AUTO) {
+            ERR(c, v, "offset 0x%X of partition '%s' is not a flash "
+                "address; leave the offset out to place the partition "
+                "automatically", e->offset, e->name);
+            ok = false;
+        }
     } else {
         e->offset = PTABLE_AUTO;
     }

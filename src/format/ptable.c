@@ -448,6 +448,12 @@ static int csv_line(struct ptable *t, char *line, int lineno, char *err,
         return ed_seterr(err, errlen, ED_ERR_PROFILE,
                          "line %d: bad offset '%s' (use 0x9000, 36864 or "
                          "36K)", lineno, f[3]);
+    } else if (e->offset == PTABLE_AUTO) {
+        /* the value that means "place me" inside: never a real offset */
+        return ed_seterr(err, errlen, ED_ERR_PROFILE,
+                         "line %d: offset '%s' is not a flash address; "
+                         "leave the offset empty to place the partition "
+                         "automatically", lineno, f[3]);
     }
     if (ptable_parse_number(f[4], &e->size) != ED_OK || e->size == 0)
         return ed_seterr(err, errlen, ED_ERR_PROFILE,

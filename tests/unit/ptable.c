@@ -263,3 +263,23 @@ void test_ptable__csv_errors_name_the_line(void)
                              sizeof err), ED_ERR_PROFILE);
     T_CONTAINS(err, "unknown flag 'sticky'");
 }
+
+void test_ptable__csv_offset_ffffffff_is_not_auto(void)
+{
+    /* 0xFFFFFFFF is the "place me" value inside; written in a CSV it is
+     * an error, not a silently placed partition (issue 8) */
+    struct ptable t;
+    char err[ED_ERRMSG_MAX];
+
+    T_EQ_INT(ptable_from_csv(&t, "nvs,data,nvs,0xFFFFFFFF,24K\n"
+                             "factory,app,factory,,1M\n", 0x8000, err,
+                             sizeof err), ED_ERR_PROFILE);
+    T_CONTAINS(err, "line 1: offset '0xFFFFFFFF' is not a flash address");
+    T_CONTAINS(err, "leave the offset empty");
+    T_EQ_INT(ptable_from_csv(&t, "nvs,data,nvs,4294967295,24K\n", 0x8000,
+                             err, sizeof err), ED_ERR_PROFILE);
+    /* an empty offset is still placed */
+    T_EQ_INT(ptable_from_csv(&t, "nvs,data,nvs,,24K\n", 0x8000, err,
+                             sizeof err), ED_OK);
+    T_EQ_INT(t.e[0].offset, 0x9000);
+}
