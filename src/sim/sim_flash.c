@@ -208,44 +208,55 @@ void sim_inflater_free(struct sim_inflater *inf)
     free(inf);
 }
 
-int sim_inflate(struct sim_inflater *inf, const uint8_t *in, size_t n,
-                uint8_t **out, size_t *outlen)
-{
-    size_t cap = *outlen + 4 * n + 32768;
-    uint8_t *buf = realloc(*out, cap);
+#define INFLATE_CHUNK 32768
 
-    if (!buf)
-        return -1;
-    *out = buf;
+int sim_inflate(struct sim_inflater *inf, const uint8_t *in, size_t n,
+                size_t max_out, sim_inflate_sink sink, void *ctx)
+{
+    uint8_t *buf, probe;
+    int rc, e = SIM_E_OK;
+
     if (inf->ended)
-        return n ? -1 : 0;
+        return n ? SIM_E_INFLATE : SIM_E_OK;
+    buf = malloc(INFLATE_CHUNK);
+    if (!buf)
+        return SIM_E_NOMEM;
     inf->z.next_in = (Bytef *)in;
     inf->z.avail_in = (uInt)n;
     for (;;) {
-        int rc;
+        size_t room = max_out < INFLATE_CHUNK ? max_out : INFLATE_CHUNK;
+        size_t got;
 
-        if (cap - *outlen < 16384) {
-            cap *= 2;
-            buf = realloc(*out, cap);
-            if (!buf)
-                return -1;
-            *out = buf;
-        }
-        inf->z.next_out = *out + *outlen;
-        inf->z.avail_out = (uInt)(cap - *outlen);
+        /* all announced bytes are out: one more byte would be too much */
+        inf->z.next_out = room ? buf : &probe;
+        inf->z.avail_out = room ? (uInt)room : 1;
         rc = inflate(&inf->z, Z_NO_FLUSH);
-        *outlen = cap - inf->z.avail_out;
+        got = (room ? room : 1) - inf->z.avail_out;
+        if (!room && got) {
+            e = SIM_E_TOO_MUCH;
+            break;
+        }
+        if (got) {
+            e = sink(ctx, buf, got);
+            if (e != SIM_E_OK)
+                break;
+            max_out -= got;
+        }
         if (rc == Z_STREAM_END) {
             inf->ended = true;
-            return 0;
+            break;
         }
         if (rc == Z_BUF_ERROR && inf->z.avail_in == 0)
-            return 0;
-        if (rc != Z_OK)
-            return -1;
+            break; /* needs the next block */
+        if (rc != Z_OK) {
+            e = SIM_E_INFLATE;
+            break;
+        }
         if (inf->z.avail_in == 0 && inf->z.avail_out > 0)
-            return 0;
+            break;
     }
+    free(buf);
+    return e;
 }
 
 void sim_md5(const uint8_t *data, size_t len, uint8_t out[16])

@@ -187,6 +187,7 @@ enum {
     SIM_E_BLOCK,    /* block size too big */
     SIM_E_INFLATE,
     SIM_E_SHORT,    /* END before all data */
+    SIM_E_TOO_MUCH, /* more data than FLASH_(DEFL_)BEGIN announced */
 };
 
 /* sim_rom.c: one decoded frame in ROM / stub mode; t = when it is acted on. */
@@ -219,9 +220,18 @@ int64_t sim_flash_program_us(size_t len);
 int64_t sim_flash_md5_us(size_t len);
 struct sim_inflater *sim_inflater_new(void);
 void sim_inflater_free(struct sim_inflater *inf);
-/* Inflate in[n] appending to *out (malloc'd, grown); <0 on a bad stream. */
+/* Takes one piece of inflated output; returns SIM_E_OK or a failure. */
+typedef int (*sim_inflate_sink)(void *ctx, const uint8_t *data, size_t len);
+/*
+ * Inflate in[n] (the next piece of the stream) and hand the output to sink
+ * in pieces of at most 32 KiB (the stubs' output buffer), never more than
+ * max_out bytes in all: what the FLASH_DEFL_BEGIN announced and is not yet
+ * written.  Returns SIM_E_OK, SIM_E_INFLATE (a bad stream, or data after
+ * its end), SIM_E_TOO_MUCH (the stream holds more than max_out) or the
+ * sink's failure.  Memory stays bounded whatever the input.
+ */
 int sim_inflate(struct sim_inflater *inf, const uint8_t *in, size_t n,
-                uint8_t **out, size_t *outlen);
+                size_t max_out, sim_inflate_sink sink, void *ctx);
 void sim_md5(const uint8_t *data, size_t len, uint8_t out[16]);
 
 /* Little-endian words of the wire format (the simulator's own). */

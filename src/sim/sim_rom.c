@@ -434,6 +434,18 @@ static void rom_flash_begin(struct sim *s, uint8_t op, const uint8_t *d,
     rom_ok(s, op, t + us);
 }
 
+/* Inflated output straight to flash at the job's position. */
+static int rom_sink(void *ctx, const uint8_t *data, size_t len)
+{
+    struct sim *s = ctx;
+
+    if (s->fj.offset + (uint64_t)len > s->flash_size)
+        return SIM_E_RANGE;
+    sim_flash_program(s, s->fj.offset, data, len);
+    s->fj.offset += (uint32_t)len;
+    return SIM_E_OK;
+}
+
 static void rom_flash_data(struct sim *s, uint8_t op, const uint8_t *d,
                            size_t n, uint32_t chk, int64_t t)
 {
@@ -455,21 +467,16 @@ static void rom_flash_data(struct sim *s, uint8_t op, const uint8_t *d,
         sim_flash_program(s, (uint32_t)at, d + 16, len);
         wrote = len;
     } else {
-        uint8_t *out = NULL;
-        size_t olen = 0;
+        /* no further than the erase size FLASH_DEFL_BEGIN announced */
+        uint32_t before = s->fj.offset;
+        int e = sim_inflate(s->fj.inf, d + 16, len,
+                            s->fj.total - s->fj.written, rom_sink, s);
 
-        if (sim_inflate(s->fj.inf, d + 16, len, &out, &olen) < 0) {
-            free(out);
-            return rom_fail(s, op, 0x0B, t);
+        wrote = s->fj.offset - before;
+        if (e != SIM_E_OK) {
+            s->fj.written += (uint32_t)wrote;
+            return rom_fail(s, op, e == SIM_E_RANGE ? 0x08 : 0x0B, t);
         }
-        if (s->fj.offset + (uint64_t)olen > s->flash_size) {
-            free(out);
-            return rom_fail(s, op, 0x08, t);
-        }
-        sim_flash_program(s, s->fj.offset, out, olen);
-        s->fj.offset += (uint32_t)olen;
-        wrote = olen;
-        free(out);
     }
     s->fj.written += (uint32_t)wrote;
     rom_ok(s, op, t + (s->cfg.no_pacing ? 0 : sim_flash_program_us(wrote)));

@@ -32,6 +32,7 @@ enum {
     ST_NOT_IN_FLASH_MODE = 0xC6,
     ST_INFLATE_ERROR = 0xC7,
     ST_NOT_ENOUGH_DATA = 0xC8,
+    ST_TOO_MUCH_DATA = 0xC9,
     ST_NOT_IMPLEMENTED = 0xFF,
 };
 
@@ -69,6 +70,7 @@ static uint8_t code_of(int e)
     case SIM_E_RANGE: case SIM_E_NOMEM: return ST_FAILED_SPI_OP;
     case SIM_E_BLOCK: return ST_BAD_BLOCKSIZE;
     case SIM_E_INFLATE: return ST_INFLATE_ERROR;
+    case SIM_E_TOO_MUCH: return ST_TOO_MUCH_DATA;
     default: return ST_BAD_DATA_LEN;
     }
 }
@@ -151,6 +153,17 @@ static int write_out(struct sim *s, const uint8_t *data, size_t len,
     return SIM_E_OK;
 }
 
+struct write_ctx {
+    struct sim *s;
+    int64_t us;
+};
+
+static int write_sink(void *ctx, const uint8_t *data, size_t len)
+{
+    struct write_ctx *w = ctx;
+    return write_out(w->s, data, len, &w->us);
+}
+
 static void flash_data(struct sim *s, uint8_t op, const uint8_t *d,
                        size_t n, uint32_t chk, int64_t t)
 {
@@ -173,14 +186,13 @@ static void flash_data(struct sim *s, uint8_t op, const uint8_t *d,
     if (!s->fj.deflate) {
         e = write_out(s, d + 16, len, &us);
     } else {
-        uint8_t *out = NULL;
-        size_t olen = 0;
+        /* as the stubs: inflate through a 32 KiB buffer, no further than
+         * the size FLASH_DEFL_BEGIN announced (TOO_MUCH_DATA beyond) */
+        struct write_ctx w = {s, 0};
 
-        if (sim_inflate(s->fj.inf, d + 16, len, &out, &olen) < 0)
-            e = SIM_E_INFLATE;
-        else
-            e = write_out(s, out, olen, &us);
-        free(out);
+        e = sim_inflate(s->fj.inf, d + 16, len, s->fj.total - s->fj.written,
+                        write_sink, &w);
+        us = w.us;
     }
     if (e)
         s->stub_err = code_of(e);

@@ -1076,3 +1076,48 @@ void test_sim__trace_stamps_wire_timing(void)
             t_fail(__FILE__, __LINE__, "reply %zu at %.6f, %.6f after "
                    "reply %zu", i, tx[i], tx[i] - tx[i - 1], i - 1);
 }
+
+/*
+ * One FLASH_DEFL_DATA frame of a few KB can inflate to megabytes: the
+ * board inflates no further than FLASH_DEFL_BEGIN announced (the stub's
+ * uncompressed size, the ROM's erase size), as the real stubs do, and says
+ * so: the stub with TOO_MUCH_DATA on the next command, the ROM at once
+ * (issue 8).
+ */
+void test_sim__deflate_bounded_by_begin(void)
+{
+    size_t n = 2u << 20;
+    uint8_t *zeros = calloc(1, n), *z = malloc(64 * 1024);
+    uLongf zl = 64 * 1024;
+    const uint8_t *fl;
+    struct sim *s;
+
+    T_ASSERT(zeros && z);
+    T_EQ_INT(compress2(z, &zl, zeros, n, 9), Z_OK);
+    T_ASSERT(zl < 0x4000); /* one block, ~1000x its size inflated */
+
+    s = board("esp32");
+    T_ASSERT(s);
+    T_EQ_INT(start_stub(s), 0);
+    T_EQ_INT(flash_begin(s, 0x10, 0x1000, 1, 0x4000, 0x10000, 2), 0);
+    T_EQ_INT(flash_block(s, 0x11, 0, z, zl, 2), 0); /* acknowledged first */
+    {
+        uint8_t e[4] = {1, 0, 0, 0};
+        T_EQ_INT(rom_cmd(s, 0x12, e, 4, 0, 2), 0xC900); /* TOO_MUCH_DATA */
+    }
+    fl = sim_flash(s, NULL);
+    T_EQ_INT(fl[0x10FFF], 0x00);
+    T_EQ_INT(fl[0x11000], 0xFF); /* nothing past the announced size */
+    sim_free(s);
+
+    s = board("esp32");
+    T_ASSERT(s);
+    T_EQ_INT(flash_begin(s, 0x10, 0x1000, 1, 0x4000, 0x10000, 4), 0);
+    T_EQ_INT(flash_block(s, 0x11, 0, z, zl, 4), 0x010B);
+    fl = sim_flash(s, NULL);
+    T_EQ_INT(fl[0x10FFF], 0x00);
+    T_EQ_INT(fl[0x11000], 0xFF);
+    sim_free(s);
+    free(zeros);
+    free(z);
+}
