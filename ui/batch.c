@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <ctype.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 
 #include "clock.h"
 #include "cmd.h"
+#include "model.h"
 
 /*
  * The signal handler can only reach process-wide state: one flag and one
@@ -62,6 +64,14 @@ struct batch {
     char message[ED_ERRMSG_MAX];
     bool out_lost;          /* stdout failed (closed pipe, full disk) */
     int out_errno;
+    /* esptool-style lines */
+    bool line_open;         /* "Connecting..." waits for its dots */
+    bool stub;              /* the stub runs (reads are MD5-checked) */
+    uint32_t erase_offset, erase_size;
+    uint32_t flash_size;
+    size_t n_written, n_skipped;
+    uint64_t bytes_written;
+    int64_t start_ms;
 };
 
 /*
@@ -154,6 +164,8 @@ cJSON *batch_event_json(const struct engine_event *ev, const char *name,
         cJSON_AddStringToObject(o, "event", "state");
         cJSON_AddStringToObject(o, "state",
                                 engine_state_name(ev->u.state.state));
+        if (ev->u.state.attempt)
+            cJSON_AddNumberToObject(o, "attempt", ev->u.state.attempt);
         break;
     case EV_CHIP: {
         const struct engine_chip_info *c = &ev->u.chip;
@@ -272,10 +284,32 @@ void batch_print_error(bool json, int exit_code, const char *fmt, ...)
 static void out_line(struct batch *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* End the "Connecting..." line before anything else is printed. */
+static void end_line(struct batch *b)
+{
+    if (!b->line_open)
+        return;
+    b->line_open = false;
+    if (!b->out_lost) {
+        fputc('\n', stdout);
+        out_check(b);
+    }
+}
+
+/* Text without a newline (the connecting dots). */
+static void out_text(struct batch *b, const char *s)
+{
+    if (b->out_lost)
+        return;
+    fputs(s, stdout);
+    out_check(b);
+}
+
 static void out_line(struct batch *b, const char *fmt, ...)
 {
     va_list ap;
 
+    end_line(b);
     if (b->out_lost)
         return;
     va_start(ap, fmt);
@@ -297,6 +331,65 @@ static void text_progress(struct batch *b, struct part_track *t,
         if (t->last_decile > 0)
             out_line(b, "Progress: %d %%", t->last_decile * 10);
     }
+}
+
+/*
+ * esptool's lines for one finished image: "Wrote 26640 bytes (16567
+ * compressed) at 0x00001000 in 0.4 s (530.1 kbit/s)", "Hash of data
+ * verified."  The rate is the effective one (image bytes, as esptool).
+ */
+static void image_summary(struct batch *b, const struct part_track *t,
+                          const struct engine_part_info *p)
+{
+    char comp[48] = "", when[64];
+
+    /* under 0.1 s in ms, and no rate from a few ms (as the console) */
+    if (p->elapsed < 0.05)
+        snprintf(when, sizeof when, "%d ms", (int)(p->elapsed * 1000 + 0.5));
+    else if (p->elapsed < 0.1)
+        snprintf(when, sizeof when, "%d ms (%.1f kbit/s)",
+                 (int)(p->elapsed * 1000 + 0.5),
+                 (double)p->total * 8.0 / p->elapsed / 1000.0);
+    else
+        snprintf(when, sizeof when, "%.1f s (%.1f kbit/s)", p->elapsed,
+                 (double)p->total * 8.0 / p->elapsed / 1000.0);
+    if (b->op == ENGINE_OP_READ) {
+        out_line(b, "Read %llu bytes at 0x%08x in %s",
+                 (unsigned long long)p->total, t->offset, when);
+        if (b->stub)
+            out_line(b, "Hash of data verified.");
+        return;
+    }
+    if (p->wire_total && p->wire_total != p->total)
+        snprintf(comp, sizeof comp, " (%llu compressed)",
+                 (unsigned long long)p->wire_total);
+    out_line(b, "Wrote %llu bytes%s at 0x%08x in %s",
+             (unsigned long long)p->total, comp, t->offset, when);
+    out_line(b, "Hash of data verified.");
+    b->n_written++;
+    b->bytes_written += p->total;
+}
+
+/* The line before "Done!": what the whole job did, and how long it took. */
+static void job_summary(struct batch *b)
+{
+    char size[32], skipped[48] = "";
+    double s = (double)(clock_ms() - b->start_ms) / 1000.0;
+
+    if (b->op != ENGINE_OP_FLASH)
+        return;
+    model_fmt_bytes(size, sizeof size, b->bytes_written);
+    if (!b->n_written) {
+        out_line(b, "Summary: nothing written, %zu image%s unchanged "
+                 "(skipped) in %.1f s", b->n_skipped,
+                 b->n_skipped == 1 ? "" : "s", s);
+        return;
+    }
+    if (b->n_skipped)
+        snprintf(skipped, sizeof skipped, "; %zu unchanged (skipped)",
+                 b->n_skipped);
+    out_line(b, "Summary: %zu image%s written and verified (%s)%s in %.1f s",
+             b->n_written, b->n_written == 1 ? "" : "s", size, skipped, s);
 }
 
 static void text_part(struct batch *b, const struct engine_part_info *p)
@@ -333,6 +426,8 @@ static void text_part(struct batch *b, const struct engine_part_info *p)
             out_line(b, "Verifying %s...", t->name);
         break;
     case PHASE_SKIPPED:
+        if (t->phase != PHASE_SKIPPED)
+            b->n_skipped++;
         out_line(b, "Skipped %s: %s", t->name, p->message[0] ? p->message
                                                           : "unchanged");
         break;
@@ -346,6 +441,7 @@ static void text_part(struct batch *b, const struct engine_part_info *p)
         text_progress(b, t, 1, 1);
         out_line(b, b->op == ENGINE_OP_READ ? "Finished reading"
                                          : "Finished programming");
+        image_summary(b, t, p);
         break;
     case PHASE_FAILED:
         out_line(b, "Failed %s: %s", t->name, p->message);
@@ -361,6 +457,8 @@ static void text_event(struct batch *b, const struct engine_event *ev)
 {
     switch (ev->kind) {
     case EV_LOG:
+        if (ev->u.log.level <= ED_LOG_WARN || b->o->verbose)
+            end_line(b);
         if (ev->u.log.level <= ED_LOG_WARN)
             fprintf(stderr, "espdeck: %s%s\n",
                     ev->u.log.level == ED_LOG_ERROR ? "error: " : "warning: ",
@@ -369,7 +467,17 @@ static void text_event(struct batch *b, const struct engine_event *ev)
             fprintf(stderr, "espdeck: %s\n", ev->u.log.text);
         break;
     case EV_STATE:
+        if (ev->u.state.state == STATE_CONNECTING) {
+            /* "Connecting..." and a dot per further attempt */
+            if (ev->u.state.attempt >= 2 && b->line_open) {
+                out_text(b, ".");
+            } else if (!b->line_open) {
+                out_text(b, "Connecting...");
+                b->line_open = true;
+            }
+        }
         if (ev->u.state.state == STATE_MONITORING && !b->done_printed) {
+            job_summary(b);
             out_line(b, "Done!");
             b->done_printed = true;
         }
@@ -377,6 +485,8 @@ static void text_event(struct batch *b, const struct engine_event *ev)
     case EV_CHIP: {
         const struct engine_chip_info *c = &ev->u.chip;
 
+        b->stub = c->stub;
+        b->flash_size = c->flash_size;
         out_line(b, "Connected to target (%s, MAC "
                  "%02x:%02x:%02x:%02x:%02x:%02x, %s)",
                  c->display, c->mac[0], c->mac[1], c->mac[2], c->mac[3],
@@ -386,6 +496,19 @@ static void text_event(struct batch *b, const struct engine_event *ev)
                     "%d MHz, %u baud, reset: %s\n", c->flash_id,
                     c->flash_size, c->crystal_mhz, c->baud,
                     c->reset_used[0] ? c->reset_used : "-");
+        if (b->op == ENGINE_OP_ERASE && b->erase_size) {
+            char sz[32];
+
+            out_line(b, "Erasing %s at 0x%08x..0x%08x...",
+                     model_fmt_bytes(sz, sizeof sz, b->erase_size),
+                     b->erase_offset, b->erase_offset + b->erase_size);
+        } else if (b->op == ENGINE_OP_ERASE) {
+            char sz[32];
+
+            out_line(b, "Erasing the whole flash (%s; this may take a "
+                     "while)...", model_fmt_bytes(sz, sizeof sz,
+                                                  c->flash_size));
+        }
         break;
     }
     case EV_PART:
@@ -398,12 +521,19 @@ static void text_event(struct batch *b, const struct engine_event *ev)
         }
         break;
     case EV_FINISHED:
+        end_line(b);
         if (ev->u.finished.status == ED_OK) {
-            if (!b->done_printed)
+            if (b->op == ENGINE_OP_ERASE)
+                /* "Erased the whole 4 MiB flash in 11.2 s" */
+                out_line(b, "%c%s", toupper((unsigned char)
+                                            ev->u.finished.message[0]),
+                         ev->u.finished.message + 1);
+            if (!b->done_printed) {
+                job_summary(b);
                 out_line(b, "Done!");
+            }
             b->done_printed = true;
-            if (b->o->verbose || b->op == ENGINE_OP_ERASE ||
-                b->op == ENGINE_OP_READ)
+            if (b->o->verbose || b->op == ENGINE_OP_READ)
                 fprintf(stderr, "espdeck: %s\n", ev->u.finished.message);
         } else if (ev->u.finished.status == ED_ERR_CANCELLED &&
                    (ev->u.finished.stage == STATE_CONNECTING ||
@@ -478,6 +608,9 @@ int batch_run(struct engine *e, const struct batch_opts *o)
     memset(&b, 0, sizeof b);
     b.o = o;
     b.op = job->op;
+    b.start_ms = clock_ms();
+    b.erase_offset = job->erase_offset;
+    b.erase_size = job->erase_size;
     /* names before the engine thread runs (it never changes them) */
     if (job->op == ENGINE_OP_READ || job->op == ENGINE_OP_ERASE) {
         b.n_parts = 1;

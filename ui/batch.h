@@ -5,7 +5,9 @@
  * target (ESP32, MAC ..., stub)", "Loading bootloader...", "Erasing flash
  * (this may take a while)...", "Start programming", "Progress: 10 %", ...,
  * "Finished programming" or "Skipped NAME: unchanged", "Done!"), warnings
- * and the failure sentence on stderr.  JSON mode prints one JSON object per
+ * and the failure sentence on stderr; then esptool's "Connecting..." (a dot per
+ * further attempt), "Wrote N bytes (M compressed) at 0xADDR in X s (R
+ * kbit/s)", "Hash of data verified." and a "Summary:" line.  JSON mode prints one JSON object per
  * line per event instead (keys in docs/cli.md).  SIGINT cancels the engine
  * cleanly (exit EXIT_CANCELLED).
  *

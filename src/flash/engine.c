@@ -299,6 +299,21 @@ static void finish(struct engine *e, int status, enum engine_state stage,
     push(e, &ev);
 }
 
+/* A further connect attempt (the first is the CONNECTING state itself). */
+static void attempt_fn(void *ctx, int attempt)
+{
+    struct engine *e = ctx;
+    struct engine_event ev;
+
+    if (attempt < 2)
+        return;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = EV_STATE;
+    ev.u.state.state = STATE_CONNECTING;
+    ev.u.state.attempt = attempt;
+    push(e, &ev);
+}
+
 static bool cancel_fn(void *ctx)
 {
     struct engine *e = ctx;
@@ -441,6 +456,7 @@ static int do_connect(struct engine *e, char *msg, size_t msglen)
         return ed_seterr(msg, msglen, rc, "cannot start the loader: %s",
                          ed_strerror(rc));
     loader_set_cancel(e->l, cancel_fn, e);
+    loader_set_attempt_hook(e->l, attempt_fn, e);
     memset(&e->chip, 0, sizeof e->chip);
     rc = loader_connect(e->l, j->before, j->reset_seq[0] ? j->reset_seq : NULL,
                         j->connect_attempts > 0 ? j->connect_attempts : 7,

@@ -150,7 +150,10 @@ struct engine_event {
     enum engine_event_kind kind;
     union {
         struct { enum log_level level; char text[240]; } log;
-        struct { enum engine_state state; } state;
+        struct {
+            enum engine_state state;
+            int attempt;        /* STATE_CONNECTING: attempt 2, 3, ...; else 0 */
+        } state;
         struct engine_chip_info chip;
         struct engine_part_info part;
         struct { size_t len; uint8_t data[1024]; } monitor;

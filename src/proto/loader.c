@@ -52,6 +52,8 @@ struct loader {
     int xtal_mhz;       /* crystal measured at the ROM baud, 0 = not yet */
     loader_cancel_fn cancel;
     void *cancel_ctx;
+    loader_attempt_fn on_attempt;
+    void *attempt_ctx;
     char errmsg[ED_ERRMSG_MAX];
 };
 
@@ -131,6 +133,13 @@ void loader_set_cancel(struct loader *l, loader_cancel_fn fn, void *ctx)
     l->cancel_ctx = ctx;
     /* the reset sequence's sleeps stop too */
     port_set_cancel(l->port, fn, ctx);
+}
+
+void loader_set_attempt_hook(struct loader *l, loader_attempt_fn fn,
+                             void *ctx)
+{
+    l->on_attempt = fn;
+    l->attempt_ctx = ctx;
 }
 
 enum chip_id loader_chip(const struct loader *l)
@@ -383,6 +392,8 @@ int loader_connect(struct loader *l, enum port_before before,
 
         if (cancelled(l))
             return connect_cancelled(l);
+        if (l->on_attempt)
+            l->on_attempt(l->attempt_ctx, a + 1);
         if (seq) {
             proto_flush_input(l->proto);
             proto_clear_junk(l->proto);

@@ -38,6 +38,10 @@ int loader_new(struct loader **out, struct port *port,
 void loader_free(struct loader *l);
 const char *loader_errmsg(const struct loader *l);
 void loader_set_cancel(struct loader *l, loader_cancel_fn fn, void *ctx);
+/* Told at the start of every connect attempt (1, 2, ...): progress dots. */
+typedef void (*loader_attempt_fn)(void *ctx, int attempt);
+void loader_set_attempt_hook(struct loader *l, loader_attempt_fn fn,
+                             void *ctx);
 
 /*
  * Reset into download mode (per `before` and the port's reset plan, or the
