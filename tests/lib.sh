@@ -70,3 +70,19 @@ wait_for() {
     screen "$1" >&2
     return 1
 }
+# silent_start: a TCP peer that accepts connections and never answers (a
+# board that does not talk); sets SILENT_PORT.
+silent_start() {
+    python3 -u -c '
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1])
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+' > "$TMP/silent.port" &
+    T_PIDS="$T_PIDS $!"
+    for _ in $(seq 1 100); do [ -s "$TMP/silent.port" ] && break; sleep 0.05; done
+    SILENT_PORT=$(cat "$TMP/silent.port")
+    [ -n "$SILENT_PORT" ]
+}

@@ -43,24 +43,15 @@ else
 fi
 
 # A peer that never answers: one dot per further attempt, then the sentence.
-python3 -u -c '
-import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
-print(s.getsockname()[1])
-conns = []
-while True:
-    c, _ = s.accept(); conns.append(c)
-' > "$TMP/silent.port" &
-T_PIDS="$T_PIDS $!"
-for _ in $(seq 1 100); do [ -s "$TMP/silent.port" ] && break; sleep 0.05; done
-timeout 60 "$ESPDECK" erase --port "socket://127.0.0.1:$(cat "$TMP/silent.port")" >"$TMP/out5" 2>"$TMP/err5"
+silent_start
+timeout 60 "$ESPDECK" erase --port "socket://127.0.0.1:$SILENT_PORT" >"$TMP/out5" 2>"$TMP/err5"
 rc=$?
 if [ $rc -eq 4 ] && [ "$(cat "$TMP/out5")" = "Connecting........." ]; then
     ok "batch output: Connecting... and a dot per attempt"
 else
     notok "batch output: Connecting... and a dot per attempt: rc $rc: $(cat "$TMP/out5" "$TMP/err5")"
 fi
-timeout 60 "$ESPDECK" erase --json --port "socket://127.0.0.1:$(cat "$TMP/silent.port")" >"$TMP/out6" 2>/dev/null
+timeout 60 "$ESPDECK" erase --json --port "socket://127.0.0.1:$SILENT_PORT" >"$TMP/out6" 2>/dev/null
 check "batch output: JSON state events count the attempts" \
     grep -q '^{"event":"state","state":"connecting","attempt":7}$' "$TMP/out6"
 exit 0

@@ -11,17 +11,7 @@ if [ -z "$ESPDECK_FIRMWARE" ]; then
     exit 0
 fi
 
-python3 -u -c '
-import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
-print(s.getsockname()[1])
-conns = []
-while True:
-    c, _ = s.accept(); conns.append(c)
-' > "$TMP/silent.port" &
-T_PIDS="$T_PIDS $!"
-for _ in $(seq 1 100); do [ -s "$TMP/silent.port" ] && break; sleep 0.05; done
-SILENT=$(cat "$TMP/silent.port")
+silent_start
 
 # cancel_after NAME SECONDS ARGS...: SIGINT after SECONDS, then check
 cancel_after() {
@@ -41,10 +31,10 @@ cancel_after() {
     fi
 }
 cancel_after "during sync attempts (silent socket://)" 1 \
-    flash profiles/sim-board.yaml --port "socket://127.0.0.1:$SILENT" --batch
+    flash profiles/sim-board.yaml --port "socket://127.0.0.1:$SILENT_PORT" --batch
 cancel_after "during a reset sequence's wait" 0.7 \
     flash profiles/sim-board.yaml --port sim:esp32 --batch \
     --before 'D0|R1|W0.1|D1|R0|W5|D0'
 cancel_after "erase during sync attempts" 1 \
-    erase --port "socket://127.0.0.1:$SILENT"
+    erase --port "socket://127.0.0.1:$SILENT_PORT"
 exit 0
