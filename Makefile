@@ -28,7 +28,7 @@ endif
 
 HAVE_DEPS := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && echo yes)
 
-.PHONY: all test demo bench check deps clean stubs
+.PHONY: all test demo bench check deps clean stubs soak fuzz
 .DEFAULT_GOAL := all
 
 deps:
@@ -42,7 +42,7 @@ deps:
 
 ifneq ($(HAVE_DEPS),yes)
 # pkg-config misses a library: install, then run the real target.
-all test demo bench check:
+all test demo bench check soak fuzz:
 	@echo "pkg-config does not find all of: $(PKGS)"
 	$(MAKE) deps
 	$(MAKE) $@
@@ -151,6 +151,13 @@ demo: $(BUILD)/espdeck
 
 bench: $(BUILD)/espdeck
 	$(Q)BUILD=$(BUILD) sh tests/bench.sh
+
+# 1,000+ faulted flashes through the simulator (at most ~20 minutes on 2
+# cores); prints the table and writes it to docs/reliability.md.
+SOAK_JOBS ?= 2
+soak: $(BUILD)/espdeck
+	$(Q)python3 tests/soak/soak.py --espdeck $(BUILD)/espdeck \
+	    --jobs $(SOAK_JOBS) --out docs/reliability.md
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 
