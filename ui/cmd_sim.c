@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -50,6 +51,16 @@ static void sim_usage(FILE *f)
             "                        stall=5s@200000,cut@300000,seed=7 "
             "(docs/simulator.md)\n"
             "  --trace FILE          hex trace of every frame\n"
+            "  --units auto|N        a fixture: units come and go, each "
+            "with the next MAC\n"
+            "  --arrive T --leave T --stay T   its schedule (500ms, 1.5s, "
+            "60s; cmd = on command)\n"
+            "  --faults N:KIND,...   per-unit faults: panic, nosync, verify,"
+            " vanish\n"
+            "  --cycle N             the fault list repeats every N units\n"
+            "  --hotplug 0|1         an absent unit has no port\n"
+            "  --control FIFO        fixture commands, one a line: arrive, "
+            "leave, fault KIND\n"
             "  --bind-any            allow a non-loopback listen address\n"
             "  -v, --verbose         log connections and negotiation\n"
             "chips:");
@@ -80,10 +91,10 @@ int cmd_sim(int argc, char **argv)
     struct sim_server_config scfg;
     struct sim *sim = NULL;
     struct sim_server *srv = NULL;
-    const char *listen_url = NULL, *v;
+    const char *listen_url = NULL, *control = NULL, *v;
     char err[ED_ERRMSG_MAX];
     sigset_t mask, old;
-    int sfd = -1, rc = EXIT_OK_, i;
+    int sfd = -1, cfd = -1, rc = EXIT_OK_, i;
     bool verbose = false;
     const uint8_t *mac;
     size_t fsize;
@@ -125,7 +136,14 @@ int cmd_sim(int argc, char **argv)
                                   &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--xtal", &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--flash-id", &missing)) ||
-                   (v = batch_opt(argc, argv, &i, "--fault", &missing))) {
+                   (v = batch_opt(argc, argv, &i, "--fault", &missing)) ||
+                   (v = batch_opt(argc, argv, &i, "--units", &missing)) ||
+                   (v = batch_opt(argc, argv, &i, "--arrive", &missing)) ||
+                   (v = batch_opt(argc, argv, &i, "--leave", &missing)) ||
+                   (v = batch_opt(argc, argv, &i, "--stay", &missing)) ||
+                   (v = batch_opt(argc, argv, &i, "--faults", &missing)) ||
+                   (v = batch_opt(argc, argv, &i, "--cycle", &missing)) ||
+                   (v = batch_opt(argc, argv, &i, "--hotplug", &missing))) {
             char name[16];
             snprintf(name, sizeof name, "%.*s", (int)strcspn(a + 2, "="),
                      a + 2);
@@ -133,6 +151,8 @@ int cmd_sim(int argc, char **argv)
                 return usage_error("%s", err);
         } else if ((v = batch_opt(argc, argv, &i, "--trace", &missing))) {
             cfg.trace_path = v;
+        } else if ((v = batch_opt(argc, argv, &i, "--control", &missing))) {
+            control = v;
         } else if (!strcmp(a, "--no-pacing")) {
             cfg.no_pacing = true;
         } else if (!strcmp(a, "--bind-any")) {
@@ -169,6 +189,25 @@ int cmd_sim(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &mask, &old);
     signal(SIGPIPE, SIG_IGN);
 
+    if (control) {
+        /* A FIFO we hold open read-write never reports end of file, so
+         * any number of writers may come and go (echo arrive > FIFO). */
+        if (mkfifo(control, 0600) != 0 && errno != EEXIST) {
+            fprintf(stderr, "espdeck sim: cannot create the control FIFO "
+                            "%s: %s\n", control, strerror(errno));
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        cfd = open(control, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (cfd < 0) {
+            fprintf(stderr, "espdeck sim: cannot open the control FIFO %s: "
+                            "%s\n", control, strerror(errno));
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        scfg.control = true;
+        scfg.control_fd = cfd;
+    }
     if (sim_new(&sim, &cfg, err, sizeof err) != ED_OK) {
         fprintf(stderr, "espdeck sim: %s\n", err);
         rc = EXIT_USAGE;
@@ -207,6 +246,8 @@ int cmd_sim(int argc, char **argv)
     }
 out:
     sim_server_free(srv);
+    if (cfd >= 0)
+        close(cfd);
     if (sim && cfg.flash_file && sim_save(sim) != ED_OK) {
         fprintf(stderr, "espdeck sim: could not save the flash to %s\n",
                 cfg.flash_file);

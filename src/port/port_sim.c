@@ -10,6 +10,9 @@
  * chip-rev=X.Y, xtal=MHZ, flash-id=0xID (board variants, sim_config_option),
  * fault=SPEC (a faulty line, sim_fault.h; its cut makes every later call
  * fail with ED_ERR_CLOSED, "connection lost"),
+ * units=auto|N, arrive=, leave=, stay=, faults=N:KIND,..., cycle=N,
+ * hotplug=0|1 (a fixture of units, sim.h; the units restart with every
+ * open: a fixture that outlives its ports is src/sim/sim_fixture.h),
  * boot=normal|download (accepted; this port has modem lines, so the board
  * powers up with them released, i.e. booting from flash, and a reset
  * sequence puts it in download mode, as on a devkit).
@@ -70,6 +73,22 @@ static void sp_close(struct port *p)
     free(sp);
 }
 
+/* A fixture's unit vanished with its port, or none is in (hotplug): the
+ * port is gone, as a USB adapter that was pulled out (port_serial.c). */
+static int sp_gone(struct sim_port *sp)
+{
+    bool gone;
+
+    pthread_mutex_lock(&sp->mu);
+    gone = sim_port_gone(sp->sim, clock_us());
+    pthread_mutex_unlock(&sp->mu);
+    if (!gone)
+        return ED_OK;
+    return ed_seterr(sp->base.errmsg, sizeof sp->base.errmsg, ED_ERR_CLOSED,
+                     "the simulated port went away (unplugged): plug the "
+                     "board in again");
+}
+
 static int sp_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms)
 {
     struct sim_port *sp = (struct sim_port *)p;
@@ -78,6 +97,7 @@ static int sp_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms)
     for (;;) {
         int64_t now = clock_us(), next, wait;
         size_t n;
+        bool gone;
 
         int lost;
 
@@ -85,9 +105,12 @@ static int sp_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms)
         lost = sp_lost(sp, now);
         n = lost ? 0 : sim_tx(sp->sim, buf, cap, now);
         next = n || lost ? -1 : sim_next_event_us(sp->sim, now);
+        gone = !n && !lost && sim_port_gone(sp->sim, now);
         pthread_mutex_unlock(&sp->mu);
         if (lost)
             return lost;
+        if (gone)
+            return sp_gone(sp);
         if (n)
             return (int)n;
         if (now >= deadline)
@@ -106,9 +129,11 @@ static int sp_write(struct port *p, const uint8_t *buf, size_t len,
 {
     struct sim_port *sp = (struct sim_port *)p;
     int64_t now = clock_us();
-    int rc;
+    int rc = sp_gone(sp);
 
     (void)timeout_ms;
+    if (rc != ED_OK)
+        return rc;
     pthread_mutex_lock(&sp->mu);
     rc = sp_lost(sp, now);
     if (rc == ED_OK) {
@@ -241,7 +266,8 @@ static int parse_spec(char *buf, struct sim_config *cfg, char *err,
                 return ed_seterr(err, errlen, ED_ERR_ARG,
                                  "sim: unknown option '%s' (flash, pacing, "
                                  "boot, flash-file, mac, trace, chip-rev, "
-                                 "xtal, flash-id, fault)", kv);
+                                 "xtal, flash-id, fault, units, arrive, "
+                                 "leave, stay, faults, cycle, hotplug)", kv);
             if (rc != ED_OK)
                 return rc;
         }

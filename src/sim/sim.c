@@ -380,6 +380,7 @@ void sim_reset_chip(struct sim *s, bool download, int64_t now_us)
 
         s->state = SIM_RUN;
         text = sim_boot_flash(c, s->flash, s->flash_size, &len, &app);
+        sim_units_booted(s, &text, &len, &app, now_us);
         sim_start_app(s, text, len, app, now_us);
         log_msg(&s->log, ED_LOG_DEBUG, "sim: %s booting from flash",
                 c->name);
@@ -422,6 +423,8 @@ static void apply_pins(struct sim *s, bool en, int64_t now)
         s->en = false;
         return;
     }
+    if (s->cfg.units && !s->u.present)
+        return; /* no unit in the fixture: nothing to power */
     if (!s->en) {
         s->en = true;
         s->en_rise = now;
@@ -468,12 +471,47 @@ void sim_connect(struct sim *s, bool has_lines, int64_t now_us)
     sim_fault_connect(&s->fault, now_us);
     if (s->powered || s->boot_at >= 0)
         return; /* the board keeps its state across connections */
+    if (!sim_units_power_up(s, now_us))
+        return; /* a fixture with no unit in it yet */
     /* Power-up: with lines released the chip boots from flash; without
      * lines the board acts as if BOOT were held (unless boot_normal). */
     s->dtr = s->rts = false;
     s->strap_low = !has_lines && !s->cfg.boot_normal;
     s->en = true;
     leave_reset(s, now_us);
+}
+
+void sim_power(struct sim *s, bool on, int64_t now_us)
+{
+    if (!on) {
+        apply_pins(s, false, now_us);
+        s->powered = false;
+        return;
+    }
+    if (!s->connected)
+        return; /* powers up at the next connection (sim_connect) */
+    s->strap_low = !s->has_lines && !s->cfg.boot_normal;
+    if (s->has_lines) {
+        /* plugged in with the lines as the host holds them now */
+        s->en = false;
+        apply_pins(s, !(s->rts && !s->dtr), now_us);
+    } else {
+        s->en = true;
+        leave_reset(s, now_us);
+    }
+}
+
+bool sim_unit_present(struct sim *s, int64_t now_us)
+{
+    advance(s, now_us);
+    return !s->cfg.units || s->u.present;
+}
+
+bool sim_port_gone(struct sim *s, int64_t now_us)
+{
+    advance(s, now_us);
+    return s->cfg.units && !s->u.present &&
+           (s->u.gone || s->cfg.hotplug);
 }
 
 void sim_disconnect(struct sim *s, int64_t now_us)
@@ -501,6 +539,8 @@ static void dispatch(struct sim *s, const uint8_t *f, size_t len, int64_t t)
     /* stamped when its last byte arrived (a busy chip acts on it later) */
     trace_release(s, t);
     sim_trace(s, "RX", f, len, t);
+    if (sim_units_frame(s, f, len, t))
+        return; /* no unit, a unit that never answers, or one that left */
     if (t < s->busy_until)
         t = s->busy_until;
     s->cmd_t = t;
@@ -558,6 +598,7 @@ static void advance(struct sim *s, int64_t now)
 {
     size_t i = 0;
 
+    sim_units_advance(s, now);
     if (s->wdt_at >= 0 && s->wdt_at <= now && s->state != SIM_OFF)
         watchdog_fires(s, s->wdt_at);
 
@@ -655,6 +696,12 @@ int64_t sim_next_event_us(struct sim *s, int64_t now_us)
         next = s->boot_at;
     if (s->wdt_at >= 0 && (next < 0 || s->wdt_at < next))
         next = s->wdt_at;
+    {
+        int64_t u = sim_units_next_us(s);
+
+        if (u >= 0 && (next < 0 || u < next))
+            next = u;
+    }
     if (s->app && s->state == SIM_RUN) {
         int64_t a = sim_app_next_us(s->app);
 
@@ -750,7 +797,7 @@ int sim_config_option(struct sim_config *cfg, const char *name,
     }
     if (!strcmp(name, "fault"))
         return sim_fault_parse(&cfg->fault, value, err, errlen);
-    return ED_ERR_NOT_FOUND;
+    return sim_units_option(cfg, name, value, err, errlen);
 }
 
 /* The board's own copy of the chip facts: revision and crystal. */
@@ -839,6 +886,7 @@ int sim_new(struct sim **out, const struct sim_config *cfg, char *err,
                                 (uint8_t)(0x10 + s->chip->chip_id), 0x01};
         memcpy(s->mac, def, 6);
     }
+    sim_units_init(s);
     s->flash = malloc(s->flash_size);
     s->frame_cap = FRAME_CAP;
     s->frame = malloc(s->frame_cap);

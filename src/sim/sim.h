@@ -44,6 +44,32 @@ struct sim_config {
     bool flash_id_set;       /* ... else GigaDevice c8 40 <size> */
     bool flash_no_sfdp;      /* the flash ignores RDSFDP (reads 0) */
     struct sim_fault_spec fault; /* a faulty line ("fault", sim_fault.h) */
+    /* A fixture of units (docs/simulator.md): units come and go, each with
+     * its own MAC (counting up from mac) and blank flash.  Options
+     * "units", "arrive", "leave", "stay", "faults", "cycle", "hotplug". */
+    bool units;              /* a sequence of units, not one board */
+    unsigned units_max;      /* units=N; 0 (units=auto) = no limit */
+    int arrive_ms;           /* gap before each unit arrives; -1 = command */
+    int leave_ms;            /* a unit leaves this long after its app boots
+                                from freshly written flash; -1 = command */
+    int stay_ms;             /* ... and at the latest this long after it
+                                arrived; 0 = no limit */
+    bool hotplug;            /* an absent unit has no port at all */
+    unsigned fault_cycle;    /* unit numbers for faults repeat (0 = not) */
+    struct sim_unit_fault {
+        unsigned unit;       /* 1-based unit number */
+        uint8_t kind;        /* enum sim_unit_fault_kind */
+    } faults[16];
+    size_t n_faults;
+};
+
+/* Per-unit faults of a fixture (faults=N:KIND,...). */
+enum sim_unit_fault_kind {
+    SIM_UNIT_NONE,
+    SIM_UNIT_PANIC,         /* "panic": the app panics at boot, reboots */
+    SIM_UNIT_NOSYNC,        /* "nosync": the ROM never answers */
+    SIM_UNIT_VERIFY,        /* "verify": a flash cell does not program */
+    SIM_UNIT_VANISH,        /* "vanish": the port goes away mid-write */
 };
 
 struct sim;
@@ -94,6 +120,20 @@ int64_t sim_next_event_us(struct sim *s, int64_t now_us);
  * the connection lost).  True once; the board keeps its state.
  */
 bool sim_link_cut(struct sim *s, int64_t now_us);
+ * Fixture commands (cfg.units): "arrive" (a new unit is put in now),
+ * "leave" (the unit is taken out), "fault KIND" (the present unit, or the
+ * next one if none is present, gets that fault: panic, nosync, verify,
+ * vanish, none).  ED_OK, or ED_ERR_ARG with one sentence in err.
+ */
+int sim_unit_command(struct sim *s, const char *line, int64_t now_us,
+                     char *err, size_t errlen);
+/* A unit is in the fixture now (always true without cfg.units). */
+bool sim_unit_present(struct sim *s, int64_t now_us);
+/* The port is gone now: a unit vanished, or none is in with cfg.hotplug. */
+bool sim_port_gone(struct sim *s, int64_t now_us);
+/* Units that arrived so far; the present (or last) unit's MAC. */
+unsigned sim_units_seen(const struct sim *s);
+void sim_unit_mac(const struct sim *s, uint8_t mac[6]);
 
 /* Read-only view of the flash (for tests). */
 const uint8_t *sim_flash(const struct sim *s, size_t *size);

@@ -140,7 +140,8 @@ void sim_flash_program(struct sim *s, uint32_t addr, const uint8_t *data,
     if (len > s->flash_size - addr)
         len = s->flash_size - addr;
     for (size_t i = 0; i < len; i++)
-        s->flash[addr + i] &= data[i];
+        if (!sim_units_weak_cell(s, addr + (uint32_t)i))
+            s->flash[addr + i] &= data[i];
     s->flash_dirty = true;
 }
 

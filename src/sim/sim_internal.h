@@ -134,6 +134,23 @@ struct sim {
     struct sim_app *app;
     int64_t app_origin;        /* app clock zero (absolute us) */
 
+    /* A fixture of units (sim_units.c; cfg.units) */
+    struct sim_units {
+        bool present;
+        bool gone;             /* the port has vanished (vanish, hotplug) */
+        unsigned n;            /* units that arrived so far */
+        uint8_t base_mac[6];
+        int64_t arrive_at;     /* next unit arrives then, or -1 */
+        int64_t leave_at;      /* the present unit leaves then, or -1 */
+        int64_t stay_until;    /* ... at the latest, or -1 */
+        int64_t reboot_at;     /* a panicked app reboots then, or -1 */
+        uint8_t fault;         /* enum sim_unit_fault_kind of the present unit */
+        uint8_t next_fault;    /* set by "fault KIND" for the next unit */
+        bool next_fault_set;
+        bool flashed;          /* flash data arrived for this unit */
+        unsigned data_blocks;  /* FLASH_(DEFL_)DATA frames this unit */
+    } u;
+
     /* RTC/LP watchdog (esptool's --after watchdog-reset) */
     int64_t cmd_t;             /* when the command being run is acted on */
     int64_t wdt_at;            /* the watchdog resets the chip then, or -1 */
@@ -207,6 +224,27 @@ bool sim_is_sync(const uint8_t *d, size_t n);
 size_t sim_security_info(const struct sim *s, uint8_t out[20]);
 /* Answer MEM_END with an entry: returns true if a stub was started. */
 bool sim_mem_run(struct sim *s, uint32_t entry, int64_t t);
+
+/* sim_units.c: the fixture of units. */
+void sim_units_init(struct sim *s);
+/* Power-up at the first connection: false when no unit is in yet. */
+bool sim_units_power_up(struct sim *s, int64_t now);
+/* Timers (arrivals, departures, a panic's reboot) due by now. */
+void sim_units_advance(struct sim *s, int64_t now);
+/* A decoded frame: true when the unit swallows it (nosync, gone). */
+bool sim_units_frame(struct sim *s, const uint8_t *f, size_t len, int64_t t);
+/* The chip booted from flash: text and app may be replaced (panic). */
+void sim_units_booted(struct sim *s, char **text, size_t *len,
+                      struct sim_app **app, int64_t now);
+/* A flash cell that does not program on this unit (verify fault). */
+bool sim_units_weak_cell(const struct sim *s, uint32_t addr);
+/* sim.c: power the board off (a unit left) or on (a unit arrived). */
+void sim_power(struct sim *s, bool on, int64_t now_us);
+int64_t sim_units_next_us(const struct sim *s);
+/* Parse one fixture option (sim_config_option); ED_ERR_NOT_FOUND if the
+ * name is not one of them. */
+int sim_units_option(struct sim_config *cfg, const char *name,
+                     const char *value, char *err, size_t errlen);
 
 /* sim_flash.c: NOR model and timings (microseconds). */
 int sim_flash_load(struct sim *s, char *err, size_t errlen);

@@ -71,6 +71,9 @@ struct sim_server {
     struct log_sink log;
     char url[300];
     int lfd;               /* listening socket, -1 for pty */
+    int ctl_fd;            /* fixture commands, -1 = none */
+    char ctl[256];         /* a command line being read */
+    size_t ctl_len;
     int cfd;               /* client socket or pty master, -1 = none */
     int slave_fd;          /* pty: our own handle on the slave */
     char *link;            /* pty: the symlink we made */
@@ -479,6 +482,10 @@ static void client_accept(struct sim_server *srv)
                 "sim server: refused a second client (one at a time)");
         return;
     }
+    if (sim_port_gone(srv->sim, clock_us())) {
+        close(fd); /* no port: as a serial device that is not there */
+        return;
+    }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (ss.ss_family == AF_INET)
@@ -680,6 +687,7 @@ int sim_server_new(struct sim_server **out, struct sim *sim,
     srv->sim = sim;
     srv->log = cfg->log;
     srv->lfd = srv->cfd = srv->slave_fd = -1;
+    srv->ctl_fd = cfg->control ? cfg->control_fd : -1;
     client_reset(srv);
     if (!strncmp(u, "rfc2217://", 10)) {
         srv->kind = SRV_RFC2217;
@@ -840,15 +848,55 @@ static bool read_client(struct sim_server *srv)
     }
 }
 
+/* Fixture commands: whole lines to sim_unit_command. */
+static void read_control(struct sim_server *srv)
+{
+    char buf[256];
+    ssize_t n = read(srv->ctl_fd, buf, sizeof buf);
+    ssize_t i;
+
+    if (n <= 0) {
+        if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            srv->ctl_fd = -1; /* the writer closed a pipe: no more */
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        char err[ED_ERRMSG_MAX];
+
+        if (buf[i] != '\n') {
+            if (srv->ctl_len + 1 < sizeof srv->ctl)
+                srv->ctl[srv->ctl_len++] = buf[i];
+            continue;
+        }
+        srv->ctl[srv->ctl_len] = '\0';
+        srv->ctl_len = 0;
+        if (!srv->ctl[0])
+            continue;
+        if (sim_unit_command(srv->sim, srv->ctl, clock_us(), err,
+                             sizeof err) != ED_OK)
+            log_msg(&srv->log, ED_LOG_WARN, "sim control: %s", err);
+        else
+            log_msg(&srv->log, ED_LOG_INFO, "sim control: %s", srv->ctl);
+    }
+}
+
 int sim_server_run(struct sim_server *srv, int stop_fd, char *err,
                    size_t errlen)
 {
     if (srv->kind == SRV_PTY)
         sim_connect(srv->sim, false, clock_us());
     for (;;) {
-        struct pollfd pf[3];
-        int np = 0, i_stop = -1, i_l = -1, i_c = -1, timeout = -1, r;
+        struct pollfd pf[4];
+        int np = 0, i_stop = -1, i_l = -1, i_c = -1, i_k = -1, timeout = -1;
+        int r;
         int64_t now = clock_us(), next;
+
+        if (srv->cfd >= 0 && srv->kind != SRV_PTY &&
+            sim_port_gone(srv->sim, now)) {
+            log_msg(&srv->log, ED_LOG_INFO,
+                    "sim server: the unit's port is gone: client dropped");
+            client_close(srv);
+        }
 
         if (srv->kind == SRV_PTY)
             pty_watch_baud(srv);
@@ -886,6 +934,11 @@ int sim_server_run(struct sim_server *srv, int stop_fd, char *err,
             pf[np].events = POLLIN | (srv->out_len ? POLLOUT : 0);
             i_c = np++;
         }
+        if (srv->ctl_fd >= 0) {
+            pf[np].fd = srv->ctl_fd;
+            pf[np].events = POLLIN;
+            i_k = np++;
+        }
         r = poll(pf, (nfds_t)np, timeout);
         if (r < 0) {
             if (errno == EINTR)
@@ -907,6 +960,8 @@ int sim_server_run(struct sim_server *srv, int stop_fd, char *err,
         }
         if (i_l >= 0 && (pf[i_l].revents & POLLIN))
             client_accept(srv);
+        if (i_k >= 0 && pf[i_k].revents)
+            read_control(srv);
     }
 }
 

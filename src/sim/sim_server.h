@@ -10,6 +10,9 @@
  *
  * One client at a time (a second TCP connection is closed at once); the
  * board keeps its state across connections (sim_connect/sim_disconnect).
+ * A fixture of units (sim.h) whose port is gone (a unit vanished, or none
+ * is in with hotplug) drops its client and refuses connections until the
+ * next unit arrives.
  * HOST must be a loopback address unless bind_any is set; PORT 0 picks a
  * free port (sim_server_url() tells which).
  *
@@ -31,6 +34,11 @@ struct sim_server_config {
     const char *listen;     /* URL as above */
     bool bind_any;          /* allow a non-loopback HOST; "" = all */
     struct log_sink log;    /* connections, negotiation (debug) */
+    /* Fixture commands, one per line (sim_unit_command: "arrive", "leave",
+     * "fault KIND"), read from control_fd when control is set (a FIFO
+     * opened read-write, or a pipe's read end). */
+    bool control;
+    int control_fd;
 };
 
 struct sim_server;
