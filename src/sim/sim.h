@@ -120,6 +120,8 @@ int64_t sim_next_event_us(struct sim *s, int64_t now_us);
  * the connection lost).  True once; the board keeps its state.
  */
 bool sim_link_cut(struct sim *s, int64_t now_us);
+
+/*
  * Fixture commands (cfg.units): "arrive" (a new unit is put in now),
  * "leave" (the unit is taken out), "fault KIND" (the present unit, or the
  * next one if none is present, gets that fault: panic, nosync, verify,

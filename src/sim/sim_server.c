@@ -28,6 +28,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "sim/sim_chip.h"
 
 /* Telnet (RFC 854/856/858) and RFC 2217. */
 #define T_SE 240
@@ -1012,4 +1013,72 @@ int sim_server_parse_mac(const char *s, uint8_t out[6])
         }
     }
     return *s ? ED_ERR_ARG : ED_OK;
+}
+
+/* Parse "chip?k=v&k=v" into cfg; strings point into buf (a copy). */
+int sim_server_parse_spec(char *buf, struct sim_config *cfg, char *err,
+                          size_t errlen)
+{
+    char *q = strchr(buf, '?'), *kv, *save = NULL;
+
+    if (q)
+        *q++ = '\0';
+    if (!buf[0])
+        return ed_seterr(err, errlen, ED_ERR_ARG,
+                         "sim: needs a chip: sim:esp32, sim:esp32c3, ...");
+    if (!sim_chip_find(buf))
+        return ed_seterr(err, errlen, ED_ERR_ARG,
+                         "unknown chip '%s' in sim:%s: use esp32, esp32s2, "
+                         "esp32s3, esp32c2, esp32c3, esp32c6, esp32h2, "
+                         "esp32c5 or esp32p4", buf, buf);
+    cfg->chip = buf;
+    for (kv = q ? strtok_r(q, "&", &save) : NULL; kv;
+         kv = strtok_r(NULL, "&", &save)) {
+        char *v = strchr(kv, '=');
+        if (!v)
+            return ed_seterr(err, errlen, ED_ERR_ARG,
+                             "sim: option '%s' needs a value (name=value)",
+                             kv);
+        *v++ = '\0';
+        if (!strcmp(kv, "flash")) {
+            if (sim_server_parse_size(v, &cfg->flash_size) != ED_OK)
+                return ed_seterr(err, errlen, ED_ERR_ARG,
+                                 "sim: flash=%s is not a size like 4MB", v);
+        } else if (!strcmp(kv, "pacing")) {
+            if (strcmp(v, "0") && strcmp(v, "1"))
+                return ed_seterr(err, errlen, ED_ERR_ARG,
+                                 "sim: pacing takes 0 or 1, not '%s'", v);
+            cfg->no_pacing = !strcmp(v, "0");
+        } else if (!strcmp(kv, "boot")) {
+            if (!strcmp(v, "normal"))
+                cfg->boot_normal = true;
+            else if (!strcmp(v, "download"))
+                cfg->boot_normal = false;
+            else
+                return ed_seterr(err, errlen, ED_ERR_ARG,
+                                 "sim: boot takes normal or download, not "
+                                 "'%s'", v);
+        } else if (!strcmp(kv, "flash-file")) {
+            cfg->flash_file = v;
+        } else if (!strcmp(kv, "trace")) {
+            cfg->trace_path = v;
+        } else if (!strcmp(kv, "mac")) {
+            if (sim_server_parse_mac(v, cfg->mac) != ED_OK)
+                return ed_seterr(err, errlen, ED_ERR_ARG,
+                                 "sim: mac=%s is not a MAC address like "
+                                 "24:0a:c4:00:00:01", v);
+            cfg->mac_set = true;
+        } else {
+            int rc = sim_config_option(cfg, kv, v, err, errlen);
+            if (rc == ED_ERR_NOT_FOUND)
+                return ed_seterr(err, errlen, ED_ERR_ARG,
+                                 "sim: unknown option '%s' (flash, pacing, "
+                                 "boot, flash-file, mac, trace, chip-rev, "
+                                 "xtal, flash-id, fault, units, arrive, "
+                                 "leave, stay, faults, cycle, hotplug)", kv);
+            if (rc != ED_OK)
+                return rc;
+        }
+    }
+    return ED_OK;
 }

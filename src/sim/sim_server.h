@@ -74,5 +74,13 @@ void sim_server_free(struct sim_server *srv);
  */
 int sim_server_parse_size(const char *s, uint32_t *out);
 int sim_server_parse_mac(const char *s, uint8_t out[6]);
+/*
+ * "CHIP?name=value&name=value" (a sim: URL without "sim:") into cfg: flash,
+ * pacing, boot, flash-file, trace, mac, and every sim_config_option name.
+ * buf is modified; cfg's strings point into it.  ED_OK or ED_ERR_ARG with
+ * one sentence in err.
+ */
+int sim_server_parse_spec(char *buf, struct sim_config *cfg, char *err,
+                          size_t errlen);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "sim/sim.h"
+#include "clock.h"
 #include "test.h"
 
 #define MS 1000
@@ -170,4 +171,57 @@ void test_sim_units__options_one_sentence(void)
     T_EQ_INT(sim_config_option(&cfg, "leave", "cmd", err, sizeof err), 0);
     T_EQ_INT(cfg.leave_ms, -1);
     T_ASSERT(cfg.units);
+}
+
+/* ---- sim_fixture: one board across port opens ---- */
+
+#include "port.h"
+#include "sim/sim_fixture.h"
+
+static size_t read_for(struct port *p, char *buf, size_t cap, int ms)
+{
+    size_t n = 0;
+    int64_t end = clock_ms() + ms;
+
+    while (clock_ms() < end && n + 1 < cap) {
+        int r = port_read(p, (uint8_t *)buf + n, cap - 1 - n, 50);
+        if (r < 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+void test_sim_units__fixture_outlives_port_opens(void)
+{
+    struct sim_fixture *f = NULL;
+    struct port *p = NULL;
+    char err[256], buf[4096];
+
+    T_ASSERT(sim_fixture_wanted("sim:esp32?pacing=0&units=auto"));
+    T_ASSERT(!sim_fixture_wanted("sim:esp32?pacing=0"));
+    T_ASSERT(!sim_fixture_wanted("/dev/ttyUSB0"));
+    T_EQ_INT(sim_fixture_new(&f, "sim:esp32?pacing=0&units=auto&arrive=cmd",
+                             NULL, err, sizeof err), 0);
+    T_CONTAINS(sim_fixture_url(f), "rfc2217://127.0.0.1:");
+    T_EQ_INT(port_open(&p, sim_fixture_url(f), 115200, NULL, err,
+                       sizeof err), 0);
+    T_EQ_INT(read_for(p, buf, sizeof buf, 300), 0); /* empty fixture */
+    T_EQ_INT(sim_fixture_command(f, "arrive"), 0);
+    read_for(p, buf, sizeof buf, 500);
+    T_CONTAINS(buf, "invalid header: 0xffffffff"); /* a blank unit boots */
+    port_close(p);
+    p = NULL;
+    /* the unit is still in when the port opens again */
+    T_EQ_INT(port_open(&p, sim_fixture_url(f), 115200, NULL, err,
+                       sizeof err), 0);
+    read_for(p, buf, sizeof buf, 700);
+    T_CONTAINS(buf, "invalid header: 0xffffffff");
+    port_close(p);
+    sim_fixture_free(f);
+    T_EQ_INT(sim_fixture_new(&f, "sim:esp99?units=auto", NULL, err,
+                             sizeof err), ED_ERR_ARG);
+    T_CONTAINS(err, "unknown chip 'esp99'");
+    T_ASSERT(!f);
 }
