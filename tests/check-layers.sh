@@ -22,6 +22,9 @@ only() { # only HEADER FILE...
 }
 only libserialport.h src/port/port_serial.c
 only yaml.h src/format/profile.c
+only elfutils/libdw.h src/format/elfsym.c
+only gelf.h src/format/elfsym.c
+only libelf.h src/format/elfsym.c
 if ls profiles/*.yaml >/dev/null 2>&1; then
     for p in profiles/*.yaml; do
         "$BUILD/espdeck" check "$p" >/dev/null 2>&1 || {

@@ -32,7 +32,7 @@ static void usage(FILE *f)
             "       espdeck PROFILE [--port URL] [--baud N] [--force]\n"
             "               [--no-stub] [--no-monitor] [--no-compress]\n"
             "               [--before MODE] [--after MODE]\n"
-            "               [--eol CR|LF|CRLF]\n"
+            "               [--eol CR|LF|CRLF] [--elf FILE]\n"
             "Without --batch the console flashes PROFILE and then shows the\n"
             "target's output; F1 in the console lists the keys.\n");
 }
@@ -336,6 +336,8 @@ int cmd_console(int argc, char **argv)
             o.eol = argv[++i];
             if (!console_eol_ok(o.eol))
                 return EXIT_USAGE;
+        } else if (!strcmp(a, "--elf") && i + 1 < argc) {
+            o.elf = argv[++i];
         } else if (!strcmp(a, "--monitor") && i + 1 < argc) {
             i++;    /* batch mode's monitor time; the console monitors */
         } else if (!strncmp(a, "--before=", 9)) {

@@ -18,12 +18,14 @@
 #include "clock.h"
 #include "cmd.h"
 #include "console.h"
+#include "elfsym.h"
 #include "engine.h"
+#include "panic.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: espdeck monitor --port URL [--baud N] [--eol CR|LF|CRLF]"
-               " [--seconds N]\n"
+               " [--elf FILE]\n               [--seconds N]\n"
                "Shows the target's output and types into it; F1 lists the "
                "keys, Ctrl-] quits.\n"
                "Without a terminal: standard input goes to the target, its "
@@ -61,6 +63,46 @@ static int write_out(const uint8_t *b, size_t n)
     return fwrite(b, 1, n, stdout) == n && fflush(stdout) == 0 ? 0 : -1;
 }
 
+/* Lines of the target's output, for decoding panics (--elf). */
+struct pipe_lines {
+    struct elfsym *elf;
+    struct panic_scan ps;
+    char line[512];
+    size_t len;
+    int esc;            /* 0 text, 1 after ESC, 2 in a CSI sequence */
+};
+
+static void emit_line(void *ctx, const char *text)
+{
+    (void)ctx;
+    printf("%s\n", text);
+}
+
+/* Text of each line without CR and escape codes; decoded after its LF. */
+static void pipe_decode(struct pipe_lines *pl, const uint8_t *b, size_t n)
+{
+    size_t i;
+
+    for (i = 0; pl->elf && i < n; i++) {
+        uint8_t c = b[i];
+
+        if (pl->esc == 1) {
+            pl->esc = c == '[' ? 2 : 0;
+        } else if (pl->esc == 2) {
+            if (c >= 0x40 && c <= 0x7e)
+                pl->esc = 0;
+        } else if (c == 0x1b) {
+            pl->esc = 1;
+        } else if (c == '\n') {
+            pl->line[pl->len] = '\0';
+            panic_decode_line(&pl->ps, pl->elf, pl->line, emit_line, NULL);
+            pl->len = 0;
+        } else if (c >= 0x20 && pl->len + 1 < sizeof pl->line) {
+            pl->line[pl->len++] = (char)c;
+        }
+    }
+}
+
 /* The monitor without a screen; returns the exit code. */
 static int monitor_pipe(const struct console_opts *o, double seconds)
 {
@@ -75,6 +117,11 @@ static int monitor_pipe(const struct console_opts *o, double seconds)
     int64_t t_end = seconds > 0 ? clock_ms() + (int64_t)(seconds * 1000) : 0;
     char err[ED_ERRMSG_MAX];
     int code = EXIT_OK_;
+    struct pipe_lines pl;
+
+    memset(&pl, 0, sizeof pl);
+    if (o->elf && elfsym_open(&pl.elf, o->elf, err, sizeof err) != ED_OK)
+        fprintf(stderr, "espdeck: %s; panics are shown undecoded\n", err);
 
     engine_job_init(&job);
     job.op = ENGINE_OP_MONITOR;
@@ -129,6 +176,7 @@ static int monitor_pipe(const struct console_opts *o, double seconds)
             if (ev.kind == EV_MONITOR) {
                 if (write_out(ev.u.monitor.data, ev.u.monitor.len) < 0)
                     done = true; /* nobody reads the output any more */
+                pipe_decode(&pl, ev.u.monitor.data, ev.u.monitor.len);
             } else if (ev.kind == EV_LOG && ev.u.log.level <= ED_LOG_WARN) {
                 fprintf(stderr, "espdeck: %s\n", ev.u.log.text);
             } else if (ev.kind == EV_FINISHED) {
@@ -144,6 +192,7 @@ static int monitor_pipe(const struct console_opts *o, double seconds)
     }
 out:
     engine_free(e);
+    elfsym_close(pl.elf);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     return code;
@@ -179,6 +228,8 @@ int cmd_monitor(int argc, char **argv)
             o.eol = argv[++i];
             if (!console_eol_ok(o.eol))
                 return EXIT_USAGE;
+        } else if (!strcmp(a, "--elf") && i + 1 < argc) {
+            o.elf = argv[++i];
         } else if (!strcmp(a, "--seconds") && i + 1 < argc) {
             char *end;
 

@@ -17,9 +17,11 @@
 #include "batch.h"
 #include "clock.h"
 #include "cmd.h"
+#include "elfsym.h"
 #include "engine.h"
 #include "keys.h"
 #include "model.h"
+#include "panic.h"
 #include "port.h"
 #include "profile.h"
 #include "term.h"
@@ -46,6 +48,9 @@ struct console {
     char baudtxt[16];
     size_t baud_len;
     const char *eol;            /* what Enter sends to the target */
+    char elf_path[512];         /* the profile's elf: */
+    struct elfsym *elf;         /* panic decoding; NULL = none */
+    struct panic_scan ps;
     FILE *logf;
     char logname[96];
     uint64_t logged;            /* next monitor line to write to logf */
@@ -100,6 +105,7 @@ static void start_flash(struct console *c, struct engine_job *job)
         set_fatal(c, EXIT_PROFILE, msg);
         return;
     }
+    snprintf(c->elf_path, sizeof c->elf_path, "%s", profile_elf(p));
     if (profile_to_job(p, o->port, job, err, sizeof err) != ED_OK) {
         set_fatal(c, EXIT_PROFILE, err);
         goto out;
@@ -130,6 +136,51 @@ out:
     profile_free(p);
 }
 
+struct note_ctx {
+    struct model *m;
+    int64_t wall;
+};
+
+static void note(void *ctx, const char *text)
+{
+    struct note_ctx *n = ctx;
+
+    model_mon_note(n->m, MODEL_LVL_W, n->wall, text);
+}
+
+/* A panic's addresses, decoded under the line that holds them (in the
+ * monitor and so in the log file). */
+static void on_mon_line(void *ctx, struct model *m, const struct model_line *l)
+{
+    struct console *c = ctx;
+    struct note_ctx n = {m, l->wall_ms};
+    char text[MODEL_LINE_MAX];
+
+    snprintf(text, sizeof text, "%s", l->text); /* notes reuse the ring */
+    panic_decode_line(&c->ps, c->elf, text, note, &n);
+}
+
+static void open_elf(struct console *c)
+{
+    const char *path = c->o->elf ? c->o->elf : c->elf_path;
+    char err[ED_ERRMSG_MAX], msg[ED_ERRMSG_MAX + 64];
+
+    if (!path[0])
+        return;
+    if (elfsym_open(&c->elf, path, err, sizeof err) != ED_OK) {
+        snprintf(msg, sizeof msg, "%s; panics are shown undecoded", err);
+        model_log(&c->m, MODEL_LVL_W, wall_ms(), msg);
+        return;
+    }
+    c->m.on_line = on_mon_line;
+    c->m.on_line_ctx = c;
+    snprintf(msg, sizeof msg, "panics are decoded with %s%s", path,
+             elfsym_has_debug(c->elf) ? ""
+                                      : " (no debug info: function names "
+                                        "only)");
+    model_log(&c->m, MODEL_LVL_I, wall_ms(), msg);
+}
+
 static void start_engine(struct console *c)
 {
     const struct console_opts *o = c->o;
@@ -148,6 +199,7 @@ static void start_engine(struct console *c)
         if (c->fatal[0])
             goto out;
     }
+    open_elf(c);
     if (!job.port[0]) {
         set_fatal(c, EXIT_USAGE, "no port given: add --port URL (a serial "
                                  "device such as /dev/ttyUSB0, or sim:esp32 "
@@ -762,6 +814,7 @@ int console_run(const struct console_opts *o)
     code = exit_code(c);
     print_outcome(c, code);
     model_free(&c->m);
+    elfsym_close(c->elf);
     free(c);
     return code;
 }

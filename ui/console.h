@@ -29,6 +29,8 @@ struct console_opts {
     const char *after;
     const char *eol;            /* what Enter sends in the monitor: "CR",
                                  * "LF" or "CRLF" (NULL = CRLF) */
+    const char *elf;            /* the app's ELF for panic decoding; NULL =
+                                 * the profile's elf: */
 };
 
 /* The bytes an --eol name stands for ("CR", "LF", "CRLF", any case), or

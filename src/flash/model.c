@@ -229,10 +229,10 @@ enum model_level model_classify(const char *s)
     }
 }
 
-void model_log(struct model *m, enum model_level level, int64_t wall_ms,
-               const char *text)
+static void ring_add(struct model_ring *r, enum model_level level,
+                     int64_t wall_ms, const char *text)
 {
-    struct model_line *l = ring_push(&m->log);
+    struct model_line *l = ring_push(r);
     size_t n = strlen(text);
 
     if (n >= sizeof l->text)
@@ -241,6 +241,18 @@ void model_log(struct model *m, enum model_level level, int64_t wall_ms,
     l->level = level;
     memcpy(l->text, text, n);
     l->text[n] = '\0';
+}
+
+void model_log(struct model *m, enum model_level level, int64_t wall_ms,
+               const char *text)
+{
+    ring_add(&m->log, level, wall_ms, text);
+}
+
+void model_mon_note(struct model *m, enum model_level level, int64_t wall_ms,
+                    const char *text)
+{
+    ring_add(&m->mon, level, wall_ms, text);
 }
 
 static void mon_commit(struct model *m, int64_t wall_ms)
@@ -255,6 +267,8 @@ static void mon_commit(struct model *m, int64_t wall_ms)
         l->level = m->line_colour;
     m->partial_len = 0;
     m->line_colour = m->colour;
+    if (m->on_line)
+        m->on_line(m->on_line_ctx, m, l);
 }
 
 /* SGR parameters: set the colour the target asks for. */

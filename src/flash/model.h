@@ -96,6 +96,11 @@ struct model {
     int status;                 /* its status */
     char finish_msg[ED_ERRMSG_MAX];
     int flashes;                /* completed flash runs */
+    /* Called with each line of target output once it is in the ring, on
+     * the model's thread (the console decodes panics here); the line is
+     * valid until the next line is added.  NULL = none. */
+    void (*on_line)(void *ctx, struct model *m, const struct model_line *l);
+    void *on_line_ctx;
 };
 
 /* Zero the model and allocate the rings.  Returns ED_OK or ED_ERR_NOMEM. */
@@ -120,6 +125,11 @@ void model_restart_flash(struct model *m, int64_t mono_ms);
 /* The job ended before these images were touched (a failure, or an error
  * the console found): parts still waiting say "not written". */
 void model_mark_not_written(struct model *m);
+
+/* A line of our own among the target's (a decoded backtrace under the
+ * panic); not passed to on_line. */
+void model_mon_note(struct model *m, enum model_level level, int64_t wall_ms,
+                    const char *text);
 
 /* Add a line of our own to the log pane. */
 void model_log(struct model *m, enum model_level level, int64_t wall_ms,

@@ -139,6 +139,32 @@ static int image_rel(char *out, const char *build_dir, const char *file,
     return ED_OK;
 }
 
+/* The app's ELF that project_description.json names ("app_elf", in the
+ * build folder), relative to profile_dir into rel; false when there is
+ * none (an older build, or the file is gone). */
+static bool app_elf(char *rel, const char *build_dir, const char *profile_dir)
+{
+    char path[PATH_MAX], *json = NULL;
+    size_t len;
+    cJSON *root;
+    const cJSON *v;
+    bool ok = false;
+
+    join_path(path, sizeof path, build_dir, "project_description.json");
+    if (slurp(path, &json, &len))
+        return false;
+    root = cJSON_Parse(json);
+    v = cJSON_GetObjectItemCaseSensitive(root, "app_elf");
+    if (cJSON_IsString(v) && v->valuestring[0] &&
+        !strchr(v->valuestring, '/') && !strchr(v->valuestring, '\\')) {
+        join_path(path, sizeof path, build_dir, v->valuestring);
+        ok = idfimport_relpath(path, profile_dir, rel, PATH_MAX) == 0;
+    }
+    cJSON_Delete(root);
+    free(json);
+    return ok;
+}
+
 /* A YAML double-quoted scalar. */
 static void put_quoted(struct buf *b, const char *s)
 {
@@ -335,6 +361,11 @@ int idfimport_text(char **out, const char *build_dir, const char *profile_dir,
     put(&b, "\nchip: %s\nport: auto\nbaud: 921600\nmonitor: {baud: 115200}\n",
         chip ? chip : "auto");
     put(&b, "reset: {before: %s, after: %s}\n", before, after);
+    if (app_elf(rel, build_dir, profile_dir)) {
+        put(&b, "elf: ");   /* the monitor decodes panics with it */
+        put_quoted(&b, rel);
+        put(&b, "\n");
+    }
     put(&b, "flash: {mode: %s, freq: %s, size: %s}\n",
         jstr(fs, "flash_mode") ? jstr(fs, "flash_mode") : "keep",
         jstr(fs, "flash_freq") ? jstr(fs, "flash_freq") : "keep",

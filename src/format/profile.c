@@ -59,6 +59,7 @@ struct profile {
     enum chip_id chip;
     char port[256];
     uint32_t baud, monitor_baud;
+    char elf[SRC_MAX];          /* the app's ELF (resolved), "" = none */
     enum port_before before;
     enum port_after after;
     char reset_seq[128];
@@ -518,7 +519,7 @@ static bool set_image(struct ctx *c, struct region *r, yaml_node_t *n,
 
 static const char *const top_keys[] = {
     "name", "chip", "port", "baud", "monitor", "reset", "flash",
-    "partition_table", "images", "bench", "accept", NULL};
+    "partition_table", "images", "bench", "accept", "elf", NULL};
 
 static void parse_chip(struct ctx *c, yaml_node_t *n)
 {
@@ -583,6 +584,20 @@ static void parse_monitor(struct ctx *c, yaml_node_t *n)
     check_keys(c, n, "monitor", keys);
     if ((b = get(c, n, "baud")))
         parse_baud(c, b, "monitor baud", &c->p->monitor_baud);
+}
+
+/* elf: the app's ELF, for decoding panics in the monitor */
+static void parse_elf(struct ctx *c, yaml_node_t *n)
+{
+    char s[SRC_MAX];
+
+    if (!scalar(c, n, "elf", s, sizeof s) || !s[0])
+        return;
+    resolve_path(c->p, s, c->p->elf, sizeof c->p->elf);
+    if (access(c->p->elf, R_OK))
+        WARN_AT(c, mark_of(n), "elf: %s cannot be read (%s): panics in "
+                "the monitor are shown without function names; build the "
+                "app or fix the path", s, strerror(errno));
 }
 
 static void parse_reset(struct ctx *c, yaml_node_t *n)
@@ -1656,6 +1671,8 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
         parse_baud(c, v, "baud", &p->baud);
     if ((v = get(c, root, "monitor")))
         parse_monitor(c, v);
+    if ((v = get(c, root, "elf")))
+        parse_elf(c, v);
     if ((v = get(c, root, "reset")))
         parse_reset(c, v);
     if ((v = get(c, root, "flash")))
@@ -1870,6 +1887,7 @@ const char *profile_name(const struct profile *p) { return p->name; }
 enum chip_id profile_chip(const struct profile *p) { return p->chip; }
 const char *profile_chip_name(const struct profile *p) { return p->chip_name; }
 const char *profile_port(const struct profile *p) { return p->port; }
+const char *profile_elf(const struct profile *p) { return p->elf; }
 uint32_t profile_baud(const struct profile *p) { return p->baud; }
 uint32_t profile_monitor_baud(const struct profile *p)
 {

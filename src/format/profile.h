@@ -123,6 +123,9 @@ const char *profile_name(const struct profile *p);   /* "name:", else file stem 
 enum chip_id profile_chip(const struct profile *p);  /* CHIP_UNKNOWN = auto */
 const char *profile_chip_name(const struct profile *p); /* "esp32c3" / "auto" */
 const char *profile_port(const struct profile *p);   /* "auto" when absent */
+/* elf: the app's ELF for panic decoding, resolved against the profile's
+ * folder; "" when the profile names none. */
+const char *profile_elf(const struct profile *p);
 uint32_t profile_baud(const struct profile *p);
 uint32_t profile_monitor_baud(const struct profile *p);
 const char *profile_flash_mode(const struct profile *p);  /* "dio", "keep" */

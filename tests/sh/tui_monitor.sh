@@ -168,6 +168,71 @@ else
     notok "tui_monitor: monitor in a pipe forwards stdin and prints the target"
 fi
 
+# ---- panics decoded with the app's ELF (the real ESP-IDF v4.4 build) ----
+ELF=$FW/idf-build/esp32-hello-world-v4.4/hello_world.elf
+BT="0x400d4a4c:0x3ffb5e60 0x40085a0c:0x3ffb5e90 0x400d4b1b:0x3ffb5eb0"
+if [ ! -f "$ELF" ]; then
+    skip "tui_monitor: panic decoding: $ELF is absent (set ESPDECK_SHARED)"
+elif ! command -v addr2line >/dev/null 2>&1; then
+    skip "tui_monitor: panic decoding: no GNU addr2line (binutils-multiarch) to compare with"
+elif ! board panic "@period=100" "I () app: about to crash" \
+        "Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled." \
+        "Core  0 register dump:" \
+        "PC      : 0x400d4a4c  PS      : 0x00060830  A0      : 0x800d4b1e  A1      : 0x3ffb5e60" \
+        "EXCVADDR: 0x00000000  LBEG    : 0x4000c46c  LEND    : 0x4000c477  LCOUNT  : 0x00000000" \
+        "Backtrace:$BT" \
+        "ELF file SHA256: 0123456789abcdef" "I () app: after the panic" "@stop"; then
+    notok "tui_monitor: a board with the panicking app"
+else
+    # what GNU addr2line says, as "  0xADDR: FUNC at FILE:LINE" (addr2line
+    # glues a file's absolute Windows path to the compile folder,
+    # "c:\\b\\build/C:/idf/x.c"; espdeck keeps the absolute path alone)
+    want=$(addr2line -fa -e "$ELF" 0x400d4a4c 0x40085a0c 0x400d4b1b |
+        paste - - - | while IFS=$'\t' read -r a f l; do
+            printf '  0x%08x: %s at %s\n' "$a" "$f" "$(echo "$l" |
+                sed 's/ (discriminator [0-9]*)//; s|^.*/\([A-Za-z]:/\)|\1|')"
+        done)
+    open p 160 40
+    run p "cd '$TMP/panic' && \"$ESPDECK\" monitor --port '$PORT' --elf '$ELF'"
+    wait_for p "after the panic" >/dev/null
+    keys p C-t l
+    keys p C-t r
+    wait_count() { local i=0; while [ $i -lt $((WAIT * 5)) ]; do
+        [ "$(screen "$1" | grep -cF -- "$2")" -ge "$3" ] && return 0; sleep 0.2; i=$((i + 1)); done; return 1; }
+    wait_count p "after the panic" 2 >/dev/null
+    keys p C-t l
+    got=$(pane p | sed -n '/^Backtrace:/,/after the panic/p' | grep '^  0x' | head -3)
+    if [ -n "$got" ] && [ "$got" = "$want" ]; then
+        ok "tui_monitor: a backtrace is decoded under it, as GNU addr2line decodes it"
+    else
+        echo "got:"; echo "$got"; echo "want (addr2line):"; echo "$want"; screen p
+        notok "tui_monitor: a backtrace is decoded under it, as GNU addr2line decodes it"
+    fi >&2
+    if pane p | sed -n '/^PC      : 0x400d4a4c/{n;p}' | grep -q '^  0x400d4a4c: app_main at .*main/hello_world_main.c:17'; then
+        ok "tui_monitor: the PC of the register dump is decoded under it"
+    else
+        screen p >&2; notok "tui_monitor: the PC of the register dump is decoded under it"
+    fi
+    if grep -qs 'app_main at .*hello_world_main.c:17' "$TMP"/panic/espdeck-monitor-*.log &&
+       [ "$(grep -h -A3 '^Backtrace:' "$TMP"/panic/espdeck-monitor-*.log | grep -c '^  0x')" -ge 3 ]; then
+        ok "tui_monitor: the log file has the decoded lines under the panic"
+    else
+        cat "$TMP"/panic/espdeck-monitor-*.log >&2
+        notok "tui_monitor: the log file has the decoded lines under the panic"
+    fi
+    keys p C-]
+    tm kill-session -t p
+    # without a terminal: the decoded lines follow the panic on stdout
+    timeout 30 "$ESPDECK" monitor --port "$PORT" --elf "$ELF" --seconds 2 \
+        < /dev/null > "$TMP/panic.out" 2>&1
+    got=$(tr -d '\r' < "$TMP/panic.out" | sed -n '/^Backtrace:/,$p' | grep '^  0x' | head -3)
+    if [ "$got" = "$want" ]; then
+        ok "tui_monitor: monitor in a pipe decodes the backtrace too"
+    else
+        cat "$TMP/panic.out" >&2; notok "tui_monitor: monitor in a pipe decodes the backtrace too"
+    fi
+fi
+
 if ls "$TMP"/san.* >/dev/null 2>&1; then
     head -60 "$TMP"/san.* >&2
     notok "tui_monitor: no sanitizer reports"
