@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "accept.h"
 #include "clock.h"
 #include "cmd.h"
 #include "model.h"
@@ -72,6 +73,8 @@ struct batch {
     size_t n_written, n_skipped;
     uint64_t bytes_written;
     int64_t start_ms;
+    struct accept *acc;     /* the profile's boot check (accept:), or NULL */
+    bool acc_said;          /* its verdict was printed */
 };
 
 /*
@@ -237,6 +240,11 @@ static void json_event(struct batch *b, const struct engine_event *ev)
             : NULL;
     cJSON *o = batch_event_json(ev, t ? t->name : "", t ? t->offset : 0);
 
+    /* flashed, but the boot check failed: the exit code says so */
+    if (o && ev->kind == EV_FINISHED && ev->u.finished.status == ED_OK &&
+        b->acc && accept_verdict(b->acc) == ACCEPT_FAIL)
+        cJSON_ReplaceItemInObject(o, "exit",
+                                  cJSON_CreateNumber(BATCH_EXIT_BOOT));
     if (o)
         json_emit(b, o);
 }
@@ -574,6 +582,30 @@ int batch_exit_code(int status, enum engine_state stage)
     return EXIT_WRITE;
 }
 
+/* The boot check decided: say so once (stderr, or a boot_check event). */
+static void accept_say(struct batch *b)
+{
+    bool pass = accept_verdict(b->acc) == ACCEPT_PASS;
+
+    if (b->acc_said || accept_verdict(b->acc) == ACCEPT_PENDING)
+        return;
+    b->acc_said = true;
+    if (b->o->json) {
+        cJSON *o = cJSON_CreateObject();
+
+        if (!o)
+            return;
+        cJSON_AddStringToObject(o, "event", "boot_check");
+        cJSON_AddStringToObject(o, "verdict", pass ? "PASS" : "FAIL");
+        cJSON_AddStringToObject(o, "line", accept_line(b->acc));
+        cJSON_AddStringToObject(o, "message", accept_message(b->acc));
+        json_emit(b, o);
+    } else {
+        fprintf(stderr, "espdeck: boot check %s: %s\n",
+                pass ? "passed" : "FAILED", accept_message(b->acc));
+    }
+}
+
 static void handle_event(struct batch *b, struct engine *e,
                          const struct engine_event *ev)
 {
@@ -581,6 +613,12 @@ static void handle_event(struct batch *b, struct engine *e,
         b->monitoring = true;
         b->monitor_end_ms =
             clock_ms() + (int64_t)(b->o->monitor_seconds * 1000.0);
+        if (b->acc)
+            accept_begin(b->acc, clock_ms());
+    }
+    if (ev->kind == EV_MONITOR && b->acc && b->monitoring) {
+        accept_feed(b->acc, ev->u.monitor.data, ev->u.monitor.len,
+                    clock_ms());
     }
     if (ev->kind == EV_FINISHED) {
         b->finished = true;
@@ -593,6 +631,8 @@ static void handle_event(struct batch *b, struct engine *e,
         json_event(b, ev);
     else
         text_event(b, ev);
+    if (ev->kind == EV_MONITOR && b->acc)
+        accept_say(b);
     (void)e;
 }
 
@@ -611,6 +651,14 @@ int batch_run(struct engine *e, const struct batch_opts *o)
     b.start_ms = clock_ms();
     b.erase_offset = job->erase_offset;
     b.erase_size = job->erase_size;
+    if (o->accept && job->monitor_after) {
+        char why[ED_ERRMSG_MAX];
+
+        if (accept_new(&b.acc, o->accept, why, sizeof why)) {
+            batch_print_error(o->json, EXIT_PROFILE, "%s", why);
+            return EXIT_PROFILE;
+        }
+    }
     /* names before the engine thread runs (it never changes them) */
     if (job->op == ENGINE_OP_READ || job->op == ENGINE_OP_ERASE) {
         b.n_parts = 1;
@@ -652,6 +700,15 @@ int batch_run(struct engine *e, const struct batch_opts *o)
         if (b.monitoring && !cancel_sent) {
             int left = clock_remaining_ms(b.monitor_end_ms);
 
+            /* the boot check needs its output up to its verdict */
+            if (b.acc && accept_tick(b.acc, clock_ms()) == ACCEPT_PENDING) {
+                int acc_left = accept_remaining_ms(b.acc, clock_ms());
+
+                if (acc_left > left)
+                    left = acc_left;
+            } else if (b.acc) {
+                accept_say(&b);
+            }
             /* nobody reads the target's output any more: stop */
             if (left == 0 || b.out_lost) {
                 engine_command(e, ENGINE_CMD_STOP);
@@ -690,6 +747,15 @@ int batch_run(struct engine *e, const struct batch_opts *o)
         }
     }
     rc = batch_exit_code(b.status, b.stage);
+    if (rc == 0 && b.acc && b.monitoring) {
+        if (accept_verdict(b.acc) == ACCEPT_PENDING) {
+            fprintf(stderr, "espdeck: boot check not finished: monitoring "
+                    "was stopped before a verdict\n");
+            rc = EXIT_CANCELLED;
+        } else if (accept_verdict(b.acc) != ACCEPT_PASS) {
+            rc = BATCH_EXIT_BOOT;
+        }
+    }
     out_check(&b);
     if (b.out_lost) {
         fprintf(stderr, "espdeck: standard output failed (%s), so the rest "
@@ -702,6 +768,7 @@ int batch_run(struct engine *e, const struct batch_opts *o)
     }
 out:
     batch_signals_end(&old_int, &old_term);
+    accept_free(b.acc);
     return rc;
 }
 

@@ -29,11 +29,19 @@
 
 /* Exit code (beside cmd.h's): the job succeeded but stdout failed. */
 #define BATCH_EXIT_OUTPUT 8
+/* Exit code: flashed and verified, but the app failed the boot check. */
+#define BATCH_EXIT_BOOT 9
+
+struct accept_rules;
 
 struct batch_opts {
     bool json;
     bool verbose;            /* info-level log lines too */
     double monitor_seconds;  /* > 0: after flashing, print the output this long */
+    /* The profile's accept: (with monitor_seconds): monitoring lasts until
+     * the boot check decides (at least monitor_seconds); a FAIL verdict
+     * exits BATCH_EXIT_BOOT.  NULL: no check. */
+    const struct accept_rules *accept;
 };
 
 /*

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accept.h"
 #include "batch.h"
 #include "cmd.h"
 #include "engine.h"
@@ -31,6 +32,7 @@ int cmd_flash(int argc, char **argv)
 {
     struct engine_job job, cli;
     struct batch_opts o;
+    struct accept_rules rules;
     struct profile *p = NULL;
     struct engine *e = NULL;
     const char *path = NULL;
@@ -111,11 +113,16 @@ int cmd_flash(int argc, char **argv)
     engine_job_init(&job);
     rc = profile_to_job(p, cli.port[0] ? cli.port : NULL, &job, err,
                         sizeof err);
-    profile_free(p);
     if (rc) {
+        profile_free(p);
         engine_job_clear(&job);
         batch_print_error(o.json, EXIT_PROFILE, "%s", err);
         return EXIT_PROFILE;
+    }
+    /* the profile's boot check, with --monitor (the patterns live in p) */
+    if (profile_accept(p)->present) {
+        accept_rules_from_profile(&rules, profile_accept(p));
+        o.accept = &rules;
     }
     job.op = ENGINE_OP_FLASH;
     if (have_baud)
@@ -138,11 +145,13 @@ int cmd_flash(int argc, char **argv)
     }
     if (!batch_resolve_port(&job, o.json)) {
         engine_job_clear(&job);
+        profile_free(p);
         return EXIT_CONNECT;
     }
     rc = engine_new(&e, &job, err, sizeof err);
     if (rc) {
         engine_job_clear(&job);
+        profile_free(p);
         batch_print_error(o.json, rc == ED_ERR_PROFILE ? EXIT_PROFILE
                                                        : EXIT_USAGE,
                           "%s", err);
@@ -151,5 +160,6 @@ int cmd_flash(int argc, char **argv)
     rc = batch_run(e, &o);
     engine_free(e);
     engine_job_clear(&job);
+    profile_free(p);
     return rc;
 }

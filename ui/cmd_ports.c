@@ -2,8 +2,8 @@
  * cmd_ports.c - `espdeck ports [--json]`: the local serial ports, with the
  * known ESP USB bridges marked, and the built-in simulated boards.
  *
- * Human output is a table (port, VID:PID, serial, description, bridge);
- * --json prints one array of objects on one line of stdout and nothing
+ * Human output is a table (port, VID:PID, USB path, serial, description,
+ * bridge); --json prints one array of objects on one line of stdout and nothing
  * else (unformatted, like every other --json output).
  */
 #include <stdio.h>
@@ -49,6 +49,7 @@ static int print_json(const struct port_info *ports, int n)
             cJSON_AddNullToObject(o, "pid");
         }
         cJSON_AddStringToObject(o, "serial", pi->serial);
+        cJSON_AddStringToObject(o, "usb_path", pi->usb_path);
         cJSON_AddStringToObject(o, "manufacturer", pi->manufacturer);
         cJSON_AddStringToObject(o, "description", pi->description);
         if (pi->bridge)
@@ -96,7 +97,7 @@ static void print_sim_line(void)
 
 static int print_table(const struct port_info *ports, int n)
 {
-    int w_name = 4, w_id = 7, w_serial = 6, w_desc = 11, i;
+    int w_name = 4, w_id = 7, w_path = 8, w_serial = 6, w_desc = 11, i;
     char id[16];
 
     if (n == 0) {
@@ -108,21 +109,24 @@ static int print_table(const struct port_info *ports, int n)
     for (i = 0; i < n; i++) {
         w_name = col(w_name, ports[i].name);
         w_serial = col(w_serial, ports[i].serial);
+        w_path = col(w_path, ports[i].usb_path);
         w_desc = col(w_desc, ports[i].description);
     }
     if (w_desc > 44)
         w_desc = 44;
     if (w_serial > 24)
         w_serial = 24;
-    printf("%-*s  %-*s  %-*s  %-*s  %s\n", w_name, "PORT", w_id, "VID:PID",
-           w_serial, "SERIAL", w_desc, "DESCRIPTION", "BRIDGE");
+    printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w_name, "PORT", w_id,
+           "VID:PID", w_path, "USB PATH", w_serial, "SERIAL", w_desc,
+           "DESCRIPTION", "BRIDGE");
     for (i = 0; i < n; i++) {
         const struct port_info *pi = &ports[i];
         if (pi->usb)
             snprintf(id, sizeof id, "%04x:%04x", pi->vid, pi->pid);
         else
             snprintf(id, sizeof id, "-");
-        printf("%-*s  %-*s  %-*.*s  %-*.*s  %s\n", w_name, pi->name, w_id, id,
+        printf("%-*s  %-*s  %-*s  %-*.*s  %-*.*s  %s\n", w_name, pi->name,
+               w_id, id, w_path, pi->usb_path[0] ? pi->usb_path : "-",
                w_serial, w_serial, pi->serial[0] ? pi->serial : "-", w_desc,
                w_desc, pi->description[0] ? pi->description : "-",
                pi->bridge ? pi->bridge : "-");

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profile.h"
+
 #define ACCEPT_LINE_MAX 240
 
 /* ESP-IDF's failure lines (esp_system panic handler, abort()). */
@@ -324,4 +326,18 @@ const char *accept_last_line(const struct accept *a)
 unsigned accept_lines(const struct accept *a)
 {
     return a->lines;
+}
+
+void accept_rules_from_profile(struct accept_rules *r,
+                               const struct profile_accept *pa)
+{
+    size_t i;
+
+    memset(r, 0, sizeof *r);
+    r->timeout_ms = pa->timeout_ms;
+    for (i = 0; i < pa->n_expect && i < ACCEPT_MAX_PATTERNS; i++)
+        r->expect[r->n_expect++] = pa->expect[i];
+    for (i = 0; i < pa->n_reject && i < ACCEPT_MAX_PATTERNS; i++)
+        r->reject[r->n_reject++] = pa->reject[i];
+    r->no_default_rejects = !pa->default_rejects;
 }

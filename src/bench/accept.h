@@ -41,6 +41,11 @@ enum accept_verdict {
 };
 
 struct accept;
+struct profile_accept;
+
+/* The rules of a profile's accept: section (pointers into the profile). */
+void accept_rules_from_profile(struct accept_rules *r,
+                               const struct profile_accept *pa);
 
 /* Compile the rules.  ED_OK, or ED_ERR_ARG with the bad pattern in err. */
 int accept_new(struct accept **out, const struct accept_rules *rules,

@@ -474,15 +474,7 @@ int bench_new(struct bench **out, const struct bench_conf *conf, char *err,
     /* the boot check */
     b->accept_on = conf->accept_enabled;
     if (b->accept_on) {
-        const struct profile_accept *pa = profile_accept(conf->profile);
-
-        memset(&b->rules, 0, sizeof b->rules);
-        b->rules.timeout_ms = pa->timeout_ms;
-        for (i = 0; i < pa->n_expect && i < ACCEPT_MAX_PATTERNS; i++)
-            b->rules.expect[b->rules.n_expect++] = pa->expect[i];
-        for (i = 0; i < pa->n_reject && i < ACCEPT_MAX_PATTERNS; i++)
-            b->rules.reject[b->rules.n_reject++] = pa->reject[i];
-        b->rules.no_default_rejects = !pa->default_rejects;
+        accept_rules_from_profile(&b->rules, profile_accept(conf->profile));
     }
 
     /* station */
