@@ -133,6 +133,24 @@ static bool drive(struct bench *b, struct seen *s, int ms, bool press,
     return false;
 }
 
+/* Make a bench of conf, drive it until it stops (see drive), free it. */
+static bool run_bench(const struct bench_conf *conf, struct seen *s, int ms,
+                      bool cancel_when_flashing)
+{
+    char err[ED_ERRMSG_MAX];
+    struct bench *b = NULL;
+    bool stopped;
+
+    if (bench_new(&b, conf, err, sizeof err) || bench_start(b)) {
+        t_fail(__FILE__, __LINE__, "bench: %s", err);
+        bench_free(b);
+        return false;
+    }
+    stopped = drive(b, s, ms, true, cancel_when_flashing);
+    bench_free(b);
+    return stopped;
+}
+
 struct check {
     unsigned n, pass, bad_mac;
     enum rec_class cls;
@@ -174,26 +192,45 @@ static const char *rec_path(char *buf, size_t len)
     return buf;
 }
 
+/*
+ * A profile (extra appended) and a conf with n slots (opts appended to slot
+ * A's URL) recording into the test's folder.  false: skipped (no firmware)
+ * or failed.
+ */
+static bool setup(struct profile **p, struct bench_conf *conf,
+                  const char *extra, size_t n, const char *opts, char *rpath,
+                  size_t rlen)
+{
+    char path[600];
+
+    *p = load(extra, path, sizeof path);
+    if (!*p) {
+        if (!t_failed())
+            t_skip("no shared firmware");
+        return false;
+    }
+    bench_conf_init(conf, *p);
+    two_slots(conf, opts);
+    conf->n_slots = n;
+    snprintf(conf->records_path, sizeof conf->records_path, "%s",
+             rec_path(rpath, rlen));
+    return true;
+}
+
 void test_bench__units_recorded_with_their_macs(void)
 {
-    char path[600], rpath[400], err[ED_ERRMSG_MAX];
-    struct profile *p = load("accept:\n  timeout: 3s\n  expect: [\"Hello "
-                             "world!\"]\n", path, sizeof path);
+    char rpath[400], err[ED_ERRMSG_MAX];
+    struct profile *p;
     struct bench_conf conf;
     struct bench_counts cnt;
     struct bench *b = NULL;
     struct seen s;
     struct check c;
 
-    if (!p) {
-        if (!t_failed())
-            t_skip("no shared firmware");
+    if (!setup(&p, &conf, "accept:\n  timeout: 3s\n  expect: [\"Hello "
+                             "world!\"]\n", 2, NULL, rpath,
+               sizeof rpath))
         return;
-    }
-    bench_conf_init(&conf, p);
-    two_slots(&conf, NULL);
-    snprintf(conf.records_path, sizeof conf.records_path, "%s",
-             rec_path(rpath, sizeof rpath));
     conf.reprogram = true; /* the same two boards, again and again */
     conf.max_units = 5;
     T_EQ_INT(bench_new(&b, &conf, err, sizeof err), ED_OK);
@@ -220,29 +257,19 @@ void test_bench__units_recorded_with_their_macs(void)
 
 void test_bench__programmed_unit_is_not_flashed_again(void)
 {
-    char path[600], rpath[400], err[ED_ERRMSG_MAX];
-    struct profile *p = load(NULL, path, sizeof path);
+    char rpath[400], err[ED_ERRMSG_MAX];
+    struct profile *p;
     struct bench_conf conf;
     struct bench *b = NULL;
     struct seen s;
     struct check c;
 
-    if (!p) {
-        if (!t_failed())
-            t_skip("no shared firmware");
+    if (!setup(&p, &conf, NULL, 1, NULL, rpath,
+               sizeof rpath))
         return;
-    }
-    bench_conf_init(&conf, p);
-    two_slots(&conf, NULL);
-    conf.n_slots = 1;
-    snprintf(conf.records_path, sizeof conf.records_path, "%s",
-             rec_path(rpath, sizeof rpath));
     conf.max_units = 1;
-    T_EQ_INT(bench_new(&b, &conf, err, sizeof err), ED_OK);
-    T_EQ_INT(bench_start(b), ED_OK);
-    T_ASSERT(drive(b, &s, 30000, true, false));
+    T_ASSERT(run_bench(&conf, &s, 30000, false));
     T_EQ_INT(s.pass, 1); /* no accept: the verdict from flashing alone */
-    bench_free(b);
     /* the same board again: shown as programmed, no record, no flashing */
     b = NULL;
     T_EQ_INT(bench_new(&b, &conf, err, sizeof err), ED_OK);
@@ -265,31 +292,20 @@ void test_bench__programmed_unit_is_not_flashed_again(void)
 
 void test_bench__boot_check_failure_is_recorded(void)
 {
-    char path[600], rpath[400], err[ED_ERRMSG_MAX];
-    struct profile *p = load("accept:\n  timeout: 1s\n  expect: [\"self-"
-                             "test OK\"]\n", path, sizeof path);
+    char rpath[400];
+    struct profile *p;
     struct bench_conf conf;
-    struct bench *b = NULL;
     struct seen s;
     struct check c;
 
-    if (!p) {
-        if (!t_failed())
-            t_skip("no shared firmware");
+    if (!setup(&p, &conf, "accept:\n  timeout: 1s\n  expect: [\"self-"
+                             "test OK\"]\n", 1, NULL, rpath,
+               sizeof rpath))
         return;
-    }
-    bench_conf_init(&conf, p);
-    two_slots(&conf, NULL);
-    conf.n_slots = 1;
-    snprintf(conf.records_path, sizeof conf.records_path, "%s",
-             rec_path(rpath, sizeof rpath));
     conf.max_units = 1;
-    T_EQ_INT(bench_new(&b, &conf, err, sizeof err), ED_OK);
-    T_EQ_INT(bench_start(b), ED_OK);
-    T_ASSERT(drive(b, &s, 30000, true, false));
+    T_ASSERT(run_bench(&conf, &s, 30000, false));
     T_EQ_INT(s.fail, 1);
     T_EQ_INT(s.last_cls, REC_CLASS_BOOT_CHECK);
-    bench_free(b);
     read_records(rpath, &c);
     T_EQ_INT(c.n, 1);
     T_EQ_INT(c.cls, REC_CLASS_BOOT_CHECK);
@@ -299,33 +315,22 @@ void test_bench__boot_check_failure_is_recorded(void)
 
 void test_bench__stop_cancels_and_records_cancelled(void)
 {
-    char path[600], rpath[400], err[ED_ERRMSG_MAX];
-    struct profile *p = load(NULL, path, sizeof path);
+    char rpath[400];
+    struct profile *p;
     struct bench_conf conf;
-    struct bench *b = NULL;
     struct seen s;
     struct check c;
 
-    if (!p) {
-        if (!t_failed())
-            t_skip("no shared firmware");
+    if (!setup(&p, &conf, NULL, 1, NULL, rpath,
+               sizeof rpath))
         return;
-    }
-    bench_conf_init(&conf, p);
-    two_slots(&conf, NULL);
-    conf.n_slots = 1;
     /* paced at 115200 baud: flashing takes long enough to cancel */
     snprintf(conf.slots[0].port, sizeof conf.slots[0].port,
              "sim:esp32?mac=" MAC1);
     conf.job.baud = 115200;
-    snprintf(conf.records_path, sizeof conf.records_path, "%s",
-             rec_path(rpath, sizeof rpath));
-    T_EQ_INT(bench_new(&b, &conf, err, sizeof err), ED_OK);
-    T_EQ_INT(bench_start(b), ED_OK);
-    T_ASSERT(drive(b, &s, 60000, true, true));
+    T_ASSERT(run_bench(&conf, &s, 60000, true));
     T_EQ_INT(s.fail, 1);
     T_EQ_INT(s.last_cls, REC_CLASS_CANCELLED);
-    bench_free(b);
     read_records(rpath, &c);
     T_EQ_INT(c.n, 1);
     T_EQ_INT(c.cls, REC_CLASS_CANCELLED);
@@ -344,8 +349,8 @@ static bool fake_present(void *ctx, int slot, const char *url)
 
 void test_bench__port_lost_mid_write(void)
 {
-    char path[600], rpath[400], err[ED_ERRMSG_MAX];
-    struct profile *p = load(NULL, path, sizeof path);
+    char rpath[400], err[ED_ERRMSG_MAX];
+    struct profile *p;
     struct bench_conf conf;
     struct bench *b = NULL;
     struct seen s;
@@ -353,17 +358,11 @@ void test_bench__port_lost_mid_write(void)
     int64_t end;
     bool back = false, was_back = false;
 
-    if (!p) {
-        if (!t_failed())
-            t_skip("no shared firmware");
-        return;
-    }
-    bench_conf_init(&conf, p);
     /* slot A's line is cut 60 KB into what the host sends: mid-write */
-    two_slots(&conf, "&fault=h2b:cut@60000");
+    if (!setup(&p, &conf, NULL, 2, "&fault=h2b:cut@60000", rpath,
+               sizeof rpath))
+        return;
     conf.hooks.port_present = fake_present;
-    snprintf(conf.records_path, sizeof conf.records_path, "%s",
-             rec_path(rpath, sizeof rpath));
     conf.max_units = 2;
     atomic_store(&present_gone, false);
     T_EQ_INT(bench_new(&b, &conf, err, sizeof err), ED_OK);
@@ -424,16 +423,9 @@ void test_bench__unwritable_records_halt(void)
     struct bench *b = NULL;
     struct seen s;
 
-    if (!p) {
-        if (!t_failed())
-            t_skip("no shared firmware");
+    if (!setup(&p, &conf, NULL, 1, NULL, rpath,
+               sizeof rpath))
         return;
-    }
-    bench_conf_init(&conf, p);
-    two_slots(&conf, NULL);
-    conf.n_slots = 1;
-    snprintf(conf.records_path, sizeof conf.records_path, "%s",
-             rec_path(rpath, sizeof rpath));
     /* the disk is "full": no record fits */
     signal(SIGXFSZ, SIG_IGN);
     T_EQ_INT(bench_new(&b, &conf, err, sizeof err), ED_OK);
