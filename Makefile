@@ -79,6 +79,11 @@ OBJ := $(BUILD)/obj
 CORE_OBJ := $(CORE_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/stub_data.o
 UI_OBJ := $(UI_SRC:%.c=$(OBJ)/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(OBJ)/%.o) $(OBJ)/tests/test.o $(OBJ)/gen/unit_main.o
+# Fuzz harnesses (tests/fuzz/fuzz_NAME.c): replayed on their corpora by
+# fuzz-replay in make test; make fuzz builds them for libFuzzer.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(filter tests/fuzz/fuzz_%.c,$(FUZZ_SRC)))
+FUZZ_OBJ := $(FUZZ_SRC:%.c=$(OBJ)/%.o)
 
 STAMP := $(BUILD)/flags.stamp
 FLAGS_NOW := $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)
@@ -112,6 +117,21 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libespdeck-ui.a $(BUILD)/libespdeck.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/fuzz-replay: $(FUZZ_OBJ) $(BUILD)/libespdeck.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# libFuzzer binaries (make fuzz builds these in build/fuzz with clang).
+$(BUILD)/fuzzers: $(FUZZ_NAMES:%=$(BUILD)/fuzz-%)
+$(BUILD)/fuzz-%: $(OBJ)/tests/fuzz/lf_%.o $(OBJ)/tests/fuzz/scratch.o $(BUILD)/libespdeck.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+.SECONDARY: $(FUZZ_NAMES:%=$(OBJ)/tests/fuzz/lf_%.o)
+$(OBJ)/tests/fuzz/lf_%.o: tests/fuzz/fuzz_%.c $(STAMP) | $(BUILD)/gen/stub_data.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -DFUZZ_LIBFUZZER -MMD -MP -c -o $@ $<
+
 $(OBJ)/tests/%.o: ALL_CFLAGS += -Wno-missing-prototypes
 $(OBJ)/gen/unit_main.o: ALL_CFLAGS += -Wno-missing-prototypes
 
@@ -136,7 +156,7 @@ $(BUILD)/gen/unit_main.c: $(UNIT_SRC) tests/gen-unit.sh
 	@mkdir -p $(dir $@)
 	$(Q)sh tests/gen-unit.sh $(UNIT_SRC) > $@.tmp && mv $@.tmp $@
 
-test: $(BUILD)/espdeck $(BUILD)/unit-tests $(DEMO_IMAGES)
+test: $(BUILD)/espdeck $(BUILD)/unit-tests $(BUILD)/fuzz-replay $(DEMO_IMAGES)
 	$(Q)BUILD=$(BUILD) sh tests/run.sh
 
 # One unit test module or case: make test/slip, make test/slip__resync
@@ -151,6 +171,21 @@ demo: $(BUILD)/espdeck
 
 bench: $(BUILD)/espdeck
 	$(Q)BUILD=$(BUILD) sh tests/bench.sh
+
+# libFuzzer (clang, ASan + UBSan) on every harness for FUZZ_SECONDS each,
+# FUZZ_JOBS at a time; new inputs go to build/fuzz/corpus, findings to
+# build/fuzz/artifacts (tests/fuzz/run.sh).
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
+FUZZ_CC ?= clang
+fuzz:
+	$(Q)command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs Debian's" \
+	    "clang and libFuzzer: sudo apt-get install clang libclang-rt-14-dev"; \
+	    exit 1; }
+	$(Q)$(MAKE) --no-print-directory BUILD=build/fuzz CC=$(FUZZ_CC) \
+	    SANITIZE=address,undefined CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" \
+	    build/fuzz/fuzzers
+	$(Q)sh tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_NAMES)
 
 # 1,000+ faulted flashes through the simulator (at most ~20 minutes on 2
 # cores); prints the table and writes it to docs/reliability.md.

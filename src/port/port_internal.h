@@ -43,6 +43,16 @@ int port_fd_write_all(int fd, bool is_socket, const uint8_t *buf, size_t len,
 int port_sock_recv(int fd, uint8_t *buf, size_t cap, int timeout_ms,
                    int *sys_errno);
 
+/*
+ * The RFC 2217 client's Telnet receive state machine alone (tests and
+ * fuzzing): in[len] as if the server had sent it, step bytes at a time
+ * (0: at once), to a fresh client whose answers (option refusals) go to
+ * fd, e.g. one end of a socketpair.  The data bytes decoded are copied to
+ * out (at most cap); returns their count or an error.
+ */
+int port_rfc2217_feed(int fd, const uint8_t *in, size_t len, size_t step,
+                      uint8_t *out, size_t cap);
+
 /* spec: "esp32", "esp32c3?flash=8MB&boot=normal&pacing=0" (src/port_sim.c) */
 int port_sim_open(struct port **out, const char *spec, uint32_t baud,
                   char *err, size_t errlen);

@@ -363,6 +363,35 @@ static int feed(struct rfc_port *r, const uint8_t *buf, size_t len)
     return ED_OK;
 }
 
+int port_rfc2217_feed(int fd, const uint8_t *in, size_t len, size_t step,
+                      uint8_t *out, size_t cap)
+{
+    struct rfc_port *r = calloc(1, sizeof *r);
+    size_t n = 0, off = 0;
+    int rc = ED_OK;
+
+    if (!r)
+        return ED_ERR_NOMEM;
+    r->fd = fd;
+    r->timeout_ms = 100;
+    snprintf(r->where, sizeof r->where, "test");
+    while (rc >= 0 && off < len) {
+        n = step && len - off > step ? step : len - off;
+        rc = feed(r, in + off, n);
+        off += n;
+    }
+    n = 0;
+    if (rc >= 0 && r->rx) {
+        n = r->rx_len - r->rx_off;
+        if (n > cap)
+            n = cap;
+        memcpy(out, r->rx + r->rx_off, n);
+    }
+    free(r->rx);
+    free(r);
+    return rc < 0 ? rc : (int)n;
+}
+
 /*
  * Wait up to timeout_ms for bytes from the server and feed them.  Returns
  * how many raw bytes came (> 0), 0 on timeout, or an error.
