@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "profile.h"
 #include "records.h"
+#include "sim/sim_fixture.h"
 
 /* ------------------------------------------------------------------ */
 /* shared output                                                       */
@@ -373,6 +374,7 @@ int cmd_bench(int argc, char **argv)
     struct profile *p = NULL;
     struct bench *b = NULL;
     struct bench_slot_conf cli_slots[BENCH_MAX_SLOTS];
+    struct sim_fixture *fixtures[BENCH_MAX_SLOTS] = {NULL};
     size_t n_cli = 0;
     const char *path = NULL, *trigger = NULL, *records = NULL,
                *station = NULL, *oper = NULL, *v;
@@ -505,6 +507,20 @@ int cmd_bench(int argc, char **argv)
     conf.job.no_stub = no_stub;
     if (o.verbose)
         conf.job.log_level = ED_LOG_DEBUG;
+    /* sim: slots with units=... are fixtures that outlive port opens */
+    for (i = 0; (size_t)i < conf.n_slots; i++) {
+        if (!sim_fixture_wanted(conf.slots[i].port))
+            continue;
+        if (sim_fixture_new(&fixtures[i], conf.slots[i].port, NULL, err,
+                            sizeof err)) {
+            batch_print_error(o.json, EXIT_USAGE, "slot %s: %s",
+                              conf.slots[i].name, err);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        snprintf(conf.slots[i].port, sizeof conf.slots[i].port, "%s",
+                 sim_fixture_url(fixtures[i]));
+    }
     rc = bench_new(&b, &conf, err, sizeof err);
     if (rc) {
         int code = rc == ED_ERR_PROFILE ? EXIT_PROFILE
@@ -519,6 +535,8 @@ int cmd_bench(int argc, char **argv)
     rc = o.batch ? run_batch(b, &conf, &o) : run_screen(b, &o);
 out:
     bench_free(b);
+    for (i = 0; i < BENCH_MAX_SLOTS; i++)
+        sim_fixture_free(fixtures[i]);
     profile_free(p);
     return rc;
 }

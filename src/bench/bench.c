@@ -531,13 +531,25 @@ fail:
 /* ------------------------------------------------------------------ */
 /* the unit                                                            */
 
-static bool present(struct bslot *s)
+/*
+ * Is the slot's port there?  thorough: for a network port, try to open it
+ * (port_present() cannot know): after a failure, to tell a vanished port
+ * from a failed write, and while the slot waits for its port to return.
+ */
+static bool present(struct bslot *s, bool thorough)
 {
     const struct bench_hooks *h = &s->b->conf.hooks;
+    struct port *p = NULL;
+    char err[ED_ERRMSG_MAX];
 
     if (h->port_present)
         return h->port_present(h->ctx, s->index, s->conf.port);
-    return port_present(s->conf.port);
+    if (!thorough || !strstr(s->conf.port, "://"))
+        return port_present(s->conf.port);
+    if (port_open(&p, s->conf.port, 115200, NULL, err, sizeof err))
+        return false;
+    port_close(p);
+    return true;
 }
 
 static void mac_unit(const uint8_t mac[6], char out[16])
@@ -878,7 +890,7 @@ static void unit_finished(struct bslot *s, const struct engine_event *fin)
         pass = false;
         if (status != ED_OK && status != ED_ERR_CANCELLED &&
             !s->cancel_requested)
-            port_gone = !present(s);
+            port_gone = !present(s, true);
         u->cls = classify(s, status, stage, adm, port_gone);
         if (u->cls == REC_CLASS_CANCELLED && status == ED_OK)
             snprintf(u->message, sizeof u->message, "cancelled during the "
@@ -1149,7 +1161,10 @@ static int run_slot(struct bslot *s)
             }
             return wait;
         case SLOT_ACT_CHECK_PORT:
-            p = present(s);
+            pthread_mutex_lock(&s->mu);
+            p = s->sm.phase == SLOT_NO_PORT;
+            pthread_mutex_unlock(&s->mu);
+            p = present(s, p);
             pthread_mutex_lock(&s->mu);
             slot_port(&s->sm, now, p);
             pthread_mutex_unlock(&s->mu);

@@ -73,6 +73,41 @@ else
     notok "bench --json: rc $rc: $(tail -3 "$TMP/err")"
 fi
 
+# ---- simulated fixtures: units arrive and leave with counting-up MACs,
+# found by the probe; faulty units fail with their class
+timeout 120 "$ESPDECK" bench "$TMP/good.yaml" --batch --json --units 8 \
+    --trigger probe --records "$TMP/u.jsonl" \
+    --slot "sim:esp32?pacing=0&units=auto&mac=24:0a:c4:10:00:00&arrive=200ms&leave=300ms&faults=2:panic,3:verify" \
+    --slot "sim:esp32?pacing=0&units=auto&mac=24:0a:c4:20:00:00&arrive=200ms&leave=300ms" \
+    >"$TMP/out" 2>"$TMP/err"
+rc=$?
+if [ $rc -eq 5 ] && python3 - "$TMP/out" "$TMP/u.jsonl" <<'EOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+recs = [json.loads(l) for l in open(sys.argv[2])]
+assert len(recs) == 8, len(recs)
+macs = [r["mac"] for r in recs]
+assert len(set(macs)) == 8, macs          # each unit once
+for r in recs:
+    base = "24:0a:c4:10:00:" if r["slot"] == "1" else "24:0a:c4:20:00:"
+    assert r["mac"].startswith(base), r
+    n = int(r["mac"][-2:], 16) + 1         # the slot's n-th unit
+    want = {2: "boot-check", 3: "verify"}.get(n) if r["slot"] == "1" else None
+    assert r["class"] == want, (r["mac"], r["class"], r["message"])
+    if want == "boot-check":
+        assert r["boot"]["line"].startswith("Guru Meditation Error"), r["boot"]
+units = [e["mac"] for e in ev if e["event"] == "unit"]
+assert sorted(units) == sorted(macs), (units, macs)
+s = ev[-1]
+assert s["event"] == "summary" and s["units"] == 8 and s["pass"] == 6
+assert s["failures"] == {"boot-check": 1, "verify": 1}, s
+EOF
+then
+    ok "bench --json over simulated fixtures: 8 units with counting MACs, each recorded once, faults classed"
+else
+    notok "bench over fixtures: rc $rc: $(tail -3 "$TMP/err")"
+fi
+
 # ---- espdeck records: summary and CSV
 "$ESPDECK" records "$R" >"$TMP/sum" 2>"$TMP/err"
 rc=$?

@@ -438,3 +438,71 @@ void test_bench__unwritable_records_halt(void)
     bench_free(b);
     profile_free(p);
 }
+
+void test_bench__probe_same_board_is_one_unit(void)
+{
+    char rpath[400], err[ED_ERRMSG_MAX];
+    struct profile *p;
+    struct bench_conf conf;
+    struct bench *b = NULL;
+    struct seen s;
+    struct check c;
+
+    /* a plain sim: board is always there and always has the same MAC:
+     * the probe finds it, it is flashed once, then it "stays" */
+    if (!setup(&p, &conf, NULL, 1, NULL, rpath, sizeof rpath))
+        return;
+    conf.trigger = BENCH_TRIGGER_PROBE;
+    conf.probe_ms = 200;
+    T_EQ_INT(bench_new(&b, &conf, err, sizeof err), ED_OK);
+    T_EQ_INT(bench_start(b), ED_OK);
+    T_ASSERT(!drive(b, &s, 4000, false, false));
+    T_EQ_INT(s.verdicts, 1);
+    T_EQ_INT(s.pass, 1);
+    T_EQ_INT(s.state[0], BENCH_SLOT_PASS);
+    bench_free(b);
+    read_records(rpath, &c);
+    T_EQ_INT(c.n, 1);
+    T_EQ_INT(c.bad_mac, 0);
+    profile_free(p);
+}
+
+/* The port of slot A appears after a while (hotplug). */
+static atomic_llong plugged_at;
+
+static bool hotplug_present(void *ctx, int slot, const char *url)
+{
+    (void)ctx;
+    (void)slot;
+    (void)url;
+    return clock_ms() >= atomic_load(&plugged_at);
+}
+
+void test_bench__port_trigger_starts_on_hotplug(void)
+{
+    char rpath[400], err[ED_ERRMSG_MAX];
+    struct profile *p;
+    struct bench_conf conf;
+    struct bench *b = NULL;
+    struct seen s;
+
+    if (!setup(&p, &conf, NULL, 1, NULL, rpath, sizeof rpath))
+        return;
+    conf.trigger = BENCH_TRIGGER_PORT;
+    conf.probe_ms = 100;
+    conf.hooks.port_present = hotplug_present;
+    atomic_store(&plugged_at, (long long)clock_ms() + 1000000);
+    T_EQ_INT(bench_new(&b, &conf, err, sizeof err), ED_OK);
+    T_EQ_INT(bench_start(b), ED_OK);
+    /* no port: waiting, nothing starts */
+    T_ASSERT(!drive(b, &s, 700, false, false));
+    T_EQ_INT(s.verdicts, 0);
+    T_EQ_INT(s.state[0], BENCH_SLOT_WAITING);
+    /* plugged in: one unit, and it stays done while it stays plugged */
+    atomic_store(&plugged_at, (long long)clock_ms());
+    T_ASSERT(!drive(b, &s, 3000, false, false));
+    T_EQ_INT(s.verdicts, 1);
+    T_EQ_INT(s.state[0], BENCH_SLOT_PASS);
+    bench_free(b);
+    profile_free(p);
+}
