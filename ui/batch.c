@@ -201,6 +201,8 @@ cJSON *batch_event_json(const struct engine_event *ev, const char *name,
         cJSON_AddNumberToObject(o, "total", (double)p->total);
         cJSON_AddNumberToObject(o, "wire_bytes", (double)p->wire_bytes);
         cJSON_AddNumberToObject(o, "wire_total", (double)p->wire_total);
+        cJSON_AddNumberToObject(o, "written", (double)p->written);
+        cJSON_AddNumberToObject(o, "recoveries", p->recoveries);
         cJSON_AddNumberToObject(o, "rate", (double)(long long)p->rate);
         cJSON_AddNumberToObject(o, "elapsed",
                                 (double)(long long)(p->elapsed * 1000) /
@@ -350,6 +352,9 @@ static void image_summary(struct batch *b, const struct part_track *t,
                           const struct engine_part_info *p)
 {
     char comp[48] = "", when[64];
+    /* a sector-delta write wrote less than the image */
+    uint64_t w = p->written && b->op != ENGINE_OP_READ ? p->written
+                                                       : p->total;
 
     /* under 0.1 s in ms, and no rate from a few ms (as the console) */
     if (p->elapsed < 0.05)
@@ -357,10 +362,10 @@ static void image_summary(struct batch *b, const struct part_track *t,
     else if (p->elapsed < 0.1)
         snprintf(when, sizeof when, "%d ms (%.1f kbit/s)",
                  (int)(p->elapsed * 1000 + 0.5),
-                 (double)p->total * 8.0 / p->elapsed / 1000.0);
+                 (double)w * 8.0 / p->elapsed / 1000.0);
     else
         snprintf(when, sizeof when, "%.1f s (%.1f kbit/s)", p->elapsed,
-                 (double)p->total * 8.0 / p->elapsed / 1000.0);
+                 (double)w * 8.0 / p->elapsed / 1000.0);
     if (b->op == ENGINE_OP_READ) {
         out_line(b, "Read %llu bytes at 0x%08x in %s",
                  (unsigned long long)p->total, t->offset, when);
@@ -372,10 +377,10 @@ static void image_summary(struct batch *b, const struct part_track *t,
         snprintf(comp, sizeof comp, " (%llu compressed)",
                  (unsigned long long)p->wire_total);
     out_line(b, "Wrote %llu bytes%s at 0x%08x in %s",
-             (unsigned long long)p->total, comp, t->offset, when);
+             (unsigned long long)w, comp, t->offset, when);
     out_line(b, "Hash of data verified.");
     b->n_written++;
-    b->bytes_written += p->total;
+    b->bytes_written += w;
 }
 
 /* The line before "Done!": what the whole job did, and how long it took. */
@@ -450,6 +455,13 @@ static void text_part(struct batch *b, const struct engine_part_info *p)
         out_line(b, b->op == ENGINE_OP_READ ? "Finished reading"
                                          : "Finished programming");
         image_summary(b, t, p);
+        if (p->recoveries)
+            out_line(b, "Recovered %s: %u write error%s, resumed where the "
+                     "flash was proven written", t->name, p->recoveries,
+                     p->recoveries == 1 ? "" : "s");
+        if (p->message[0] && b->op != ENGINE_OP_READ)
+            out_line(b, "Only changed sectors of %s: %s", t->name,
+                     p->message);
         break;
     case PHASE_FAILED:
         out_line(b, "Failed %s: %s", t->name, p->message);

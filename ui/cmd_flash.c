@@ -16,6 +16,27 @@
 #include "engine.h"
 #include "profile.h"
 
+/* --write-retries N: a count from 0 to 1000 into *out; false if not. */
+static bool count_arg(int argc, char **argv, int *i, int *out)
+{
+    const char *name = argv[*i];
+    char *end;
+    long v;
+
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "espdeck flash: %s needs a number\n", name);
+        return false;
+    }
+    v = strtol(argv[++*i], &end, 10);
+    if (*end || end == argv[*i] || v < 0 || v > 1000) {
+        fprintf(stderr, "espdeck flash: %s '%s' is not a count from 0 to "
+                "1000\n", name, argv[*i]);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
@@ -23,6 +44,8 @@ static void usage(void)
             "[--before MODE] [--after MODE]\n"
             "                     [--no-stub] [--force] [--no-compress] "
             "[--stub-dir DIR] [-v]\n"
+            "                     [--write-retries N] "
+            "[--write-retries-total N]\n"
             "                     --batch [--json] [--monitor SECONDS]\n"
             "Without --batch on a terminal the console opens.  docs/cli.md "
             "has the details.\n");
@@ -72,6 +95,12 @@ int cmd_flash(int argc, char **argv)
             no_compress = true;
         } else if (!strcmp(a, "--no-monitor")) {
             /* the console's option: batch mode monitors only with --monitor */
+        } else if (!strcmp(a, "--write-retries")) {
+            if (!count_arg(argc, argv, &i, &cli.write_retries))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "--write-retries-total")) {
+            if (!count_arg(argc, argv, &i, &cli.write_retries_total))
+                return EXIT_USAGE;
         } else if (!strcmp(a, "--monitor")) {
             char *end;
 
@@ -137,6 +166,8 @@ int cmd_flash(int argc, char **argv)
     job.no_stub = cli.no_stub;
     job.force = force;
     job.no_compress = no_compress;
+    job.write_retries = cli.write_retries;
+    job.write_retries_total = cli.write_retries_total;
     job.log_level = cli.log_level;
     snprintf(job.stub_dir, sizeof job.stub_dir, "%s", cli.stub_dir);
     if (monitor > 0) {

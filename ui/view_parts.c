@@ -104,6 +104,15 @@ static void status_text(const struct model_part *p, char *buf, size_t len,
     }
 }
 
+/* "· 2 recoveries" after a detail line, when the write resumed. */
+static void recoveries_text(const struct model_part *p, char *buf, size_t len)
+{
+    if (p->recoveries)
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%u recover%s",
+                 term_glyphs()->dot, p->recoveries,
+                 p->recoveries == 1 ? "y" : "ies");
+}
+
 /* The second line of a full pane. */
 static void detail_text(const struct model_part *p, char *buf, size_t len,
                         enum term_role *role)
@@ -134,23 +143,30 @@ static void detail_text(const struct model_part *p, char *buf, size_t len,
                      (double)p->wire_total / (double)p->total);
         snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", g->dot,
                  view_fmt_secs(c, sizeof c, p->elapsed));
+        recoveries_text(p, buf, len);
         break;
     case PHASE_SKIPPED:
         snprintf(buf, len, "%s", p->message[0] ? p->message
                                  : "flash already holds this image (MD5 "
                                    "matched), nothing written");
         break;
-    case PHASE_DONE:
-        snprintf(buf, len, "%s written in %s", model_fmt_bytes(a, sizeof a,
-                                                               p->total),
+    case PHASE_DONE: {
+        uint64_t w = p->written ? p->written : p->total;
+
+        snprintf(buf, len, "%s written in %s", model_fmt_bytes(a, sizeof a, w),
                  view_fmt_secs(c, sizeof c, p->elapsed));
+        if (w < p->total) /* a sector-delta write */
+            snprintf(buf + strlen(buf), len - strlen(buf), " (changed "
+                     "sectors of %s)", model_fmt_bytes(b, sizeof b, p->total));
         if (p->elapsed >= 0.1)  /* a rate over a few ms means nothing */
             snprintf(buf + strlen(buf), len - strlen(buf), "%s%s/s", g->dot,
                      model_fmt_bytes(b, sizeof b,
-                                     (uint64_t)(p->total / p->elapsed)));
+                                     (uint64_t)(w / p->elapsed)));
         snprintf(buf + strlen(buf), len - strlen(buf), "%sMD5 ok", g->dot);
+        recoveries_text(p, buf, len);
         *role = TERM_OK;
         break;
+    }
     case PHASE_FAILED:
         snprintf(buf, len, "%s", p->message[0] ? p->message : "failed");
         *role = TERM_ERROR;

@@ -26,6 +26,7 @@
 #include <md5.h>
 
 #include "clock.h"
+#include "delta.h"
 #include "image.h"
 #include "loader.h"
 #include "stub.h"
@@ -70,6 +71,8 @@ struct engine {
     struct port *port;
     struct loader *l;
     uint32_t flash_size;
+    unsigned recoveries;        /* write recoveries in this job */
+    char errmsg[ED_ERRMSG_MAX]; /* why a recovery step failed */
 };
 
 /* ------------------------------------------------------------------ */
@@ -338,6 +341,8 @@ void engine_job_init(struct engine_job *job)
     snprintf(job->flash_size, sizeof job->flash_size, "keep");
     job->log_level = ED_LOG_INFO;
     job->connect_attempts = 7;
+    job->write_retries = 4;
+    job->write_retries_total = 12;
 }
 
 void engine_job_clear(struct engine_job *job)
@@ -446,6 +451,8 @@ static int do_connect(struct engine *e, char *msg, size_t msglen)
                        msglen);
         if (rc)
             return rc;
+        if (e->hooks.port_opened)
+            e->hooks.port_opened(e->hooks.ctx, &e->port);
     } else {
         port_set_baud(e->port, LOADER_ROM_BAUD);
     }
@@ -663,7 +670,11 @@ static int check_job(struct engine *e, char *msg, size_t msglen)
 struct progress_ctx {
     struct engine *e;
     size_t index;
-    int64_t t0;
+    int64_t t0;         /* the image's first write */
+    uint64_t base;      /* image bytes settled before this write call */
+    uint64_t wire_base; /* wire bytes of the image before this call */
+    uint64_t written_base; /* bytes of the image written before */
+    uint64_t acked;     /* bytes the loader acknowledged in this call */
 };
 
 static void on_progress(void *ctx, size_t done, size_t total,
@@ -673,17 +684,19 @@ static void on_progress(void *ctx, size_t done, size_t total,
     struct engine_part_info *pi = &p->e->parts[p->index];
     double el = (double)(clock_us() - p->t0) / 1e6;
 
+    (void)total;
+    p->acked = done;
     pi->phase = PHASE_WRITING;
     pi->message[0] = '\0';
-    pi->done = done;
-    pi->total = total;
-    pi->wire_bytes = wire_done;
-    pi->wire_total = wire_total;
+    pi->done = p->base + done;
+    pi->written = p->written_base + done;
+    pi->wire_bytes = p->wire_base + wire_done;
+    pi->wire_total = p->wire_base + wire_total;
     pi->elapsed = el;
-    pi->rate = el > 0 ? (double)done / el : 0;
+    pi->rate = el > 0 ? (double)pi->written / el : 0;
     emit_part(p->e, p->index);
     if (p->e->hooks.progress)
-        p->e->hooks.progress(p->e->hooks.ctx, p->index, done, total);
+        p->e->hooks.progress(p->e->hooks.ctx, p->index, pi->done, pi->total);
 }
 
 static void mark_rest_not_written(struct engine *e, size_t from)
@@ -710,47 +723,492 @@ static int flash_md5(struct engine *e, uint32_t offset, uint32_t len,
     return loader_md5(e->l, offset, len, out);
 }
 
+/* SPI_FLASH_MD5 of n ranges, pipelined, each seen by the md5 test hook. */
+static int flash_md5_many(struct engine *e, const uint32_t *offs,
+                          const uint32_t *lens, size_t n,
+                          uint8_t (*out)[16])
+{
+    size_t k;
+
+    if (e->hooks.md5)
+        for (k = 0; k < n; k++)
+            e->hooks.md5(e->hooks.ctx, offs[k], lens[k]);
+    return loader_md5_many(e->l, offs, lens, n, out);
+}
+
+/* Does flash [off, off+len) of image im hold the image's bytes there? */
+static int span_matches(struct engine *e, const struct engine_image *im,
+                        uint32_t off, uint32_t len, bool *same)
+{
+    uint8_t want[16], got[16];
+    int rc;
+
+    *same = false;
+    md5_of(im->data + off, len, want);
+    rc = flash_md5(e, im->offset + off, len, got);
+    if (rc == ED_OK)
+        *same = !memcmp(want, got, 16);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* what to write: unchanged, the whole image, or a sector delta        */
+
+struct image_plan {
+    bool same;              /* the flash holds the image: skip */
+    bool delta;             /* runs are the differing sectors only */
+    struct delta_run *runs; /* malloc'ed; the whole image when !delta */
+    size_t n_runs;
+    uint64_t run_bytes;     /* bytes in the runs */
+};
+
+static void plan_free(struct image_plan *p)
+{
+    free(p->runs);
+    memset(p, 0, sizeof *p);
+}
+
+static int plan_whole(struct image_plan *p, uint32_t len)
+{
+    free(p->runs);
+    p->runs = malloc(sizeof *p->runs);
+    if (!p->runs)
+        return ED_ERR_NOMEM;
+    p->runs[0].start = 0;
+    p->runs[0].len = len;
+    p->n_runs = 1;
+    p->run_bytes = len;
+    p->delta = false;
+    return ED_OK;
+}
+
+/* MD5 each DELTA_SECTOR (or DELTA_BLOCK) unit [first, first+n) of the
+ * image, marking the ones that differ; returns a loader error. */
+static int compare_units(struct engine *e, const struct engine_image *im,
+                         uint32_t unit, size_t first, size_t n, bool *differ)
+{
+    uint32_t offs[DELTA_BLOCK / DELTA_SECTOR], lens[DELTA_BLOCK / DELTA_SECTOR];
+    uint8_t got[DELTA_BLOCK / DELTA_SECTOR][16], want[16];
+    size_t k, m = 0;
+    int rc;
+
+    for (k = 0; k < n; k++) {
+        uint64_t a = (uint64_t)(first + k) * unit;
+
+        if (a >= im->len)
+            break;
+        offs[m] = im->offset + (uint32_t)a;
+        lens[m] = (uint32_t)(im->len - a < unit ? im->len - a : unit);
+        m++;
+    }
+    rc = flash_md5_many(e, offs, lens, m, got);
+    if (rc)
+        return rc;
+    for (k = 0; k < m; k++) {
+        md5_of(im->data + (offs[k] - im->offset), lens[k], want);
+        differ[k] = memcmp(want, got[k], 16) != 0;
+    }
+    return ED_OK;
+}
+
 /*
- * Does the flash at im->offset hold im already (want: the image's MD5)?
- * Sets *same; returns a loader error when an MD5 could not be read.
+ * The sector delta of an image whose region differs: 64 KiB blocks first
+ * (DELTA_BATCH requests at a time, so the scan can stop early), then the
+ * sectors of the blocks that differ.  When most blocks differ the scan is
+ * given up (delta_keep_scanning) and everything from there on is written.
+ */
+static int plan_delta(struct engine *e, const struct engine_image *im,
+                      struct image_plan *p)
+{
+    size_t ns = delta_sectors((uint32_t)im->len);
+    size_t nb = ((size_t)im->len + DELTA_BLOCK - 1) / DELTA_BLOCK;
+    const size_t spb = DELTA_BLOCK / DELTA_SECTOR;
+    bool *sec = calloc(ns, sizeof *sec), *blk = calloc(nb, sizeof *blk);
+    size_t b = 0, k, scanned = 0, ndiff = 0;
+    int rc = ED_ERR_NOMEM;
+
+    if (!sec || !blk)
+        goto out;
+    while (b < nb) {
+        size_t n = nb - b < DELTA_BATCH ? nb - b : DELTA_BATCH;
+
+        if (!delta_keep_scanning((unsigned)scanned, (unsigned)ndiff))
+            break;
+        rc = compare_units(e, im, DELTA_BLOCK, b, n, blk + b);
+        if (rc)
+            goto out;
+        for (k = b; k < b + n; k++)
+            ndiff += blk[k];
+        scanned += n;
+        b += n;
+    }
+    if (b < nb)
+        log_msg(&e->log, ED_LOG_DEBUG, "%s: %zu of the first %zu blocks "
+                "differ: writing the rest whole", im->name, ndiff, scanned);
+    for (k = b * spb; k < ns; k++)
+        sec[k] = true;
+    for (k = 0; k < b; k++) {
+        size_t first = k * spb, n = ns - first < spb ? ns - first : spb, m;
+
+        if (!blk[k])
+            continue;
+        if (b < nb) { /* given up: no sector comparisons either */
+            for (m = 0; m < n; m++)
+                sec[first + m] = true;
+            continue;
+        }
+        rc = compare_units(e, im, DELTA_SECTOR, first, n, sec + first);
+        if (rc)
+            goto out;
+    }
+    free(p->runs);
+    p->runs = malloc(((ns + 1) / 2) * sizeof *p->runs);
+    if (!p->runs) {
+        rc = ED_ERR_NOMEM;
+        goto out;
+    }
+    p->n_runs = delta_runs(p->runs, sec, ns, (uint32_t)im->len);
+    p->run_bytes = 0;
+    for (k = 0; k < p->n_runs; k++)
+        p->run_bytes += p->runs[k].len;
+    p->delta = p->n_runs > 0 && p->run_bytes < im->len;
+    rc = p->delta ? ED_OK : plan_whole(p, (uint32_t)im->len);
+out:
+    free(sec);
+    free(blk);
+    return rc;
+}
+
+/*
+ * What to write of im (want: the image's MD5).  Returns a loader error when
+ * an MD5 could not be read (the caller then writes the whole image).
  *
  * Skipping unchanged images needs the region's MD5, which costs a read of
  * the whole region on the chip (0.4 s for 1.5 MiB) that a first-time flash
  * would pay for nothing.  So the first sector is compared first: when it
- * differs (erased flash, another build: an ESP-IDF app's first sector holds
- * its version, build date and ELF SHA-256) the image must be written and
- * that small MD5 is all it cost; only when it matches is the whole region
- * compared.
+ * reads erased the image is written whole and that small MD5 is all it
+ * cost; when it matches the image, the whole region is compared (skip when
+ * equal).  Otherwise (another build in the region) the sector delta decides.
  */
-static int region_unchanged(struct engine *e, const struct engine_image *im,
-                            const uint8_t want[16], bool *same)
+static int plan_image(struct engine *e, const struct engine_image *im,
+                      const uint8_t want[16], struct image_plan *p)
 {
-    uint8_t got[16], head[16];
+    uint8_t got[16], head[16], erased[16];
+    uint8_t ff[ENGINE_PROBE_BYTES];
     int rc;
 
-    *same = false;
-    if (im->len > ENGINE_PROBE_BYTES) {
-        md5_of(im->data, ENGINE_PROBE_BYTES, head);
-        rc = flash_md5(e, im->offset, ENGINE_PROBE_BYTES, got);
+    memset(p, 0, sizeof *p);
+    if (im->len <= ENGINE_PROBE_BYTES) {
+        rc = flash_md5(e, im->offset, (uint32_t)im->len, got);
         if (rc)
             return rc;
-        if (memcmp(got, head, 16)) {
+        p->same = !memcmp(got, want, 16);
+        return plan_whole(p, (uint32_t)im->len);
+    }
+    md5_of(im->data, ENGINE_PROBE_BYTES, head);
+    rc = flash_md5(e, im->offset, ENGINE_PROBE_BYTES, got);
+    if (rc)
+        return rc;
+    if (memcmp(got, head, 16)) {
+        memset(ff, 0xFF, sizeof ff);
+        md5_of(ff, sizeof ff, erased);
+        if (!memcmp(got, erased, 16)) {
             log_msg(&e->log, ED_LOG_DEBUG, "%s: the first %u bytes at 0x%x "
-                    "differ: writing", im->name, ENGINE_PROBE_BYTES,
+                    "are erased: writing", im->name, ENGINE_PROBE_BYTES,
                     im->offset);
-            return ED_OK;
+            return plan_whole(p, (uint32_t)im->len);
         }
+        return plan_delta(e, im, p);
     }
     rc = flash_md5(e, im->offset, (uint32_t)im->len, got);
     if (rc)
         return rc;
-    *same = !memcmp(got, want, 16);
+    if (!memcmp(got, want, 16)) {
+        p->same = true;
+        return ED_OK;
+    }
+    return plan_delta(e, im, p);
+}
+
+/* ------------------------------------------------------------------ */
+/* writing with recovery                                               */
+
+static bool network_port(const char *url)
+{
+    return !strncmp(url, "socket://", 9) || !strncmp(url, "rfc2217://", 10);
+}
+
+/* Close and open the job's port again, at the loader's baud. */
+static int reopen_port(struct engine *e)
+{
+    char err[ED_ERRMSG_MAX] = "";
+    int t, rc = ED_ERR_CLOSED;
+
+    port_close(e->port);
+    e->port = NULL;
+    for (t = 0; t < 20 && !atomic_load(&e->cancel); t++) {
+        rc = port_open(&e->port, e->job.port, loader_baud(e->l), &e->log,
+                       err, sizeof err);
+        if (rc == ED_OK) {
+            if (e->hooks.port_opened)
+                e->hooks.port_opened(e->hooks.ctx, &e->port);
+            break;
+        }
+        clock_sleep_ms(100); /* the server may not have seen us go yet */
+    }
+    if (rc)
+        return ed_seterr(e->errmsg, sizeof e->errmsg, rc,
+                         "could not open %s again: %s", e->job.port, err);
+    log_msg(&e->log, ED_LOG_INFO, "opened %s again", e->job.port);
+    rc = loader_set_port(e->l, e->port);
+    if (rc)
+        return ed_seterr(e->errmsg, sizeof e->errmsg, rc, "%s",
+                         loader_errmsg(e->l));
     return ED_OK;
+}
+
+/*
+ * Get the link usable again after `cause` (the enum ed_err that broke a
+ * command): a network port whose connection closed is opened again (the
+ * board keeps running the stub), then the loader that runs is re-synced.
+ * Every recovery goes through here.  Sets e->errmsg on failure.
+ */
+static int recover_link(struct engine *e, int cause)
+{
+    int tries, rc = cause;
+
+    for (tries = 0; tries < 2; tries++) {
+        if (rc == ED_ERR_CLOSED) {
+            if (!network_port(e->job.port))
+                return ed_seterr(e->errmsg, sizeof e->errmsg, rc,
+                                 "the port %s closed", e->job.port);
+            rc = reopen_port(e);
+            if (rc)
+                return rc;
+        }
+        rc = loader_resync(e->l);
+        if (rc != ED_ERR_CLOSED)
+            break;
+    }
+    if (rc)
+        ed_seterr(e->errmsg, sizeof e->errmsg, rc, "%s", loader_errmsg(e->l));
+    return rc;
+}
+
+/* Where a write of im may start: a 4 KiB sector of the flash, or end. */
+static uint32_t next_boundary(const struct engine_image *im, uint32_t pos,
+                              uint32_t end)
+{
+    uint32_t a = im->offset + pos;
+    uint64_t b = ((uint64_t)a / DELTA_SECTOR + 1) * DELTA_SECTOR;
+    uint64_t r = b - im->offset;
+
+    return r < end ? (uint32_t)r : end;
+}
+
+/*
+ * After a failed write that started at *pos: move *pos to the furthest
+ * sector boundary up to hint (the bytes the loader acknowledged) below
+ * which the flash is proven to hold the image (MD5 of [*pos, q)).  A
+ * written prefix grows monotonically, so the furthest proven boundary is
+ * found by bisection; the first try is hint itself (the common case: all
+ * that was acknowledged was written).
+ */
+static int prove_written(struct engine *e, const struct engine_image *im,
+                         uint32_t *pos, uint32_t hint, uint32_t end)
+{
+    uint32_t cand[1 + 4096], q = *pos;
+    size_t n = 0, lo, hi;
+    bool same;
+    int rc;
+
+    cand[n++] = *pos;
+    while (q < hint && n < sizeof cand / sizeof cand[0]) {
+        uint32_t nx = next_boundary(im, q, end);
+
+        if (nx > hint)
+            break;
+        cand[n++] = q = nx;
+    }
+    lo = 0;
+    hi = n - 1;
+    if (hi == 0)
+        return ED_OK;
+    rc = span_matches(e, im, *pos, cand[hi] - *pos, &same);
+    if (rc)
+        return rc;
+    if (same) {
+        *pos = cand[hi];
+        return ED_OK;
+    }
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        rc = span_matches(e, im, *pos, cand[mid] - *pos, &same);
+        if (rc)
+            return rc;
+        if (same)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    *pos = cand[lo];
+    return ED_OK;
+}
+
+/* Write [pos, end) of image i: compressed unless asked not to. */
+static int write_span(struct engine *e, size_t i, uint32_t pos, uint32_t end,
+                      struct progress_ctx *pc)
+{
+    const struct engine_image *im = &e->job.images[i];
+    uint8_t *comp = NULL;
+    size_t comp_len = 0;
+    int rc;
+
+    if (e->job.no_compress)
+        return loader_flash_write(e->l, im->offset + pos, im->data + pos,
+                                  end - pos, false, on_progress, pc);
+    rc = loader_deflate(im->data + pos, end - pos, &comp, &comp_len);
+    if (rc)
+        return ed_seterr(e->errmsg, sizeof e->errmsg, rc,
+                         "out of memory compressing %s", im->name);
+    if (comp_len < end - pos)
+        rc = loader_flash_write_deflated(e->l, im->offset + pos, end - pos,
+                                         comp, comp_len, on_progress, pc);
+    else
+        rc = loader_flash_write(e->l, im->offset + pos, im->data + pos,
+                                end - pos, false, on_progress, pc);
+    free(comp);
+    return rc;
+}
+
+/* May image i recover once more?  Counts it; else the sentence in msg. */
+static int take_recovery(struct engine *e, size_t i, int rc, const char *cause,
+                         char *msg, size_t msglen)
+{
+    const struct engine_job *j = &e->job;
+    const struct engine_image *im = &j->images[i];
+    struct engine_part_info *pi = &e->parts[i];
+
+    if (!pi->recoveries && (j->write_retries <= 0 ||
+                            j->write_retries_total <= 0))
+        return ed_seterr(msg, msglen, rc, "writing %s at 0x%x failed: %s",
+                         im->name, im->offset, cause);
+    if ((int)pi->recoveries >= j->write_retries ||
+        (int)e->recoveries >= j->write_retries_total) {
+        bool job_wide = (int)pi->recoveries < j->write_retries;
+
+        return ed_seterr(msg, msglen, rc,
+                         "writing %s at 0x%x failed after %u recover%s "
+                         "(%s): %s: check the cable and the board's power, "
+                         "or lower --baud", im->name, im->offset,
+                         job_wide ? e->recoveries : pi->recoveries,
+                         (job_wide ? e->recoveries : pi->recoveries) == 1
+                             ? "y" : "ies",
+                         job_wide ? "the job's limit, --write-retries-total"
+                                  : "the limit per image, --write-retries",
+                         cause);
+    }
+    pi->recoveries++;
+    e->recoveries++;
+    return ED_OK;
+}
+
+/*
+ * Write [start, end) of image i and, when verify, check it by MD5.  On any
+ * error (a bad status, a missing or malformed reply, a closed network
+ * link, a run that reads back different) the link is recovered, what is on
+ * the flash is proven by MD5 in sector steps, and a new write with a new
+ * compressed stream starts at the first sector not proven written; at most
+ * job.write_retries times per image and write_retries_total per job.
+ * settled: image bytes already final before this run (progress).
+ */
+static int write_run(struct engine *e, size_t i, uint32_t start,
+                     uint32_t end, bool verify, uint64_t settled,
+                     int64_t t0, char *msg, size_t msglen)
+{
+    struct engine_image *im = &e->job.images[i];
+    struct engine_part_info *pi = &e->parts[i];
+    char cause[ED_ERRMSG_MAX];
+    uint32_t pos = start;
+    int rc;
+
+    for (;;) {
+        struct progress_ctx pc;
+        uint32_t from = pos;
+        bool same = true;
+
+        memset(&pc, 0, sizeof pc);
+        pc.e = e;
+        pc.index = i;
+        pc.t0 = t0;
+        pc.base = settled + (pos - start);
+        pc.wire_base = pi->wire_bytes;
+        pc.written_base = pi->written;
+        rc = write_span(e, i, pos, end, &pc);
+        snprintf(cause, sizeof cause, "%s", loader_errmsg(e->l));
+        if (rc == ED_OK && verify) {
+            rc = span_matches(e, im, start, end - start, &same);
+            snprintf(cause, sizeof cause, "%s", loader_errmsg(e->l));
+            if (rc == ED_OK && !same) {
+                rc = ED_ERR_VERIFY;
+                snprintf(cause, sizeof cause, "0x%x..0x%x read back "
+                         "different", im->offset + start, im->offset + end);
+            }
+            pc.acked = end - pos;
+        }
+        if (rc == ED_OK || rc == ED_ERR_CANCELLED)
+            return rc;
+        for (;;) {
+            uint32_t hint = pos + (uint32_t)pc.acked;
+
+            if (atomic_load(&e->cancel))
+                return ED_ERR_CANCELLED;
+            if (take_recovery(e, i, rc, cause, msg, msglen))
+                return rc;
+            log_msg(&e->log, ED_LOG_WARN, "%s: recovering (%u of %d) "
+                    "after: %s", im->name, pi->recoveries,
+                    e->job.write_retries, cause);
+            rc = recover_link(e, rc);
+            if (rc == ED_OK)
+                rc = prove_written(e, im, &pos, hint < end ? hint : end,
+                                   end);
+            if (rc == ED_OK)
+                break;
+            if (rc == ED_ERR_CANCELLED)
+                return rc;
+            snprintf(cause, sizeof cause, "%s", e->errmsg[0] ? e->errmsg
+                                                 : loader_errmsg(e->l));
+            e->errmsg[0] = '\0';
+            pc.acked = 0;
+        }
+        log_msg(&e->log, ED_LOG_INFO, "%s: %u bytes from 0x%x proven "
+                "written, resuming at 0x%x", im->name, pos - from,
+                im->offset + from, im->offset + pos);
+        if (pos == end) /* all of the run proven by MD5, piece by piece */
+            return ED_OK;
+    }
 }
 
 struct flash_result {
     unsigned written, skipped;
 };
+
+/* The verify of the whole region; ED_ERR_VERIFY with hg (flash MD5). */
+static int verify_image(struct engine *e, size_t i, const uint8_t want[16],
+                        char hg[33])
+{
+    const struct engine_image *im = &e->job.images[i];
+    uint8_t got[16];
+    int rc;
+
+    set_phase(e, i, PHASE_VERIFYING, NULL);
+    rc = flash_md5(e, im->offset, (uint32_t)im->len, got);
+    if (rc)
+        return rc;
+    hex16(got, hg);
+    return memcmp(got, want, 16) ? ED_ERR_VERIFY : ED_OK;
+}
 
 /* Write every image.  Returns ED_OK or the failure (msg set). */
 static int write_images(struct engine *e, struct flash_result *res,
@@ -758,16 +1216,20 @@ static int write_images(struct engine *e, struct flash_result *res,
 {
     struct engine_job *j = &e->job;
     const struct chip_desc *d = chip_get(e->chip.chip);
-    size_t i;
-    int rc;
+    struct image_plan plan;
+    size_t i, r;
+    int rc = ED_OK;
 
+    memset(&plan, 0, sizeof plan);
     for (i = 0; i < j->n_images; i++) {
         struct engine_image *im = &j->images[i];
-        uint8_t want[16], got[16];
+        struct engine_part_info *pi = &e->parts[i];
+        uint8_t want[16];
         char hw[33], hg[33], a[32], b[32];
-        struct progress_ctx pc;
+        uint64_t settled;
         int64_t t0;
 
+        plan_free(&plan);
         if (atomic_load(&e->cancel)) {
             mark_rest_not_written(e, i);
             return ed_seterr(msg, msglen, ED_ERR_CANCELLED,
@@ -801,21 +1263,25 @@ static int write_images(struct engine *e, struct flash_result *res,
                         "size %s (SHA-256 updated)", im->name,
                         j->flash_mode, j->flash_freq, j->flash_size);
         }
+        if (!im->len) {
+            set_phase(e, i, PHASE_SKIPPED, "empty");
+            res->skipped++;
+            continue;
+        }
         md5_of(im->data, im->len, want);
         hex16(want, hw);
-        e->parts[i].total = im->len;
-        if (!j->force && im->len) {
-            bool same = false;
-
-            rc = region_unchanged(e, im, want, &same);
+        pi->total = im->len;
+        rc = ED_ERR_ARG;
+        if (!j->force) {
+            rc = plan_image(e, im, want, &plan);
             if (rc == ED_ERR_CANCELLED) {
                 mark_rest_not_written(e, i);
                 return ed_seterr(msg, msglen, rc, "cancelled: %u of %zu "
                                  "images written", res->written,
                                  j->n_images);
             }
-            if (rc == ED_OK && same) {
-                e->parts[i].done = im->len;
+            if (rc == ED_OK && plan.same) {
+                pi->done = im->len;
                 set_phase(e, i, PHASE_SKIPPED, "unchanged");
                 res->skipped++;
                 continue;
@@ -824,17 +1290,55 @@ static int write_images(struct engine *e, struct flash_result *res,
                 log_msg(&e->log, ED_LOG_DEBUG, "%s: flash MD5 not read: %s",
                         im->name, loader_errmsg(e->l));
         }
+        if (rc && plan_whole(&plan, (uint32_t)im->len))
+            return ed_seterr(msg, msglen, ED_ERR_NOMEM, "out of memory");
+        if (plan.delta)
+            log_msg(&e->log, ED_LOG_INFO, "%s: %zu run%s of changed sectors, "
+                    "%s of %s", im->name, plan.n_runs,
+                    plan.n_runs == 1 ? "" : "s",
+                    size_text(plan.run_bytes, a, sizeof a),
+                    size_text(im->len, b, sizeof b));
         set_phase(e, i, PHASE_ERASING, NULL);
         t0 = clock_us();
-        pc.e = e;
-        pc.index = i;
-        pc.t0 = t0;
-        rc = loader_flash_write(e->l, im->offset, im->data, im->len,
-                                !j->no_compress, on_progress, &pc);
-        if (rc == ED_ERR_CANCELLED) {
-            unsigned pct = im->len ? (unsigned)(e->parts[i].done * 100 /
-                                                im->len) : 0;
+        settled = im->len - plan.run_bytes;
+        for (r = 0; r < plan.n_runs && rc != ED_ERR_CANCELLED; r++) {
+            const struct delta_run *run = &plan.runs[r];
 
+            rc = write_run(e, i, run->start, run->start + run->len,
+                           plan.delta, settled, t0, msg, msglen);
+            if (rc)
+                break;
+            settled += run->len;
+        }
+        if (rc == ED_OK) {
+            pi->done = im->len;
+            pi->elapsed = (double)(clock_us() - t0) / 1e6;
+            if (e->hooks.after_write)
+                e->hooks.after_write(e->hooks.ctx, j, i);
+            md5_of(im->data, im->len, want); /* the data as it is now */
+            hex16(want, hw);
+            rc = verify_image(e, i, want, hg);
+            if (rc == ED_ERR_VERIFY && plan.delta) {
+                log_msg(&e->log, ED_LOG_WARN, "%s reads back different "
+                        "after writing the changed sectors: rewriting the "
+                        "whole image", im->name);
+                set_phase(e, i, PHASE_ERASING, NULL);
+                rc = write_run(e, i, 0, (uint32_t)im->len, false, 0, t0,
+                               msg, msglen);
+                if (rc == ED_OK)
+                    rc = verify_image(e, i, want, hg);
+            }
+        }
+        if (rc == ED_ERR_CANCELLED) {
+            unsigned pct = (unsigned)(pi->done * 100 / im->len);
+
+            if (pi->phase == PHASE_VERIFYING) {
+                set_phase(e, i, PHASE_CANCELLED, "cancelled while "
+                          "verifying: written but not checked");
+                mark_rest_not_written(e, i + 1);
+                return ed_seterr(msg, msglen, rc,
+                                 "cancelled while verifying %s", im->name);
+            }
             set_phase(e, i, PHASE_CANCELLED,
                       "cancelled at %u %%: this partition is incomplete",
                       pct);
@@ -844,31 +1348,20 @@ static int write_images(struct engine *e, struct flash_result *res,
                              "incomplete, the board will not boot until it "
                              "is flashed again", im->name, pct, im->name);
         }
-        if (rc) {
-            char why[ED_ERRMSG_MAX];
-
-            snprintf(why, sizeof why, "%s", loader_errmsg(e->l));
-            set_phase(e, i, PHASE_FAILED, "write failed: %.140s", why);
+        if (rc == ED_ERR_VERIFY) {
+            set_phase(e, i, PHASE_FAILED,
+                      "verify failed: flash MD5 %s \xe2\x89\xa0 image MD5 %s",
+                      hg, hw);
             mark_rest_not_written(e, i + 1);
-            return ed_seterr(msg, msglen, rc, "writing %s at 0x%x failed: %s",
-                             im->name, im->offset, why);
+            return ed_seterr(msg, msglen, ED_ERR_VERIFY,
+                             "verify failed for %s at 0x%x: flash MD5 %s "
+                             "\xe2\x89\xa0 image MD5 %s%s (the flash may be "
+                             "worn or write-protected: flash again, then "
+                             "try another board)", im->name, im->offset, hg,
+                             hw, plan.delta ? " even after rewriting the "
+                             "whole image" : "");
         }
-        e->parts[i].done = im->len;
-        e->parts[i].elapsed = (double)(clock_us() - t0) / 1e6;
-        set_phase(e, i, PHASE_VERIFYING, NULL);
-        if (e->hooks.after_write)
-            e->hooks.after_write(e->hooks.ctx, j, i);
-        md5_of(im->data, im->len, want); /* the data as it is now */
-        hex16(want, hw);
-        rc = flash_md5(e, im->offset, (uint32_t)im->len, got);
-        if (rc == ED_ERR_CANCELLED) {
-            set_phase(e, i, PHASE_CANCELLED,
-                      "cancelled while verifying: written but not checked");
-            mark_rest_not_written(e, i + 1);
-            return ed_seterr(msg, msglen, rc, "cancelled while verifying %s",
-                             im->name);
-        }
-        if (rc) {
+        if (rc && pi->phase == PHASE_VERIFYING) {
             char why[ED_ERRMSG_MAX];
 
             snprintf(why, sizeof why, "%s", loader_errmsg(e->l));
@@ -877,25 +1370,22 @@ static int write_images(struct engine *e, struct flash_result *res,
             return ed_seterr(msg, msglen, rc, "verifying %s failed: %s",
                              im->name, why);
         }
-        if (memcmp(got, want, 16)) {
-            hex16(got, hg);
-            set_phase(e, i, PHASE_FAILED,
-                      "verify failed: flash MD5 %s \xe2\x89\xa0 image MD5 %s",
-                      hg, hw);
+        if (rc) {
+            set_phase(e, i, PHASE_FAILED, "write failed: %.140s", msg);
             mark_rest_not_written(e, i + 1);
-            return ed_seterr(msg, msglen, ED_ERR_VERIFY,
-                             "verify failed for %s at 0x%x: flash MD5 %s "
-                             "\xe2\x89\xa0 image MD5 %s (the flash may be "
-                             "worn or write-protected: flash again, then "
-                             "try another board)", im->name, im->offset, hg,
-                             hw);
+            plan_free(&plan);
+            return rc;
         }
-        e->parts[i].rate = e->parts[i].elapsed > 0
-                               ? (double)im->len / e->parts[i].elapsed
-                               : 0;
-        set_phase(e, i, PHASE_DONE, NULL);
+        pi->rate = pi->elapsed > 0 ? (double)pi->written / pi->elapsed : 0;
+        if (plan.delta)
+            set_phase(e, i, PHASE_DONE, "%zu changed run%s, %s written",
+                      plan.n_runs, plan.n_runs == 1 ? "" : "s",
+                      size_text(pi->written, a, sizeof a));
+        else
+            set_phase(e, i, PHASE_DONE, NULL);
         res->written++;
     }
+    plan_free(&plan);
     return ED_OK;
 }
 
@@ -1022,6 +1512,7 @@ static void run_flash(struct engine *e)
 
 again:
     memset(&res, 0, sizeof res);
+    e->recoveries = 0;
     memset(e->parts, 0, sizeof e->parts);
     for (i = 0; i < j->n_images; i++) {
         e->parts[i].index = (int)i;
@@ -1067,6 +1558,12 @@ again:
                      "%u image%s written and verified in %.1f s, %u "
                      "unchanged (MD5 matched)", res.written,
                      res.written == 1 ? "" : "s", secs, res.skipped);
+    }
+    if (e->recoveries) {
+        size_t l = strlen(msg);
+
+        snprintf(msg + l, sizeof msg - l, " (%u recover%s from write "
+                 "errors)", e->recoveries, e->recoveries == 1 ? "y" : "ies");
     }
     log_msg(&e->log, ED_LOG_INFO, "%s", msg);
     if (j->monitor_after && !(atomic_load(&e->cmds) & CMD_BIT_STOP)) {

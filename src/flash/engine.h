@@ -81,6 +81,11 @@ struct engine_job {
     int (*admit)(void *ctx, const struct engine_chip_info *chip, char *why,
                  size_t whylen);
     void *admit_ctx;
+    /* Write recoveries (prove what is on the flash, resume there): at most
+     * write_retries per image (4) and write_retries_total per job (12);
+     * 0 = fail at the first error. */
+    int write_retries;
+    int write_retries_total;
 };
 
 /* Defaults: 921600 baud, default-reset, hard-reset, keep, auto chip. */
@@ -143,6 +148,9 @@ struct engine_part_info {
     uint64_t wire_total;
     double rate;            /* uncompressed bytes per second */
     double elapsed;         /* seconds in this partition */
+    uint64_t written;       /* bytes written (less than total after a
+                             * sector-delta write; more after a resume) */
+    unsigned recoveries;    /* write errors recovered from (resumed) */
     char message[160];      /* failure reason, or "unchanged", ... */
 };
 
@@ -212,6 +220,10 @@ struct engine_hooks {
     void (*progress)(void *ctx, size_t index, uint64_t done, uint64_t total);
     /* before every SPI_FLASH_MD5 the engine asks for (engine thread) */
     void (*md5)(void *ctx, uint32_t offset, uint32_t len);
+    /* after the engine opened its port, and after every reopen (engine
+     * thread): may replace *port with a port that wraps it and closes it
+     * (a fault-injecting or byte-counting port in tests) */
+    void (*port_opened)(void *ctx, struct port **port);
     void *ctx;
 };
 void engine_set_hooks(struct engine *e, const struct engine_hooks *h);

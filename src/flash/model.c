@@ -413,6 +413,8 @@ static void apply_part(struct model *m, const struct engine_part_info *pi,
     p->wire_total = pi->wire_total;
     p->rate = pi->rate;
     p->elapsed = pi->elapsed;
+    p->written = pi->written;
+    p->recoveries = pi->recoveries;
     snprintf(p->message, sizeof p->message, "%s", pi->message);
     if (pi->phase == PHASE_ERASING || pi->phase == PHASE_WRITING)
         p->ever_written = true;

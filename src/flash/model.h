@@ -61,6 +61,8 @@ struct model_part {
     uint64_t wire_bytes, wire_total;
     double rate;                /* bytes per second */
     double elapsed;             /* seconds, from the engine */
+    uint64_t written;           /* bytes written (a delta: fewer) */
+    unsigned recoveries;        /* write errors recovered from */
     char message[160];
     bool ever_written;          /* a write started (for cancel reports) */
 };

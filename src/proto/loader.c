@@ -25,7 +25,6 @@
 #define MEM_END_ROM_TIMEOUT_MS 200
 #define OHAI_TIMEOUT_MS 3000
 #define CHIP_ERASE_TIMEOUT_MS 120000
-#define WRITE_BLOCK_ATTEMPTS 3
 #define ERASE_REGION_S_PER_MB 40.0
 #define ERASE_WRITE_S_PER_MB 40.0
 #define MD5_S_PER_MB 8.0
@@ -1148,36 +1147,48 @@ static int flash_begin(struct loader *l, uint8_t op, uint32_t size,
     return rc ? fail_proto(l, rc) : ED_OK;
 }
 
-/* One data block with esptool's retries on timeout. */
+/*
+ * One data block, sent once.  esptool sends a block again after a timeout;
+ * espdeck does not: the loader may have taken the block and only its reply
+ * was lost, and a block fed twice into a live inflate stream (or written
+ * twice at the stub's moving position) breaks the image.  The engine proves
+ * what reached the flash by MD5 and resumes with a fresh begin instead.
+ */
 static int flash_block_send(struct loader *l, uint8_t op, uint8_t *pkt,
                             const uint8_t *data, size_t len, uint32_t seq,
                             size_t uncompressed)
 {
     int timeout = loader_timeout_per_mb(ERASE_WRITE_S_PER_MB, uncompressed);
-    int attempt, rc = ED_OK;
+    int rc;
 
     put32(pkt, (uint32_t)len);
     put32(pkt + 4, seq);
     put32(pkt + 8, 0);
     put32(pkt + 12, 0);
     memcpy(pkt + 16, data, len);
-    for (attempt = 0; attempt < WRITE_BLOCK_ATTEMPTS; attempt++) {
-        rc = proto_command(l->proto, op, pkt, 16 + len,
-                           proto_checksum(data, len), 0, timeout, NULL);
-        if (rc != ED_ERR_TIMEOUT)
-            break;
-        log_msg(&l->log, ED_LOG_WARN, "block %u timed out, retrying", seq);
-    }
-    return rc ? fail_proto(l, rc) : ED_OK;
+    rc = proto_command(l->proto, op, pkt, 16 + len, proto_checksum(data, len),
+                       0, timeout, NULL);
+    if (rc == ED_OK)
+        return ED_OK;
+    if (rc == ED_ERR_CLOSED)
+        snprintf(l->errmsg, sizeof l->errmsg, "the link to the board "
+                 "closed%s%s%s", port_errmsg(l->port)[0] ? " (" : "",
+                 port_errmsg(l->port), port_errmsg(l->port)[0] ? ")" : "");
+    else
+        fail_proto(l, rc);
+    snprintf(l->errmsg + strlen(l->errmsg),
+             sizeof l->errmsg - strlen(l->errmsg), " (block %u)", seq);
+    return rc;
 }
 
-static int compress_data(const uint8_t *data, size_t len, uint8_t **out,
-                         size_t *out_len)
+int loader_deflate(const uint8_t *data, size_t len, uint8_t **out,
+                   size_t *out_len)
 {
     uLongf cap = compressBound((uLong)len);
     uint8_t *buf = malloc(cap ? cap : 1);
 
     *out = NULL;
+    *out_len = 0;
     if (!buf)
         return ED_ERR_NOMEM;
     if (compress2(buf, &cap, data, (uLong)len, 9) != Z_OK) {
@@ -1189,16 +1200,147 @@ static int compress_data(const uint8_t *data, size_t len, uint8_t **out,
     return ED_OK;
 }
 
+/* FLASH_BEGIN + FLASH_DATA of data, padded blocks of flash_block(). */
+static int write_plain(struct loader *l, uint32_t offset, const uint8_t *data,
+                       size_t len, loader_progress_fn progress, void *ctx)
+{
+    uint32_t bs = flash_block(l), blocks, seq;
+    uint8_t *pkt = malloc(16 + (size_t)bs), *pad = malloc(bs);
+    size_t wire_total, wire_done = 0, done = 0;
+    int rc;
+
+    if (!pkt || !pad) {
+        rc = ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_NOMEM,
+                       "out of memory");
+        goto out;
+    }
+    blocks = (uint32_t)((len + bs - 1) / bs);
+    wire_total = (size_t)blocks * bs;
+    rc = flash_begin(l, OP_FLASH_BEGIN, (uint32_t)len, blocks, bs, offset,
+                     len);
+    if (rc)
+        goto out;
+    l->defl_pending = false;
+    l->write_pending = true;
+    log_msg(&l->log, ED_LOG_DEBUG, "writing %zu bytes at 0x%x in %u blocks",
+            len, offset, blocks);
+    for (seq = 0; seq < blocks; seq++) {
+        size_t off = (size_t)seq * bs;
+        size_t n = len - off < bs ? len - off : bs;
+        const uint8_t *src = data + off;
+
+        if (cancelled(l)) {
+            rc = ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_CANCELLED,
+                           "cancelled after %zu of %zu bytes", done, len);
+            goto out;
+        }
+        if (n < bs) {
+            memcpy(pad, data + off, n);
+            memset(pad + n, 0xFF, bs - n);
+            src = pad;
+        }
+        rc = flash_block_send(l, OP_FLASH_DATA, pkt, src, bs, seq, bs);
+        if (rc)
+            goto out;
+        done += n;
+        wire_done += bs;
+        if (progress)
+            progress(ctx, done, len, wire_done, wire_total);
+    }
+    rc = ED_OK;
+out:
+    free(pkt);
+    free(pad);
+    return rc;
+}
+
+int loader_flash_write_deflated(struct loader *l, uint32_t offset,
+                                size_t len, const uint8_t *comp,
+                                size_t comp_len, loader_progress_fn progress,
+                                void *ctx)
+{
+    uint32_t bs = flash_block(l), blocks, seq, size;
+    uint8_t *pkt = NULL, *scratch = NULL;
+    size_t wire_done = 0, done = 0;
+    z_stream zs;
+    bool zs_init = false;
+    int rc;
+
+    if ((rc = need_chip(l)) != ED_OK)
+        return rc;
+    if (len == 0 || len > 0xFFFFFFFFu - offset || !comp_len)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_ARG,
+                         "nothing to write at 0x%x", offset);
+    pkt = malloc(16 + (size_t)bs);
+    scratch = malloc(32768);
+    memset(&zs, 0, sizeof zs);
+    if (!pkt || !scratch || inflateInit(&zs) != Z_OK) {
+        rc = ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_NOMEM,
+                       "out of memory");
+        goto out;
+    }
+    zs_init = true;
+    size = l->stub ? (uint32_t)len
+                   : (uint32_t)((len + LOADER_ROM_FLASH_BLOCK - 1) /
+                                LOADER_ROM_FLASH_BLOCK *
+                                LOADER_ROM_FLASH_BLOCK);
+    blocks = (uint32_t)((comp_len + bs - 1) / bs);
+    rc = flash_begin(l, OP_FLASH_DEFL_BEGIN, size, blocks, bs, offset, size);
+    if (rc)
+        goto out;
+    l->defl_pending = true;
+    l->write_pending = false;
+    log_msg(&l->log, ED_LOG_DEBUG,
+            "writing %zu bytes at 0x%x in %u blocks (compressed)", len,
+            offset, blocks);
+    for (seq = 0; seq < blocks; seq++) {
+        size_t off = (size_t)seq * bs;
+        size_t n = comp_len - off < bs ? comp_len - off : bs;
+        size_t before = zs.total_out;
+
+        if (cancelled(l)) {
+            rc = ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_CANCELLED,
+                           "cancelled after %zu of %zu bytes", done, len);
+            goto out;
+        }
+        /* how much this block inflates to, for its timeout */
+        zs.next_in = (Bytef *)(uintptr_t)(comp + off);
+        zs.avail_in = (uInt)n;
+        while (zs.avail_in) {
+            int zr;
+
+            zs.next_out = scratch;
+            zs.avail_out = 32768;
+            zr = inflate(&zs, Z_NO_FLUSH);
+            if (zr == Z_STREAM_END)
+                break;
+            if (zr != Z_OK && zr != Z_BUF_ERROR)
+                break;
+        }
+        rc = flash_block_send(l, OP_FLASH_DEFL_DATA, pkt, comp + off, n, seq,
+                              zs.total_out - before);
+        if (rc)
+            goto out;
+        done = zs.total_out;
+        wire_done += n;
+        if (progress)
+            progress(ctx, done > len ? len : done, len, wire_done, comp_len);
+    }
+    rc = ED_OK;
+out:
+    if (zs_init)
+        inflateEnd(&zs);
+    free(scratch);
+    free(pkt);
+    return rc;
+}
+
 int loader_flash_write(struct loader *l, uint32_t offset, const uint8_t *data,
                        size_t len, bool compress, loader_progress_fn progress,
                        void *ctx)
 {
-    uint32_t bs = flash_block(l), blocks, seq;
-    uint8_t *comp = NULL, *pkt = NULL, *scratch = NULL, *pad = NULL;
-    size_t comp_len = 0, wire_total, wire_done = 0, done = 0;
-    bool defl = false;
-    z_stream zs;
-    bool zs_init = false;
+    uint8_t *comp = NULL;
+    size_t comp_len = 0;
     int rc;
 
     if ((rc = need_chip(l)) != ED_OK)
@@ -1207,105 +1349,17 @@ int loader_flash_write(struct loader *l, uint32_t offset, const uint8_t *data,
         return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_ARG,
                          "nothing to write at 0x%x", offset);
     if (compress) {
-        rc = compress_data(data, len, &comp, &comp_len);
+        rc = loader_deflate(data, len, &comp, &comp_len);
         if (rc)
             return ed_seterr(l->errmsg, sizeof l->errmsg, rc,
                              "could not compress %zu bytes", len);
-        defl = comp_len < len;
     }
-    pkt = malloc(16 + (size_t)bs);
-    pad = malloc(bs);
-    if (!pkt || !pad) {
-        rc = ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_NOMEM,
-                       "out of memory");
-        goto out;
-    }
-    if (defl) {
-        uint32_t size = l->stub ? (uint32_t)len
-                                : (uint32_t)((len + LOADER_ROM_FLASH_BLOCK - 1) /
-                                             LOADER_ROM_FLASH_BLOCK *
-                                             LOADER_ROM_FLASH_BLOCK);
-        blocks = (uint32_t)((comp_len + bs - 1) / bs);
-        wire_total = comp_len;
-        scratch = malloc(32768);
-        memset(&zs, 0, sizeof zs);
-        if (!scratch || inflateInit(&zs) != Z_OK) {
-            rc = ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_NOMEM,
-                           "out of memory");
-            goto out;
-        }
-        zs_init = true;
-        rc = flash_begin(l, OP_FLASH_DEFL_BEGIN, size, blocks, bs, offset,
-                         size);
-    } else {
-        blocks = (uint32_t)((len + bs - 1) / bs);
-        wire_total = (size_t)blocks * bs;
-        rc = flash_begin(l, OP_FLASH_BEGIN, (uint32_t)len, blocks, bs, offset,
-                         len);
-    }
-    if (rc)
-        goto out;
-    l->defl_pending = defl;
-    l->write_pending = !defl;
-    log_msg(&l->log, ED_LOG_DEBUG, "writing %zu bytes at 0x%x in %u blocks%s",
-            len, offset, blocks, defl ? " (compressed)" : "");
-
-    for (seq = 0; seq < blocks; seq++) {
-        if (cancelled(l)) {
-            rc = ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_CANCELLED,
-                           "cancelled after %zu of %zu bytes", done, len);
-            goto out;
-        }
-        if (defl) {
-            size_t off = (size_t)seq * bs;
-            size_t n = comp_len - off < bs ? comp_len - off : bs;
-            size_t before = zs.total_out;
-            /* how much this block inflates to, for its timeout */
-            zs.next_in = comp + off;
-            zs.avail_in = (uInt)n;
-            while (zs.avail_in) {
-                int zr;
-                zs.next_out = scratch;
-                zs.avail_out = 32768;
-                zr = inflate(&zs, Z_NO_FLUSH);
-                if (zr == Z_STREAM_END)
-                    break;
-                if (zr != Z_OK && zr != Z_BUF_ERROR)
-                    break;
-            }
-            rc = flash_block_send(l, OP_FLASH_DEFL_DATA, pkt, comp + off, n,
-                                  seq, zs.total_out - before);
-            if (rc)
-                goto out;
-            done = zs.total_out;
-            wire_done += n;
-        } else {
-            size_t off = (size_t)seq * bs;
-            size_t n = len - off < bs ? len - off : bs;
-            const uint8_t *src = data + off;
-            if (n < bs) {
-                memcpy(pad, data + off, n);
-                memset(pad + n, 0xFF, bs - n);
-                src = pad;
-            }
-            rc = flash_block_send(l, OP_FLASH_DATA, pkt, src, bs, seq, bs);
-            if (rc)
-                goto out;
-            done += n;
-            wire_done += bs;
-        }
-        if (progress)
-            progress(ctx, done > len ? len : done, len, wire_done,
-                     wire_total);
-    }
-    rc = ED_OK;
-out:
-    if (zs_init)
-        inflateEnd(&zs);
-    free(scratch);
+    if (comp && comp_len < len)
+        rc = loader_flash_write_deflated(l, offset, len, comp, comp_len,
+                                         progress, ctx);
+    else
+        rc = write_plain(l, offset, data, len, progress, ctx);
     free(comp);
-    free(pkt);
-    free(pad);
     return rc;
 }
 
@@ -1364,6 +1418,105 @@ int loader_md5(struct loader *l, uint32_t offset, uint32_t len,
                                    "the ROM's MD5 reply is not hexadecimal");
         digest[i] = (uint8_t)(hi << 4 | lo);
     }
+    return ED_OK;
+}
+
+/*
+ * SPI_FLASH_MD5 of n ranges with two requests in flight: the next request
+ * waits in the loader's receive buffer while it hashes the current range,
+ * so the round trip is hidden.  Not more than two: esp-flasher-stub
+ * receives into two frame buffers (src/frame_buffer.c: one being handled,
+ * one being filled) and drops what arrives while both are full; a ROM has
+ * its 128-byte UART FIFO, which holds one more 26-byte request.
+ */
+int loader_md5_many(struct loader *l, const uint32_t *offsets,
+                    const uint32_t *lens, size_t n, uint8_t (*digests)[16])
+{
+    size_t sent = 0, got;
+    int rc;
+
+    for (got = 0; got < n; got++) {
+        struct proto_reply r;
+        int i;
+
+        while (sent < n && sent < got + 2) {
+            uint8_t pkt[16];
+
+            put32(pkt, offsets[sent]);
+            put32(pkt + 4, lens[sent]);
+            put32(pkt + 8, 0);
+            put32(pkt + 12, 0);
+            rc = proto_send(l->proto, OP_SPI_FLASH_MD5, pkt, 16, 0);
+            if (rc)
+                return fail_proto(l, rc);
+            sent++;
+        }
+        rc = proto_wait(l->proto, OP_SPI_FLASH_MD5, l->stub ? 16 : 32,
+                        loader_timeout_per_mb(MD5_S_PER_MB, lens[got]) +
+                            (got + 1 < sent
+                                 ? loader_timeout_per_mb(MD5_S_PER_MB,
+                                                         lens[got + 1])
+                                 : 0),
+                        &r);
+        if (rc)
+            return fail_proto(l, rc);
+        if (l->stub) {
+            memcpy(digests[got], r.data, 16);
+            continue;
+        }
+        for (i = 0; i < 16; i++) {
+            int hi = hexval(r.data[2 * i]), lo = hexval(r.data[2 * i + 1]);
+
+            if (hi < 0 || lo < 0)
+                return proto_malformed(l->errmsg, sizeof l->errmsg,
+                                       "the ROM's MD5 reply is not "
+                                       "hexadecimal");
+            digests[got][i] = (uint8_t)(hi << 4 | lo);
+        }
+    }
+    return ED_OK;
+}
+
+int loader_resync(struct loader *l)
+{
+    int t, rc = ED_ERR_TIMEOUT;
+
+    /* a stub reports a deferred error (a block it could not inflate or
+     * write) in the reply to the next command: that may be the first SYNC */
+    for (t = 0; t < SYNC_TRIES; t++) {
+        bool stub_seen = false;
+
+        proto_flush_input(l->proto);
+        rc = sync_once(l, &stub_seen);
+        if (rc == ED_OK) {
+            if (stub_seen != l->stub)
+                return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_BOOT,
+                                 "the board answers as the %s, no longer "
+                                 "the %s: it was reset", stub_seen
+                                 ? "flasher stub" : "ROM loader", l->stub
+                                 ? "flasher stub" : "ROM loader");
+            l->defl_pending = l->write_pending = false;
+            return ED_OK;
+        }
+        if (rc == ED_ERR_CLOSED || rc == ED_ERR_CANCELLED)
+            break;
+        clock_sleep_ms(20);
+    }
+    return fail_proto(l, rc);
+}
+
+int loader_set_port(struct loader *l, struct port *port)
+{
+    struct proto *p;
+    int rc;
+
+    rc = proto_new(&p, port, &l->log);
+    if (rc)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, rc, "out of memory");
+    proto_set_stub(p, l->stub);
+    proto_free(l->proto);
+    l->proto = p;
+    l->port = port;
     return ED_OK;
 }
 

@@ -109,17 +109,43 @@ int loader_flash_attach(struct loader *l, uint32_t flash_size);
  * Write data at offset.  compress: zlib level 9 (FLASH_DEFL_*) when it
  * shrinks; else FLASH_*.  progress (may be NULL) gets uncompressed bytes done
  * and wire bytes sent after every block.  Does not verify (call loader_md5).
+ * Every block is sent once: on a bad status, a lost or malformed reply the
+ * write stops with that error (the caller proves what reached the flash and
+ * starts a new write there; a block is never fed twice into one stream).
  */
 typedef void (*loader_progress_fn)(void *ctx, size_t done, size_t total,
                                    size_t wire_done, size_t wire_total);
 int loader_flash_write(struct loader *l, uint32_t offset, const uint8_t *data,
                        size_t len, bool compress, loader_progress_fn progress,
                        void *ctx);
+/* The same with a zlib stream made by loader_deflate() (or any standard
+ * zlib stream) of len bytes: FLASH_DEFL_BEGIN/DATA. */
+int loader_flash_write_deflated(struct loader *l, uint32_t offset,
+                                size_t len, const uint8_t *comp,
+                                size_t comp_len, loader_progress_fn progress,
+                                void *ctx);
+/* The zlib stream the loader sends for data (*out malloc'ed; ED_ERR_NOMEM).
+ * Thread-safe: no loader needed (the engine compresses ahead on a helper). */
+int loader_deflate(const uint8_t *data, size_t len, uint8_t **out,
+                   size_t *out_len);
 /* FLASH_END / FLASH_DEFL_END with stay-in-loader (stub "flush"). */
 int loader_flash_finish(struct loader *l, bool reboot);
 /* SPI_FLASH_MD5 of [offset, offset+len): raw 16 bytes (stub) or 32 hex (ROM) decoded. */
 int loader_md5(struct loader *l, uint32_t offset, uint32_t len,
                uint8_t digest[16]);
+/* SPI_FLASH_MD5 of n ranges, two requests in flight (see loader.c). */
+int loader_md5_many(struct loader *l, const uint32_t *offsets,
+                    const uint32_t *lens, size_t n, uint8_t (*digests)[16]);
+/*
+ * Get the link usable again after a failed command: drop what is buffered,
+ * SYNC (the loader answers whatever state its last command left it in) and
+ * check that the same loader (stub or ROM) answers.  ED_ERR_BOOT when the
+ * board was reset meanwhile.
+ */
+int loader_resync(struct loader *l);
+/* After the caller reopened the port (a network link that closed): carry
+ * on over port, same loader state. */
+int loader_set_port(struct loader *l, struct port *port);
 /* READ_FLASH (stub streaming with acks and final MD5) or READ_FLASH_SLOW (ROM). */
 int loader_read_flash(struct loader *l, uint32_t offset, uint8_t *buf,
                       size_t len, loader_progress_fn progress, void *ctx);

@@ -536,9 +536,12 @@ static void others_text(char *buf, size_t cap, int n, bool mixed,
                  proto_op_name(last));
 }
 
-int proto_command(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
-                  uint32_t checksum, size_t want_data, int timeout_ms,
-                  struct proto_reply *reply)
+/* proto_command(), or with send false proto_wait() (op already sent: a
+ * rejection cannot be told from a late reply by sending it again). */
+static int exchange(struct proto *p, uint8_t op, const uint8_t *data,
+                    size_t len, uint32_t checksum, bool send,
+                    size_t want_data, int timeout_ms,
+                    struct proto_reply *reply)
 {
     int64_t deadline = clock_ms() + timeout_ms;
     size_t junk_before = p->dec.junk_total;
@@ -550,10 +553,12 @@ int proto_command(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
 
     if (reply)
         memset(reply, 0, sizeof *reply);
-    drain_stale(p, op);
-    rc = proto_send(p, op, data, len, checksum);
-    if (rc)
-        return rc;
+    if (send) {
+        drain_stale(p, op);
+        rc = proto_send(p, op, data, len, checksum);
+        if (rc)
+            return rc;
+    }
     for (;;) {
         const uint8_t *f, *d;
         size_t flen, dlen, off, size;
@@ -616,7 +621,7 @@ int proto_command(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
             if (dlen >= 2 && d[0] != 0 &&
                 d[1] == ROM_INVALID_RECV_MSG && idempotent(op)) {
                 drain_rejections(p);
-                if (rejected)
+                if (rejected || !send)
                     return ed_seterr(p->errmsg, sizeof p->errmsg,
                                      ED_ERR_UNSUPPORTED,
                                      "the loader does not support %s",
@@ -691,6 +696,20 @@ int proto_command(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
                             want_data);
         return ED_OK;
     }
+}
+
+int proto_command(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
+                  uint32_t checksum, size_t want_data, int timeout_ms,
+                  struct proto_reply *reply)
+{
+    return exchange(p, op, data, len, checksum, true, want_data, timeout_ms,
+                    reply);
+}
+
+int proto_wait(struct proto *p, uint8_t op, size_t want_data, int timeout_ms,
+               struct proto_reply *reply)
+{
+    return exchange(p, op, NULL, 0, 0, false, want_data, timeout_ms, reply);
 }
 
 const char *proto_rom_error_name(uint8_t code)

@@ -90,6 +90,14 @@ int proto_command(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
                   uint32_t checksum, size_t want_data, int timeout_ms,
                   struct proto_reply *reply);
 
+/*
+ * Wait for the reply to op, already sent with proto_send(): the second half
+ * of proto_command(), same rules.  Lets a caller keep more than one request
+ * in flight (the loader's pipelined MD5s).
+ */
+int proto_wait(struct proto *p, uint8_t op, size_t want_data, int timeout_ms,
+               struct proto_reply *reply);
+
 /* Send a command without waiting for a reply. */
 int proto_send(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
                uint32_t checksum);

@@ -26,6 +26,7 @@ struct rig {
     pthread_t th;
     int stop[2];
     bool running;
+    const char *listen;
     char url[128];
 };
 
@@ -44,7 +45,7 @@ static int rig_serve(struct rig *r)
     char err[256];
 
     memset(&sc, 0, sizeof sc);
-    sc.listen = "rfc2217://127.0.0.1:0";
+    sc.listen = r->listen;
     if (sim_server_new(&r->srv, r->sim, &sc, err, sizeof err))
         return -1;
     snprintf(r->url, sizeof r->url, "%s", sim_server_url(r->srv));
@@ -71,7 +72,7 @@ static void rig_pause(struct rig *r)
     r->running = false;
 }
 
-static int rig_start(struct rig *r, const char *chip)
+static int rig_start_on(struct rig *r, const char *chip, const char *listen)
 {
     struct sim_config cfg;
     char err[256];
@@ -82,7 +83,13 @@ static int rig_start(struct rig *r, const char *chip)
     cfg.no_pacing = true;
     if (sim_new(&r->sim, &cfg, err, sizeof err))
         return -1;
+    r->listen = listen;
     return rig_serve(r);
+}
+
+static int rig_start(struct rig *r, const char *chip)
+{
+    return rig_start_on(r, chip, "rfc2217://127.0.0.1:0");
 }
 
 static void rig_free(struct rig *r)
@@ -716,14 +723,14 @@ void test_engine__two_engines_at_once(void)
 
 struct md5_log {
     unsigned n;
-    uint32_t off[16], len[16];
+    uint32_t off[32], len[32];
 };
 
 static void note_md5(void *ctx, uint32_t offset, uint32_t len)
 {
     struct md5_log *ml = ctx;
 
-    if (ml->n < 16) {
+    if (ml->n < 32) {
         ml->off[ml->n] = offset;
         ml->len[ml->n] = len;
     }
@@ -827,15 +834,15 @@ void test_engine__unchanged_image_skipped_after_two_md5s(void)
     free(app);
 }
 
-/* Same first sector, different tail: the whole-region MD5 catches it. */
+/* Same first sector, different tail: the whole-region MD5 catches it, and
+ * the sector delta finds the one sector to write. */
 void test_engine__same_first_sector_other_tail_is_written(void)
 {
     uint8_t *app = probe_data(PROBE_APP_LEN, 35);
     struct md5_log ml;
     struct result res;
     struct rig r;
-    const uint8_t *fl;
-    size_t fsz;
+    unsigned k;
 
     T_EQ_INT(rig_start(&r, "esp32c3"), 0);
     probe_run(&r, NULL, app, &ml, &res);
@@ -844,14 +851,422 @@ void test_engine__same_first_sector_other_tail_is_written(void)
     probe_run(&r, NULL, app, &ml, &res);
     T_EQ_INT(res.status, ED_OK);
     T_EQ_INT(res.parts[0].phase, PHASE_DONE);
-    T_EQ_INT(ml.n, 3);   /* first sector, whole region, verify */
+    T_EQ_INT(res.parts[0].written, 4096);
+    /* first sector, whole region, its one block, the block's 16 sectors,
+     * the written sector, the whole region */
+    T_EQ_INT(ml.n, 21);
     T_EQ_INT(ml.len[0], 4096);
     T_EQ_INT(ml.len[1], PROBE_APP_LEN);
     T_EQ_INT(ml.len[2], PROBE_APP_LEN);
+    for (k = 0; k < 16; k++) {
+        T_EQ_INT(ml.off[3 + k], 0x10000 + k * 4096);
+        T_EQ_INT(ml.len[3 + k], 4096);
+    }
+    T_EQ_INT(ml.off[19], 0x10000 + PROBE_APP_LEN - 4096);
+    T_EQ_INT(ml.len[19], 4096);
+    T_EQ_INT(ml.len[20], PROBE_APP_LEN);
     rig_pause(&r);
-    fl = sim_flash(r.sim, &fsz);
-    T_ASSERT(fsz >= 0x10000 + PROBE_APP_LEN);
-    T_EQ_MEM(fl + 0x10000, app, PROBE_APP_LEN);
+    {
+        size_t fsz;
+        const uint8_t *fl = sim_flash(r.sim, &fsz);
+
+        T_ASSERT(fsz >= 0x10000 + PROBE_APP_LEN);
+        T_EQ_MEM(fl + 0x10000, app, PROBE_APP_LEN);
+    }
     rig_free(&r);
     free(app);
+}
+
+/* ---- a port between the engine and the board: counts, injects faults ---- */
+
+enum fault_kind {
+    FAULT_NONE,
+    FAULT_FLIP,     /* one bit of a FLASH_DEFL_DATA payload: stub 0xC1 */
+    FAULT_DROP,     /* the block never arrives: no reply */
+    FAULT_LOSE_REPLY, /* the block arrives, its reply is lost (a stall) */
+    FAULT_CUT,      /* the connection closes as the block is sent */
+};
+
+struct fault {
+    enum fault_kind kind;
+    unsigned at_block;  /* the n-th FLASH_DEFL_DATA/FLASH_DATA frame (1 = first) */
+    bool every;         /* every data frame from at_block on (flip) */
+    unsigned blocks, fired, opens;
+    uint64_t data_bytes; /* wire bytes of FLASH_(DEFL_)DATA frames */
+    uint64_t md5s;       /* SPI_FLASH_MD5 requests */
+};
+
+struct fault_port {
+    struct port base;
+    struct port *inner;
+    struct fault *f;
+    bool cut, swallow;
+};
+
+static void fp_close(struct port *p)
+{
+    struct fault_port *fp = (struct fault_port *)p;
+
+    port_close(fp->inner);
+    free(fp);
+}
+
+static int fp_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms)
+{
+    struct fault_port *fp = (struct fault_port *)p;
+    int n;
+
+    if (fp->cut)
+        return ED_ERR_CLOSED;
+    n = port_read(fp->inner, buf, cap, timeout_ms);
+    return fp->swallow && n > 0 ? 0 : n;
+}
+
+static int fp_write(struct port *p, const uint8_t *buf, size_t len,
+                    int timeout_ms)
+{
+    struct fault_port *fp = (struct fault_port *)p;
+    struct fault *f = fp->f;
+    bool data = len > 3 && buf[0] == 0xC0 && buf[1] == 0x00 &&
+                (buf[2] == 0x11 || buf[2] == 0x03);
+
+    if (fp->cut)
+        return ED_ERR_CLOSED;
+    fp->swallow = false;
+    if (len > 3 && buf[0] == 0xC0 && buf[1] == 0x00 && buf[2] == 0x13)
+        f->md5s++;
+    if (!data)
+        return port_write(fp->inner, buf, len, timeout_ms);
+    f->data_bytes += len;
+    f->blocks++;
+    if (f->kind == FAULT_NONE || f->blocks < f->at_block ||
+        (f->blocks > f->at_block && !f->every))
+        return port_write(fp->inner, buf, len, timeout_ms);
+    f->fired++;
+    switch (f->kind) {
+    case FAULT_FLIP: {
+        uint8_t *c = malloc(len);
+        size_t i = len / 2;
+        int rc;
+
+        if (!c)
+            return ED_ERR_NOMEM;
+        memcpy(c, buf, len);
+        /* a byte that stays an ordinary byte with its low bit flipped */
+        while (i < len - 1 && (c[i] >= 0xC0 && c[i] <= 0xDD))
+            i++;
+        c[i] ^= 0x01;
+        rc = port_write(fp->inner, c, len, timeout_ms);
+        free(c);
+        return rc;
+    }
+    case FAULT_DROP:
+        return ED_OK;
+    case FAULT_LOSE_REPLY:
+        fp->swallow = true;
+        return port_write(fp->inner, buf, len, timeout_ms);
+    case FAULT_CUT:
+        /* half the frame goes out, then the link is gone */
+        port_write(fp->inner, buf, len / 2, timeout_ms);
+        port_close(fp->inner);
+        fp->inner = NULL;
+        fp->cut = true;
+        return ED_ERR_CLOSED;
+    default:
+        return port_write(fp->inner, buf, len, timeout_ms);
+    }
+}
+
+static int fp_set_baud(struct port *p, uint32_t baud)
+{
+    struct fault_port *fp = (struct fault_port *)p;
+
+    if (fp->cut)
+        return ED_ERR_CLOSED;
+    p->baud = baud;
+    return port_set_baud(fp->inner, baud);
+}
+
+static int fp_set_lines(struct port *p, int dtr, int rts)
+{
+    struct fault_port *fp = (struct fault_port *)p;
+
+    return fp->cut ? ED_ERR_CLOSED : port_set_lines(fp->inner, dtr, rts);
+}
+
+static int fp_flush_input(struct port *p)
+{
+    struct fault_port *fp = (struct fault_port *)p;
+
+    return fp->cut ? ED_ERR_CLOSED : port_flush_input(fp->inner);
+}
+
+static int fp_drain(struct port *p, int timeout_ms)
+{
+    struct fault_port *fp = (struct fault_port *)p;
+
+    return fp->cut ? ED_ERR_CLOSED : port_drain(fp->inner, timeout_ms);
+}
+
+static const struct port_ops fault_ops = {
+    .close = fp_close,         .read = fp_read,
+    .write = fp_write,         .set_baud = fp_set_baud,
+    .set_lines = fp_set_lines, .flush_input = fp_flush_input,
+    .drain = fp_drain,
+};
+
+static void wrap_port(void *ctx, struct port **port)
+{
+    struct fault_port *fp = calloc(1, sizeof *fp);
+
+    if (!fp)
+        abort(); /* out of memory in a test */
+    fp->base = **port;
+    fp->base.ops = &fault_ops;
+    fp->inner = *port;
+    fp->f = ctx;
+    fp->f->opens++;
+    *port = &fp->base;
+}
+
+/* One job: image data (len bytes of seed) at 0x10000 through a fault port. */
+static void fault_run(struct rig *r, const uint8_t *data, size_t len,
+                      struct fault *f, void (*tweak)(struct engine_job *),
+                      struct result *res)
+{
+    struct engine_job job;
+    struct engine_hooks h;
+
+    engine_job_init(&job);
+    snprintf(job.port, sizeof job.port, "%s", r->url);
+    add_data(&job, "factory", 0x10000, len, 1);
+    memcpy(job.images[0].data, data, len);
+    if (tweak)
+        tweak(&job);
+    memset(&h, 0, sizeof h);
+    h.port_opened = wrap_port;
+    h.ctx = f;
+    T_EQ_INT(run(&job, &h, res, NULL), 0);
+}
+
+/* Compressible test data (like firmware: about 0.5 with zlib 9). */
+static uint8_t *fw_data(size_t len, unsigned seed)
+{
+    uint8_t *d = probe_data(len, seed);
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        if ((i / 16) % 2)
+            d[i] = (uint8_t)(i / 64);
+    return d;
+}
+
+static void check_flash(struct rig *r, uint32_t off, const uint8_t *data,
+                        size_t len)
+{
+    const uint8_t *fl;
+    size_t fsz;
+
+    rig_pause(r);
+    fl = sim_flash(r->sim, &fsz);
+    T_ASSERT(fsz >= off + len);
+    T_EQ_MEM(fl + off, data, len);
+}
+
+#define FAULT_APP_LEN (256u * 1024)
+
+static void fault_case(const char *listen, enum fault_kind kind,
+                       unsigned at_block, const char *cause)
+{
+    uint8_t *app = fw_data(FAULT_APP_LEN, 41);
+    struct fault f;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start_on(&r, "esp32c3", listen), 0);
+    memset(&f, 0, sizeof f);
+    f.kind = kind;
+    f.at_block = at_block;
+    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, &res);
+    if (res.status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
+    T_EQ_INT(f.fired, 1);
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
+    T_EQ_INT(res.parts[0].recoveries, 1);
+    T_CONTAINS(res.log, "factory: recovering (1 of 4) after: ");
+    T_CONTAINS(res.log, cause);
+    T_CONTAINS(res.log, "proven written, resuming at 0x");
+    T_CONTAINS(res.message, "(1 recovery from write errors)");
+    /* resumed, not started over: less than the whole image again */
+    T_ASSERT(res.parts[0].written < 2 * FAULT_APP_LEN);
+    check_flash(&r, 0x10000, app, FAULT_APP_LEN);
+    rig_free(&r);
+    free(app);
+}
+
+/* A damaged block: the stub says 0xC1; proven prefix, new stream. */
+void test_engine__resume_after_checksum_error(void)
+{
+    fault_case("rfc2217://127.0.0.1:0", FAULT_FLIP, 3, "0xC1");
+}
+
+/* A block that never arrives: no reply, re-sync, resume. */
+void test_engine__resume_after_lost_block(void)
+{
+    fault_case("rfc2217://127.0.0.1:0", FAULT_DROP, 2, "no reply to");
+}
+
+/* A block the stub took whose reply was lost (a long stall): a block sent
+ * again into the live stream would break the inflate (0xC7); resuming with
+ * a new stream does not. */
+void test_engine__resume_after_lost_reply(void)
+{
+    fault_case("rfc2217://127.0.0.1:0", FAULT_LOSE_REPLY, 2, "no reply to");
+}
+
+/* A network link that closes mid-block: opened again, the stub still
+ * runs, resumed. */
+void test_engine__resume_after_cut_socket(void)
+{
+    fault_case("socket://127.0.0.1:0", FAULT_CUT, 3, "the link to the board closed");
+}
+
+static void two_retries(struct engine_job *job)
+{
+    job->write_retries = 2;
+}
+
+/* Every block damaged: bounded, then one sentence that says so. */
+void test_engine__recoveries_are_bounded(void)
+{
+    uint8_t *app = fw_data(FAULT_APP_LEN, 43);
+    struct fault f;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    memset(&f, 0, sizeof f);
+    f.kind = FAULT_FLIP;
+    f.at_block = 1;
+    f.every = true;
+    fault_run(&r, app, FAULT_APP_LEN, &f, two_retries, &res);
+    rig_free(&r);
+    T_EQ_INT(res.status, ED_ERR_DEVICE);
+    T_EQ_INT(res.parts[0].phase, PHASE_FAILED);
+    T_EQ_INT(res.parts[0].recoveries, 2);
+    T_EQ_INT(f.fired, 3);
+    T_CONTAINS(res.message, "writing factory at 0x10000 failed after 2 "
+                            "recoveries (the limit per image, "
+                            "--write-retries): ");
+    T_CONTAINS(res.message, "0xC1");
+    free(app);
+}
+
+/* ---- sector-delta writes ---- */
+
+static void rom_job(struct engine_job *job)
+{
+    job->no_stub = true;
+}
+
+/* Flash app, change `n` sectors (indices in secs), flash again: only the
+ * changed sectors travel. */
+static void delta_case(bool rom, const unsigned *secs, size_t n,
+                       uint64_t *data_bytes, uint64_t *md5s,
+                       struct result *res)
+{
+    uint8_t *app = fw_data(FAULT_APP_LEN, 45);
+    struct fault f;
+    struct rig r;
+    size_t k;
+
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    memset(&f, 0, sizeof f);
+    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, res);
+    T_EQ_INT(res->status, ED_OK);
+    *md5s = 0;
+    for (k = 0; k < n; k++)
+        app[secs[k] * 4096 + 77] ^= 0xA5;
+    memset(&f, 0, sizeof f);
+    fault_run(&r, app, FAULT_APP_LEN, &f, rom ? rom_job : NULL, res);
+    if (res->status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res->message, res->log);
+    *data_bytes = f.data_bytes;
+    *md5s = f.md5s;
+    check_flash(&r, 0x10000, app, FAULT_APP_LEN);
+    rig_free(&r);
+    free(app);
+}
+
+void test_engine__delta_one_sector_sends_one_sector(void)
+{
+    static const unsigned secs[] = {37};
+    struct result res;
+    uint64_t bytes, md5s;
+
+    delta_case(false, secs, 1, &bytes, &md5s, &res);
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
+    T_EQ_INT(res.parts[0].written, 4096);
+    T_CONTAINS(res.parts[0].message, "1 changed run, 4.0 KiB written");
+    T_CONTAINS(res.log, "factory: 1 run of changed sectors, 4.0 KiB of ");
+    /* one compressed sector with its frame: about 2 KB, never more than a
+     * sector and a frame */
+    T_ASSERT(bytes > 0 && bytes < 4096 + 64);
+}
+
+void test_engine__delta_scattered_sectors(void)
+{
+    static const unsigned secs[] = {0, 1, 2, 20, 63};
+    struct result res;
+    uint64_t bytes, md5s;
+
+    delta_case(false, secs, 5, &bytes, &md5s, &res);
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
+    T_EQ_INT(res.parts[0].written, 5 * 4096);
+    T_CONTAINS(res.parts[0].message, "3 changed runs, 20.0 KiB written");
+    T_ASSERT(bytes < 5 * 4096 + 3 * 64);
+}
+
+/* The same through the ROM loader (it has SPI_FLASH_MD5 on every chip
+ * espdeck knows): 1 KiB blocks, ASCII MD5 replies. */
+void test_engine__delta_through_the_rom(void)
+{
+    static const unsigned secs[] = {5, 50};
+    struct result res;
+    uint64_t bytes, md5s;
+
+    delta_case(true, secs, 2, &bytes, &md5s, &res);
+    T_ASSERT(!res.chip.stub);
+    T_EQ_INT(res.parts[0].written, 2 * 4096);
+    T_CONTAINS(res.parts[0].message, "2 changed runs, 8.0 KiB written");
+    T_ASSERT(bytes < 2 * 4096 + 2 * 4 * 64);
+    /* probe, region, 4 blocks, 2 x 16 sectors, 2 run checks, region */
+    T_EQ_INT(md5s, 1 + 1 + 4 + 32 + 2 + 1);
+}
+
+/* Everything changed: the block scan gives up after DELTA_MIN_SCANNED
+ * blocks and writes the whole image; no sector comparisons. */
+void test_engine__delta_gives_up_on_a_full_change(void)
+{
+    uint8_t *app = fw_data(FAULT_APP_LEN * 2, 47);
+    uint8_t *other = fw_data(FAULT_APP_LEN * 2, 48);
+    struct fault f;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    memset(&f, 0, sizeof f);
+    fault_run(&r, app, FAULT_APP_LEN * 2, &f, NULL, &res);
+    T_EQ_INT(res.status, ED_OK);
+    memset(&f, 0, sizeof f);
+    fault_run(&r, other, FAULT_APP_LEN * 2, &f, NULL, &res);
+    T_EQ_INT(res.status, ED_OK);
+    T_EQ_INT(res.parts[0].written, FAULT_APP_LEN * 2);
+    /* probe, the first batch of blocks, the verify */
+    T_EQ_INT(f.md5s, 1 + 4 + 1);
+    T_ASSERT(!strstr(res.log, "changed sectors"));
+    check_flash(&r, 0x10000, other, FAULT_APP_LEN * 2);
+    rig_free(&r);
+    free(app);
+    free(other);
 }

@@ -1,0 +1,46 @@
+/*
+ * delta.h - which parts of an image to write when its region differs.
+ *
+ * The engine compares the flash with the image by SPI_FLASH_MD5 over 64 KiB
+ * blocks, then over the 4 KiB sectors of the blocks that differ, and writes
+ * only the runs of sectors that differ.  This module is the plan, without
+ * I/O: when to give the comparison up, and the runs a sector map makes.
+ * docs/performance.md ("Sector-delta writes") gives the numbers behind the
+ * thresholds.
+ */
+#ifndef ED_DELTA_H
+#define ED_DELTA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DELTA_SECTOR 0x1000u
+#define DELTA_BLOCK 0x10000u
+/* blocks compared before the scan may be given up */
+#define DELTA_MIN_SCANNED 4u
+/* give the scan up when more than this share (%) of the blocks differ */
+#define DELTA_GIVE_UP_PCT 75u
+/* blocks compared per batch of pipelined MD5 requests */
+#define DELTA_BATCH 4u
+
+struct delta_run {
+    uint32_t start;     /* from the image's start, a multiple of 4 KiB */
+    uint32_t len;       /* the last run ends at the image's end */
+};
+
+/* Go on comparing blocks after `scanned` of which `differ` differ? */
+bool delta_keep_scanning(unsigned scanned, unsigned differ);
+
+/* Sectors in len bytes (the last one may be partial). */
+size_t delta_sectors(uint32_t len);
+
+/*
+ * The runs of differing sectors: differ[k] for sector k of an image of len
+ * bytes (delta_sectors(len) entries).  Writes at most (n + 1) / 2 runs to
+ * out and returns how many.
+ */
+size_t delta_runs(struct delta_run *out, const bool *differ, size_t n,
+                  uint32_t len);
+
+#endif
