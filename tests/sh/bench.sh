@@ -77,8 +77,8 @@ fi
 # found by the probe; faulty units fail with their class
 timeout 120 "$ESPDECK" bench "$TMP/good.yaml" --batch --json --units 8 \
     --trigger probe --records "$TMP/u.jsonl" \
-    --slot "sim:esp32?pacing=0&units=auto&mac=24:0a:c4:10:00:00&arrive=200ms&leave=300ms&faults=2:panic,3:verify" \
-    --slot "sim:esp32?pacing=0&units=auto&mac=24:0a:c4:20:00:00&arrive=200ms&leave=300ms" \
+    --slot "sim:esp32?pacing=0&units=auto&mac=24:0a:c4:10:00:00&arrive=200ms&leave=2s&faults=2:panic,3:verify" \
+    --slot "sim:esp32?pacing=0&units=auto&mac=24:0a:c4:20:00:00&arrive=200ms&leave=2s" \
     >"$TMP/out" 2>"$TMP/err"
 rc=$?
 if [ $rc -eq 5 ] && python3 - "$TMP/out" "$TMP/u.jsonl" <<'EOF'
@@ -204,4 +204,33 @@ if [ -z "$bad" ] && [ $rc -eq 0 ] && [ "$after" -eq $((before + 2)) ] &&
     ok "records: kill -9 never counts a torn record; a restart reports the torn line and appends ($after records)"
 else
     notok "records after kill -9:$bad rc $rc, $before -> $after valid, records says '$got': $(cat "$TMP/kerr")"
+fi
+
+# ---- SIGINT: the first lets the units in progress finish, a second
+# cancels them (recorded as cancelled)
+PACED=(--baud 460800 --slot "sim:esp32?mac=24:0a:c4:00:00:07")
+"$ESPDECK" bench "$TMP/good.yaml" --batch --reprogram --records "$TMP/s1.jsonl" \
+    "${PACED[@]}" >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+sleep 1
+kill -INT $pid
+timeout 60 tail --pid=$pid -f /dev/null
+wait $pid
+rc=$?
+"$ESPDECK" bench "$TMP/good.yaml" --batch --reprogram --records "$TMP/s2.jsonl" \
+    "${PACED[@]}" >"$TMP/out2" 2>"$TMP/err2" &
+pid=$!
+sleep 1
+kill -INT $pid
+sleep 0.2
+kill -INT $pid
+timeout 60 tail --pid=$pid -f /dev/null
+wait $pid
+rc2=$?
+if [ $rc -eq 0 ] && [ "$(grep -c '"verdict":"PASS"' "$TMP/s1.jsonl")" -eq 1 ] &&
+    grep -q "units in progress finish" "$TMP/err" &&
+    [ $rc2 -eq 6 ] && [ "$(grep -c '"class":"cancelled"' "$TMP/s2.jsonl")" -eq 1 ]; then
+    ok "bench: SIGINT lets the unit finish (PASS, exit 0); a second cancels it (recorded cancelled, exit 6)"
+else
+    notok "bench SIGINT: rc $rc / $rc2: $(cat "$TMP/s1.jsonl" "$TMP/s2.jsonl" | cut -c1-80; tail -2 "$TMP/err2")"
 fi
