@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "delta.h"
 #include "image.h"
+#include "links.h"
 #include "loader.h"
 #include "stub.h"
 
@@ -283,12 +284,16 @@ static void emit_chip(struct engine *e)
 static void finish(struct engine *e, int status, enum engine_state stage,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+static void after_failure(struct engine *e);
+
 static void finish(struct engine *e, int status, enum engine_state stage,
                    const char *fmt, ...)
 {
     struct engine_event ev;
     va_list ap;
 
+    if (status != ED_OK)
+        after_failure(e);
     set_state(e, status == ED_OK ? STATE_DONE
                  : status == ED_ERR_CANCELLED ? STATE_CANCELLED
                                               : STATE_FAILED);
@@ -438,6 +443,110 @@ static void close_session(struct engine *e)
     e->port = NULL;
 }
 
+/* A loader on e->port with the engine's cancel and attempt hooks. */
+static int new_loader(struct engine *e)
+{
+    int rc = loader_new(&e->l, e->port, &e->log);
+
+    if (rc)
+        return rc;
+    loader_set_cancel(e->l, cancel_fn, e);
+    loader_set_attempt_hook(e->l, attempt_fn, e);
+    return ED_OK;
+}
+
+/* ---- the link between runs (links.json) ---- */
+
+/* The in-process sim: board lives and dies with this process. */
+static bool link_remembered(const struct engine *e)
+{
+    return e->port && e->port->kind != PORT_SIM;
+}
+
+/* Remember whether a stub runs on the board and at what baud. */
+static void link_note(struct engine *e, bool stub, uint32_t baud)
+{
+    struct links_port lp = {.stub = stub, .baud = baud};
+
+    if (!link_remembered(e))
+        return;
+    if (links_port_put(e->port->url, &lp) != ED_OK)
+        log_msg(&e->log, ED_LOG_DEBUG, "could not remember the state of "
+                "%s", e->port->url);
+}
+
+static void link_note_loader(struct engine *e)
+{
+    if (e->l)
+        link_note(e, loader_is_stub(e->l), loader_baud(e->l));
+}
+
+/*
+ * A board left running the stub by an earlier run (failed, cancelled or
+ * killed, --after no-reset-stub) where no reset will end it (no reset
+ * lines, --before no-reset): talk to it at the baud it was last driven at,
+ * so that it answers and its CHANGE_BAUDRATE gets the right old baud.
+ * Returns ED_OK with e->l connected to that stub, ED_ERR_NOT_FOUND when
+ * there is none to look for or none answered (the port is back at the
+ * ROM's baud), or ED_ERR_CANCELLED.
+ */
+static int connect_left_stub(struct engine *e)
+{
+    const struct engine_job *j = &e->job;
+    struct links_port lp;
+    int rc;
+
+    if (!link_remembered(e) ||
+        (e->port->has_lines && j->before != BEFORE_NO_RESET &&
+         j->before != BEFORE_NO_RESET_NO_SYNC) ||
+        links_port_get(e->port->url, &lp) != ED_OK || !lp.stub ||
+        !lp.baud || lp.baud == LOADER_ROM_BAUD)
+        return ED_ERR_NOT_FOUND;
+    if (port_set_baud(e->port, lp.baud) != ED_OK || new_loader(e) != ED_OK)
+        return ED_ERR_NOT_FOUND;
+    log_msg(&e->log, ED_LOG_DEBUG, "a flasher stub was left running at %u "
+            "baud on %s: looking for it there", lp.baud, e->port->url);
+    rc = loader_connect(e->l, j->before == BEFORE_NO_RESET_NO_SYNC
+                                  ? BEFORE_NO_RESET_NO_SYNC : BEFORE_NO_RESET,
+                        NULL, 1, e->chip.reset_used);
+    if (rc == ED_OK && loader_is_stub(e->l)) {
+        log_msg(&e->log, ED_LOG_INFO, "the flasher stub left running at %u "
+                "baud answers: carrying on from there", lp.baud);
+        return ED_OK;
+    }
+    loader_free(e->l);
+    e->l = NULL;
+    port_set_baud(e->port, LOADER_ROM_BAUD);
+    if (rc == ED_ERR_CANCELLED)
+        return rc;
+    log_msg(&e->log, ED_LOG_DEBUG, "no stub at %u baud: connecting as "
+            "usual", lp.baud);
+    return ED_ERR_NOT_FOUND;
+}
+
+/*
+ * After a failure (or a cancel) the --after step still runs where espdeck
+ * can reset the board, unless no reset was asked for: a hard reset through
+ * the lines, so a slot is not left stuck in the stub at a high baud.  The
+ * link's state is remembered either way.
+ */
+static void after_failure(struct engine *e)
+{
+    enum port_after a = e->job.after;
+
+    if (!e->l || !e->port)
+        return;
+    if (e->port->has_lines && a != AFTER_NO_RESET &&
+        a != AFTER_NO_RESET_STUB) {
+        log_msg(&e->log, ED_LOG_INFO, "resetting the board after the "
+                "failure (--after %s)", port_after_name(a));
+        if (loader_after(e->l, AFTER_HARD_RESET) != ED_OK)
+            log_msg(&e->log, ED_LOG_WARN, "reset after the failure: %s",
+                    loader_errmsg(e->l));
+    }
+    link_note_loader(e);
+}
+
 /* Open the port (unless open) and reach the ROM loader. */
 static int do_connect(struct engine *e, char *msg, size_t msglen)
 {
@@ -458,18 +567,24 @@ static int do_connect(struct engine *e, char *msg, size_t msglen)
     }
     loader_free(e->l);
     e->l = NULL;
-    rc = loader_new(&e->l, e->port, &e->log);
-    if (rc)
-        return ed_seterr(msg, msglen, rc, "cannot start the loader: %s",
-                         ed_strerror(rc));
-    loader_set_cancel(e->l, cancel_fn, e);
-    loader_set_attempt_hook(e->l, attempt_fn, e);
     memset(&e->chip, 0, sizeof e->chip);
-    rc = loader_connect(e->l, j->before, j->reset_seq[0] ? j->reset_seq : NULL,
-                        j->connect_attempts > 0 ? j->connect_attempts : 7,
-                        e->chip.reset_used);
-    if (rc)
-        return ed_seterr(msg, msglen, rc, "%s", loader_errmsg(e->l));
+    rc = connect_left_stub(e);
+    if (rc == ED_ERR_CANCELLED)
+        return ed_seterr(msg, msglen, rc, "cancelled while connecting");
+    if (rc != ED_OK) {
+        rc = new_loader(e);
+        if (rc)
+            return ed_seterr(msg, msglen, rc, "cannot start the loader: %s",
+                             ed_strerror(rc));
+        rc = loader_connect(e->l, j->before,
+                            j->reset_seq[0] ? j->reset_seq : NULL,
+                            j->connect_attempts > 0 ? j->connect_attempts
+                                                    : 7,
+                            e->chip.reset_used);
+        if (rc)
+            return ed_seterr(msg, msglen, rc, "%s", loader_errmsg(e->l));
+    }
+    link_note_loader(e);
     e->chip.chip = loader_chip(e->l);
     d = chip_get(e->chip.chip);
     snprintf(e->chip.display, sizeof e->chip.display, "%s",
@@ -499,7 +614,7 @@ static int do_connect(struct engine *e, char *msg, size_t msglen)
                 loader_errmsg(e->l));
     if (loader_crystal_mhz(e->l, &e->chip.crystal_mhz))
         e->chip.crystal_mhz = 0;
-    e->chip.baud = LOADER_ROM_BAUD;
+    e->chip.baud = loader_baud(e->l);
     return ED_OK;
 }
 
@@ -515,6 +630,10 @@ static int do_stub(struct engine *e, char *msg, size_t msglen)
     int rc;
 
     e->chip.stub = false;
+    if (loader_is_stub(e->l)) { /* left running, found at connect */
+        e->chip.stub = true;
+        return ED_OK;
+    }
     if (j->no_stub) {
         log_msg(&e->log, ED_LOG_INFO,
                 "--no-stub: flashing through the ROM loader (slower)");
@@ -537,6 +656,7 @@ static int do_stub(struct engine *e, char *msg, size_t msglen)
     rc = loader_run_stub(e->l, segs, n, st->entry);
     if (rc == ED_OK) {
         e->chip.stub = true;
+        link_note_loader(e);
         log_msg(&e->log, ED_LOG_INFO, "flasher stub %s running",
                 st->name);
         stub_free(st);
@@ -564,10 +684,14 @@ static int do_baud(struct engine *e, char *msg, size_t msglen)
     uint32_t baud = e->job.baud;
     int rc;
 
-    if (!baud || baud == LOADER_ROM_BAUD)
+    if (!baud || baud == loader_baud(e->l))
         return ED_OK;
     set_state(e, STATE_BAUD);
+    /* killed during the switch: the next run looks at the new baud first,
+     * then at the old one (the usual connect) */
+    link_note(e, loader_is_stub(e->l), baud);
     rc = loader_change_baud(e->l, baud);
+    link_note_loader(e);
     if (rc)
         return ed_seterr(msg, msglen, rc,
                          "could not switch to %u baud: %s (try a lower "
@@ -1396,6 +1520,7 @@ static void do_after(struct engine *e)
     if (loader_after(e->l, e->job.after))
         log_msg(&e->log, ED_LOG_WARN, "reset after flashing failed: %s",
                 loader_errmsg(e->l));
+    link_note_loader(e);
 }
 
 enum mon_end { MON_STOP, MON_REFLASH, MON_FAIL };

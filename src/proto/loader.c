@@ -1062,6 +1062,8 @@ int loader_change_baud(struct loader *l, uint32_t baud)
     uint8_t pkt[8];
     int rc;
 
+    if (baud == l->baud)
+        return ED_OK;
     put32(pkt, rom_baud_request(l, baud));
     put32(pkt + 4, l->stub ? l->baud : 0);
     rc = proto_command(l->proto, OP_CHANGE_BAUDRATE, pkt, 8, 0, 0,
