@@ -5,9 +5,9 @@
 # forces a rebuild when they change).  V=1 shows commands.
 
 PKG_CONFIG ?= pkg-config
-PKGS := ncursesw libserialport libcjson zlib yaml-0.1 libmd libdw
+PKGS := ncursesw libserialport libcjson zlib libdeflate yaml-0.1 libmd libdw
 # Debian packages behind PKGS, plus what the tests drive.
-DEB_LIBS := pkg-config libncurses-dev libserialport-dev libcjson-dev zlib1g-dev libyaml-dev libmd-dev libdw-dev
+DEB_LIBS := pkg-config libncurses-dev libserialport-dev libcjson-dev zlib1g-dev libdeflate-dev libyaml-dev libmd-dev libdw-dev
 DEB_TOOLS := tmux ser2net nodejs npm time python3 python3-serial iproute2 binutils-multiarch
 
 CC ?= cc

@@ -89,6 +89,7 @@ struct bslot {
 
 struct bench {
     struct bench_conf conf;
+    struct zcache *zc;          /* the images compressed once for all slots */
     struct engine_image images[ENGINE_MAX_IMAGES];
     size_t n_images;
     char image_sha[ENGINE_MAX_IMAGES][65];
@@ -440,7 +441,13 @@ int bench_new(struct bench **out, const struct bench_conf *conf, char *err,
         goto fail;
     }
 
-    /* the images: read once (the profile holds them), hashed once */
+    /* the images: read once (the profile holds them), hashed once,
+     * compressed once (b->zc, shared by the slots' engines) */
+    rc = zcache_new(&b->zc);
+    if (rc) {
+        ed_seterr(err, errlen, rc, "out of memory");
+        goto fail;
+    }
     engine_job_init(&job);
     rc = profile_to_job(conf->profile, "-", &job, err, errlen);
     if (rc) {
@@ -688,6 +695,7 @@ static int start_engine(struct bslot *s, bool probe)
         job.monitor_after = b->accept_on;
         job.admit = admit_cb;
         job.admit_ctx = s;
+        job.zcache = b->zc;
         for (i = 0; i < b->n_images; i++) {
             job.images[i] = b->images[i];
             job.images[i].data = malloc(b->images[i].len ? b->images[i].len
@@ -1426,6 +1434,7 @@ void bench_free(struct bench *b)
     }
     for (i = 0; i < b->n_images; i++)
         free(b->images[i].data);
+    zcache_free(b->zc); /* after the engines that used it */
     records_close(b->rec);
     rec_tally_free(b->tally);
     free(b->q);

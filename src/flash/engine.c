@@ -73,6 +73,10 @@ struct engine {
     struct loader *l;
     uint32_t flash_size;
     unsigned recoveries;        /* write recoveries in this job */
+    struct zcache *zc;          /* job.zcache, or own_zc */
+    struct zcache *own_zc;
+    pthread_t zth;              /* compresses the images while connecting */
+    bool zth_running;
     char errmsg[ED_ERRMSG_MAX]; /* why a recovery step failed */
 };
 
@@ -1189,16 +1193,25 @@ static int write_span(struct engine *e, size_t i, uint32_t pos, uint32_t end,
     size_t comp_len = 0;
     int rc;
 
+    const uint8_t *z;
+
     if (e->job.no_compress)
         return loader_flash_write(e->l, im->offset + pos, im->data + pos,
                                   end - pos, false, on_progress, pc);
-    rc = loader_deflate(im->data + pos, end - pos, &comp, &comp_len);
+    /* the whole image: its stream is in the cache (made while connecting);
+     * a part of it (a delta run, the rest after a recovery): a new one */
+    if (pos == 0 && end == im->len) {
+        rc = zcache_get(e->zc, im->data, im->len, &z, &comp_len);
+    } else {
+        rc = loader_deflate(im->data + pos, end - pos, &comp, &comp_len);
+        z = comp;
+    }
     if (rc)
         return ed_seterr(e->errmsg, sizeof e->errmsg, rc,
                          "out of memory compressing %s", im->name);
     if (comp_len < end - pos)
         rc = loader_flash_write_deflated(e->l, im->offset + pos, end - pos,
-                                         comp, comp_len, on_progress, pc);
+                                         z, comp_len, on_progress, pc);
     else
         rc = loader_flash_write(e->l, im->offset + pos, im->data + pos,
                                 end - pos, false, on_progress, pc);
@@ -1625,6 +1638,41 @@ static enum mon_end start_monitor(struct engine *e, int reset, char *msg,
     return monitor_loop(e, msg, msglen);
 }
 
+/* The helper: every image's stream into the cache, while bring_up()
+ * waits for the board.  Reads the images only; joined before any write. */
+static void *compress_ahead(void *arg)
+{
+    struct engine *e = arg;
+    size_t i;
+
+    for (i = 0; i < e->job.n_images; i++) {
+        const struct engine_image *im = &e->job.images[i];
+        const uint8_t *z;
+        size_t zl;
+
+        if (atomic_load(&e->cancel))
+            break;
+        if (im->len)
+            zcache_get(e->zc, im->data, im->len, &z, &zl);
+    }
+    return NULL;
+}
+
+static void start_compressing(struct engine *e)
+{
+    if (e->job.no_compress || e->zth_running)
+        return;
+    e->zth_running = pthread_create(&e->zth, NULL, compress_ahead, e) == 0;
+}
+
+static void join_compressing(struct engine *e)
+{
+    if (!e->zth_running)
+        return;
+    pthread_join(e->zth, NULL);
+    e->zth_running = false;
+}
+
 static void run_flash(struct engine *e)
 {
     struct engine_job *j = &e->job;
@@ -1648,7 +1696,9 @@ again:
     rc = check_job(e, msg, sizeof msg);
     if (rc)
         goto fail;
+    start_compressing(e);
     rc = bring_up(e, true, true, &stage, msg, sizeof msg);
+    join_compressing(e);
     if (rc) {
         mark_rest_not_written(e, 0);
         goto fail;
@@ -1956,6 +2006,13 @@ int engine_new(struct engine **out, struct engine_job *job, char *err,
     job->read_out = NULL;
     if (e->job.connect_attempts <= 0)
         e->job.connect_attempts = 7;
+    e->zc = e->job.zcache;
+    if (!e->zc && zcache_new(&e->own_zc) == ED_OK)
+        e->zc = e->own_zc;
+    if (!e->zc) {
+        engine_free(e);
+        return ed_seterr(err, errlen, ED_ERR_NOMEM, "out of memory");
+    }
     e->log.write = log_write;
     e->log.ctx = e;
     e->log.max_level = e->job.log_level;
@@ -2041,6 +2098,7 @@ void engine_free(struct engine *e)
     }
     close_session(e);
     engine_job_clear(&e->job);
+    zcache_free(e->own_zc);
     close(e->wake[0]);
     close(e->wake[1]);
     pthread_cond_destroy(&e->space);

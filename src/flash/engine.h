@@ -25,6 +25,7 @@
 #include "err.h"
 #include "log.h"
 #include "port.h"
+#include "zcache.h"
 
 #define ENGINE_MAX_IMAGES 32
 
@@ -86,6 +87,11 @@ struct engine_job {
      * 0 = fail at the first error. */
     int write_retries;
     int write_retries_total;
+    /* Compressed images, cached by SHA-256 (src/flash/zcache.h): owned by
+     * the caller, who may share it between engines (a bench: every slot
+     * flashes the same images, compressed once) and frees it after them.
+     * NULL: the engine keeps its own for the job's lifetime. */
+    struct zcache *zcache;
 };
 
 /* Defaults: 921600 baud, default-reset, hard-reset, keep, auto chip. */

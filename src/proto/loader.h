@@ -106,7 +106,7 @@ int loader_change_baud(struct loader *l, uint32_t baud);
 int loader_flash_attach(struct loader *l, uint32_t flash_size);
 
 /*
- * Write data at offset.  compress: zlib level 9 (FLASH_DEFL_*) when it
+ * Write data at offset.  compress: loader_deflate() (FLASH_DEFL_*) when it
  * shrinks; else FLASH_*.  progress (may be NULL) gets uncompressed bytes done
  * and wire bytes sent after every block.  Does not verify (call loader_md5).
  * Every block is sent once: on a bad status, a lost or malformed reply the
@@ -124,8 +124,9 @@ int loader_flash_write_deflated(struct loader *l, uint32_t offset,
                                 size_t len, const uint8_t *comp,
                                 size_t comp_len, loader_progress_fn progress,
                                 void *ctx);
-/* The zlib stream the loader sends for data (*out malloc'ed; ED_ERR_NOMEM).
- * Thread-safe: no loader needed (the engine compresses ahead on a helper). */
+/* The zlib stream the loader sends for data (libdeflate level 10; *out
+ * malloc'ed; ED_ERR_NOMEM).  Thread-safe and needs no loader: the engine
+ * compresses ahead on a helper thread (src/flash/zcache.h). */
 int loader_deflate(const uint8_t *data, size_t len, uint8_t **out,
                    size_t *out_len);
 /* FLASH_END / FLASH_DEFL_END with stay-in-loader (stub "flush"). */

@@ -1270,3 +1270,37 @@ void test_engine__delta_gives_up_on_a_full_change(void)
     free(app);
     free(other);
 }
+
+static struct zcache *shared_zc;
+
+static void use_shared_cache(struct engine_job *job)
+{
+    job->zcache = shared_zc;
+    job->force = true;
+}
+
+/* Two jobs (two boards of a bench) with one cache: the image is
+ * compressed once, on the first engine's helper thread while it connects. */
+void test_engine__shared_cache_compresses_once(void)
+{
+    uint8_t *app = fw_data(FAULT_APP_LEN, 49);
+    struct fault f;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(zcache_new(&shared_zc), ED_OK);
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    memset(&f, 0, sizeof f);
+    fault_run(&r, app, FAULT_APP_LEN, &f, use_shared_cache, &res);
+    T_EQ_INT(res.status, ED_OK);
+    T_EQ_INT(zcache_compressions(shared_zc), 1);
+    memset(&f, 0, sizeof f);
+    fault_run(&r, app, FAULT_APP_LEN, &f, use_shared_cache, &res);
+    T_EQ_INT(res.status, ED_OK);
+    T_EQ_INT(res.parts[0].written, FAULT_APP_LEN);
+    T_EQ_INT(zcache_compressions(shared_zc), 1);
+    check_flash(&r, 0x10000, app, FAULT_APP_LEN);
+    rig_free(&r);
+    zcache_free(shared_zc);
+    free(app);
+}
