@@ -86,6 +86,7 @@ struct rfc_port {
     bool purge_unacked; /* the server never acknowledged a purge */
     bool control_unacked; /* ... nor a DTR/RTS change */
     bool comport_refused;
+    bool sending;       /* inside send_raw (see there) */
 
     enum tn_state tn;
     uint8_t verb;       /* WILL/WONT/DO/DONT waiting for its option */
@@ -117,13 +118,31 @@ static int rfc_closed(struct rfc_port *r)
 /* ---- raw socket I/O ---- */
 
 static int pump(struct rfc_port *r, int timeout_ms);
+static int send_raw_in(struct rfc_port *r, const uint8_t *buf, size_t len,
+                       int64_t deadline, bool take_input);
 
 /*
  * Send raw bytes (already escaped) before deadline.  While the socket is
- * full, incoming bytes are taken in so neither side can stall the other.
+ * full, incoming bytes are taken in so neither side can stall the other;
+ * only by the outermost send: the bytes taken in may make us answer (an
+ * option refused), and answering from inside a send would nest one level
+ * per read while a server sends and never reads, until the stack ends.
  */
 static int send_raw(struct rfc_port *r, const uint8_t *buf, size_t len,
                     int64_t deadline)
+{
+    bool outer = !r->sending;
+    int rc;
+
+    r->sending = true;
+    rc = send_raw_in(r, buf, len, deadline, outer);
+    if (outer)
+        r->sending = false;
+    return rc;
+}
+
+static int send_raw_in(struct rfc_port *r, const uint8_t *buf, size_t len,
+                       int64_t deadline, bool take_input)
 {
     struct pollfd pfd;
     ssize_t n;
@@ -146,7 +165,7 @@ static int send_raw(struct rfc_port *r, const uint8_t *buf, size_t len,
                              r->where, strerror(errno));
         }
         pfd.fd = r->fd;
-        pfd.events = POLLOUT | POLLIN;
+        pfd.events = POLLOUT | (take_input ? POLLIN : 0);
         pfd.revents = 0;
         rc = poll(&pfd, 1, clock_remaining_ms(deadline));
         if (rc < 0 && errno == EINTR)

@@ -6,17 +6,20 @@
  * and sends whatever the test tells it to through a pipe.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "port.h"
+#include "port_internal.h"
 #include "test.h"
 
 enum srv_mode {
@@ -575,4 +578,49 @@ void test_port_rfc2217__bad_options_and_closed_peer(void)
     T_EQ_INT(n, ED_ERR_CLOSED);
     T_CONTAINS(port_errmsg(p), "closed the connection");
     port_close(p);
+}
+
+/*
+ * A server that sends options and never reads: our refusals fill the
+ * socket; while waiting to send one, only the outermost send takes in
+ * more input.  Before, each read answered its options from inside the
+ * send that was waiting, one stack level per read, without bound (a
+ * hostile server could end the stack).  The state machine alone, through
+ * port_rfc2217_feed() on a socketpair.
+ */
+void test_port_rfc2217__no_nested_answers_while_blocked(void)
+{
+    static uint8_t opts[3 * 30000];
+    uint8_t fill[4096], out[64];
+    const uint8_t first[] = {0xFF, 0xFB, 0x01}; /* WILL ECHO: refused */
+    int sp[2], pending = 0, rc;
+    size_t i;
+
+    T_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
+    fcntl(sp[1], F_SETFL, fcntl(sp[1], F_GETFL) | O_NONBLOCK);
+    /* our direction full: the server does not read */
+    memset(fill, 'x', sizeof fill);
+    while (write(sp[0], fill, sizeof fill) > 0)
+        ;
+    /* and it has sent many more options, waiting in our socket */
+    for (i = 0; i < sizeof opts; i += 3) {
+        opts[i] = 0xFF;
+        opts[i + 1] = 0xFB;
+        opts[i + 2] = 0x01;
+    }
+    for (i = 0; i < sizeof opts;) {
+        ssize_t w = write(sp[1], opts + i, sizeof opts - i);
+        if (w <= 0)
+            break;
+        i += (size_t)w;
+    }
+    T_ASSERT(i > 8192);
+    rc = port_rfc2217_feed(sp[0], first, sizeof first, 0, out, sizeof out);
+    T_EQ_INT(rc, ED_ERR_TIMEOUT); /* "takes no data: is it stuck?" */
+    /* one read of input was taken in by the blocked send, not all of it */
+    T_EQ_INT(ioctl(sp[0], FIONREAD, &pending), 0);
+    T_ASSERT((size_t)pending + 8192 >= i);
+    close(sp[0]);
+    close(sp[1]);
 }
