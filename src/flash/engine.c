@@ -1572,10 +1572,85 @@ static void monitor_baud(struct engine *e)
         log_msg(&e->log, ED_LOG_INFO, "monitor baud rate now %u", b);
 }
 
+/* A line of ours among the target's output, as idf monitor says things:
+ * "--- text ---" on a line of its own (the log pane has it too). */
+static void mon_say(struct engine *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void mon_say(struct engine *e, const char *fmt, ...)
+{
+    struct engine_event ev;
+    char text[400];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    log_msg(&e->log, ED_LOG_INFO, "%s", text);
+    ev.kind = EV_MONITOR;
+    n = snprintf((char *)ev.u.monitor.data, sizeof ev.u.monitor.data,
+                 "\r\n--- %s ---\r\n", text);
+    ev.u.monitor.len = n < 0 ? 0 : (size_t)n < sizeof ev.u.monitor.data
+                                       ? (size_t)n
+                                       : sizeof ev.u.monitor.data - 1;
+    push(e, &ev);
+}
+
+#define ENGINE_RECONNECT_MS 500
+
+/*
+ * The monitored serial port went away (unplugged, a USB reset, a
+ * USB-Serial/JTAG chip in deep sleep): wait for the same device, found by
+ * its USB identity under whatever name it comes back as (or by its name
+ * when it is not a USB port), and reopen it at the monitor's baud.  true
+ * when monitoring can go on; false when asked to stop while waiting.
+ */
+static bool monitor_reconnect(struct engine *e, const char *ident)
+{
+    char node[256], err[ED_ERRMSG_MAX];
+    uint32_t baud = e->port->baud ? e->port->baud : 115200;
+    char old[256];
+
+    snprintf(old, sizeof old, "%s", e->port->url);
+    port_close(e->port);
+    e->port = NULL;
+    mon_say(e, "%s went away (unplugged, a USB reset, or the chip sleeps); "
+            "waiting for %s to come back", old, ident[0] ? ident : "it");
+    for (;;) {
+        int64_t until = clock_ms() + ENGINE_RECONNECT_MS;
+
+        while (clock_ms() < until) {
+            if ((atomic_load(&e->cmds) & CMD_BIT_STOP) ||
+                atomic_load(&e->cancel))
+                return false;
+            clock_sleep_ms(20);
+        }
+        if (ident[0]) {
+            if (port_usb_resolve(node, sizeof node, ident, err, sizeof err))
+                continue;
+        } else {
+            snprintf(node, sizeof node, "%s", old);
+        }
+        if (port_open(&e->port, node, baud, &e->log, err, sizeof err))
+            continue;
+        if (strcmp(node, old) && ident[0])
+            mon_say(e, "reconnected: %s is %s now (it was %s)", ident, node,
+                    old);
+        else
+            mon_say(e, "reconnected to %s", node);
+        return true;
+    }
+}
+
 static enum mon_end monitor_loop(struct engine *e, char *msg, size_t msglen)
 {
     uint8_t buf[1024];
+    char ident[300] = "";
 
+    /* who the board is, to find it again if its port goes away */
+    if (e->port->kind == PORT_SERIAL &&
+        port_usb_identity(ident, sizeof ident, e->port->url) != ED_OK)
+        ident[0] = '\0';
     set_state(e, STATE_MONITORING);
     for (;;) {
         unsigned cmds = atomic_exchange(&e->cmds, 0);
@@ -1596,6 +1671,11 @@ static enum mon_end monitor_loop(struct engine *e, char *msg, size_t msglen)
         n = monitor_send(e);
         if (n == ED_OK)
             n = port_read(e->port, buf, sizeof buf, ENGINE_MON_POLL_MS);
+        if (n == ED_ERR_CLOSED && e->port->kind == PORT_SERIAL) {
+            if (!monitor_reconnect(e, ident))
+                return MON_STOP;
+            continue;
+        }
         if (n < 0) {
             ed_seterr(msg, msglen, n, "the connection to the board was "
                       "lost: %s", port_errmsg(e->port));

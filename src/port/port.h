@@ -207,6 +207,16 @@ int port_list(struct port_info **out, char *err, size_t errlen);
 int port_usb_resolve(char *out, size_t outlen, const char *ident, char *err,
                      size_t errlen);
 /*
+ * The other way round: the USB identity of a serial device node, to find
+ * the same device again after it re-enumerated under another name (the
+ * monitor's reconnect): "usb-serial:SERIAL" when the adapter has a serial
+ * number of its own (Espressif's USB-Serial/JTAG: its MAC), else
+ * "usb-path:1-1.4".  A usb-path:/usb-serial: URL is its own identity.
+ * ED_OK, or ED_ERR_NOT_FOUND (not a USB port: only its name can be
+ * waited for).
+ */
+int port_usb_identity(char *out, size_t outlen, const char *node);
+/*
  * Is the port there now?  A device node exists, a USB identity resolves;
  * network and sim: ports count as present (only opening them tells).
  */

@@ -779,14 +779,95 @@ static int info_cmp(const void *a, const void *b)
                       ((const struct port_info *)b)->name);
 }
 
+/*
+ * Test hook: with ESPDECK_TEST_PORTS=FILE the machine's ports are the lines
+ * of FILE, "NODE VID:PID SERIAL USB_PATH" ("-" for an empty field), read at
+ * every call, so a test can move a "USB device" to another node (a pty) the
+ * way a re-enumerated board moves.
+ */
+static int list_fake(struct port_info **out, const char *file, char *err,
+                     size_t errlen)
+{
+    struct port_info *info = NULL;
+    char line[512];
+    int n = 0;
+    FILE *f = fopen(file, "r");
+
+    if (!f)
+        return ed_seterr(err, errlen, ED_ERR_IO, "cannot read %s: %s", file,
+                         strerror(errno));
+    while (fgets(line, sizeof line, f)) {
+        struct port_info *pi, *ni;
+        char node[128], serial[64], path[32];
+        unsigned vid, pid;
+
+        if (sscanf(line, "%127s %x:%x %63s %31s", node, &vid, &pid, serial,
+                   path) != 5)
+            continue;
+        ni = realloc(info, ((size_t)n + 1) * sizeof *info);
+        if (!ni)
+            break;
+        info = ni;
+        pi = &info[n++];
+        memset(pi, 0, sizeof *pi);
+        snprintf(pi->name, sizeof pi->name, "%s", node);
+        pi->usb = true;
+        pi->vid = (uint16_t)vid;
+        pi->pid = (uint16_t)pid;
+        pi->bridge = port_bridge_name(pi->vid, pi->pid);
+        snprintf(pi->serial, sizeof pi->serial, "%s",
+                 strcmp(serial, "-") ? serial : "");
+        snprintf(pi->usb_path, sizeof pi->usb_path, "%s",
+                 strcmp(path, "-") ? path : "");
+    }
+    fclose(f);
+    *out = info;
+    return n;
+}
+
+int port_usb_identity(char *out, size_t outlen, const char *node)
+{
+    struct port_info *list = NULL;
+    char err[ED_ERRMSG_MAX], want[PATH_MAX], real[PATH_MAX];
+    int n, i, rc = ED_ERR_NOT_FOUND;
+
+    if (!strncmp(node, "usb-path:", 9) || !strncmp(node, "usb-serial:", 11)) {
+        snprintf(out, outlen, "%s", node);
+        return ED_OK;
+    }
+    if (!realpath(node, want))
+        snprintf(want, sizeof want, "%s", node);
+    n = port_list(&list, err, sizeof err);
+    for (i = 0; i < n; i++) {
+        const struct port_info *pi = &list[i];
+
+        if (!pi->usb || (strcmp(pi->name, node) &&
+                         (!realpath(pi->name, real) || strcmp(real, want))))
+            continue;
+        if (pi->serial[0]) {
+            snprintf(out, outlen, "usb-serial:%s", pi->serial);
+            rc = ED_OK;
+        } else if (pi->usb_path[0]) {
+            snprintf(out, outlen, "usb-path:%s", pi->usb_path);
+            rc = ED_OK;
+        }
+        break;
+    }
+    free(list);
+    return rc;
+}
+
 int port_list(struct port_info **out, char *err, size_t errlen)
 {
     struct sp_port **list = NULL;
     struct port_info *info = NULL;
+    const char *fake = getenv("ESPDECK_TEST_PORTS");
     char text[256];
     int n = 0, i;
 
     *out = NULL;
+    if (fake && *fake)
+        return list_fake(out, fake, err, errlen);
     pthread_once(&quiet_once, quiet_libserialport);
     if (sp_list_ports(&list) != SP_OK) {
         sp_errtext(text, sizeof text);

@@ -168,6 +168,56 @@ else
     notok "tui_monitor: monitor in a pipe forwards stdin and prints the target"
 fi
 
+# ---- the port goes away and comes back under another name ----
+# `espdeck sim` serves the echo board on a pty; the "USB device" (serial
+# number TESTSN42) is faked through ESPDECK_TEST_PORTS, the list of ports
+# espdeck sees.  The first simulator goes, a second one serves the same
+# flash on another pty, and the list moves the serial number there.
+PTYS="$TMP/ports.txt"
+pty_sim() { # NAME: serve the echo board's flash on $TMP/NAME
+    "$ESPDECK" sim --chip esp32 --listen "pty:$TMP/$1" --boot normal \
+        --no-pacing --flash-file "$TMP/echo/flash.bin" 2>>"$TMP/ptysim.err" &
+    PTY_PID=$!
+    T_PIDS="$T_PIDS $PTY_PID"
+    for _ in $(seq 1 100); do [ -e "$TMP/$1" ] && return 0; sleep 0.1; done
+    return 1
+}
+if pty_sim ttyA; then
+    echo "$TMP/ttyA 303a:1001 TESTSN42 1-1.4" > "$PTYS"
+    open r 200 90
+    run r "ESPDECK_TEST_PORTS='$PTYS' \"$ESPDECK\" monitor --port '$TMP/ttyA'"
+    keys r C-t r
+    wait_for r "ready" >/dev/null
+    kill -TERM "$PTY_PID"; wait "$PTY_PID" 2>/dev/null
+    if wait_for r "$TMP/ttyA went away" && wait_for r "waiting for usb-serial:TESTSN42 to come back"; then
+        ok "tui_monitor: a vanished port is said in the monitor, with the device waited for"
+    else
+        notok "tui_monitor: a vanished port is said in the monitor, with the device waited for"
+    fi
+    sleep 1
+    if pty_sim ttyB; then
+        echo "$TMP/ttyB 303a:1001 TESTSN42 1-1.4" > "$PTYS"
+        if wait_for r "reconnected: usb-serial:TESTSN42 is $TMP/ttyB now"; then
+            ok "tui_monitor: the same USB device is reopened under its new name"
+        else
+            notok "tui_monitor: the same USB device is reopened under its new name"
+        fi
+        keys r a g a i n Enter
+        check "tui_monitor: after the reconnect keys reach the target again" \
+            wait_for r 'rx: "again" + CR LF'
+        kill -TERM "$PTY_PID"; wait "$PTY_PID" 2>/dev/null
+    else
+        notok "tui_monitor: a second pty simulator"
+    fi
+    keys r C-]
+    if wait_for r "EXIT=0"; then ok "tui_monitor: quitting while waiting for the port exits 0"
+    else screen r >&2; notok "tui_monitor: quitting while waiting for the port exits 0"; fi
+    tm kill-session -t r
+else
+    cat "$TMP/ptysim.err" >&2
+    notok "tui_monitor: a pty simulator (espdeck sim --listen pty:PATH)"
+fi
+
 # ---- panics decoded with the app's ELF (the real ESP-IDF v4.4 build) ----
 ELF=$FW/idf-build/esp32-hello-world-v4.4/hello_world.elf
 BT="0x400d4a4c:0x3ffb5e60 0x40085a0c:0x3ffb5e90 0x400d4b1b:0x3ffb5eb0"
