@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "err.h"
 #include "version.h"
 
 struct command {
@@ -20,6 +21,7 @@ static const struct command commands[] = {
     {"flash", cmd_flash, "flash PROFILE [--port URL] --batch [--json] [--monitor S]   write a profile"},
     {"check", cmd_check, "check PROFILE                              check a profile without a board"},
     {"profile", cmd_profile, "profile import BUILD_DIR [-o FILE]         profile from an ESP-IDF build"},
+    {"write-flash", cmd_write_flash, "write-flash [--port URL] ADDR FILE [ADDR FILE ...]   write files, no profile"},
     {"read-flash", cmd_read_flash, "read-flash --port URL ADDR SIZE FILE       read flash to a file"},
     {"erase", cmd_erase, "erase --port URL [ADDR SIZE]               erase all or a region"},
     {"monitor", cmd_monitor, "monitor --port URL [--baud N]              serial monitor only"},
@@ -29,6 +31,41 @@ static const struct command commands[] = {
     {"demo", cmd_demo, "demo                                       the console on the built-in board"},
 };
 
+/* esptool's spellings of the same commands. */
+static const struct command aliases[] = {
+    {"write_flash", cmd_write_flash, NULL},
+    {"read_flash", cmd_read_flash, NULL},
+    {"erase_flash", cmd_erase, NULL},
+    {"erase_region", cmd_erase, NULL},
+    {"flash_id", cmd_info, NULL},
+    {"chip_id", cmd_info, NULL},
+    {"read_mac", cmd_info, NULL},
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+#define N_ALIASES (sizeof aliases / sizeof aliases[0])
+
+/* "unknown command 'flsh'; did you mean 'flash'?" */
+static void unknown_command(const char *word)
+{
+    const char *names[N_COMMANDS + N_ALIASES + 1];
+    const char *near;
+    size_t i, n = 0;
+
+    for (i = 0; i < N_COMMANDS; i++)
+        names[n++] = commands[i].name;
+    for (i = 0; i < N_ALIASES; i++)
+        names[n++] = aliases[i].name;
+    names[n] = NULL;
+    near = ed_nearest(word, names);
+    if (near)
+        fprintf(stderr, "espdeck: unknown command '%s'; did you mean "
+                "'%s'? (espdeck --help lists them)\n", word, near);
+    else
+        fprintf(stderr, "espdeck: unknown command '%s' (espdeck --help "
+                "lists them)\n", word);
+}
+
 static void usage(FILE *f)
 {
     size_t i;
@@ -36,6 +73,8 @@ static void usage(FILE *f)
                "       espdeck COMMAND [ARGS]\n\ncommands:\n");
     for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %s\n", commands[i].help);
+    fprintf(f, "\nesptool's spellings work too: write_flash, read_flash, "
+               "erase_flash, erase_region,\nflash_id, chip_id, read_mac.\n");
     fprintf(f, "\nPorts: /dev/ttyUSB0, socket://HOST:PORT, rfc2217://HOST:PORT, sim:CHIP\n");
 }
 
@@ -54,11 +93,14 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc >= 2) {
-        for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        for (i = 0; i < N_COMMANDS; i++)
             if (!strcmp(argv[1], commands[i].name))
                 return commands[i].fn(argc - 1, argv + 1);
+        for (i = 0; i < N_ALIASES; i++)
+            if (!strcmp(argv[1], aliases[i].name))
+                return aliases[i].fn(argc - 1, argv + 1);
         if (argv[1][0] != '-' && !strchr(argv[1], '.') && !strchr(argv[1], '/')) {
-            fprintf(stderr, "espdeck: unknown command '%s' (espdeck --help lists them)\n", argv[1]);
+            unknown_command(argv[1]);
             return EXIT_USAGE;
         }
     }

@@ -26,6 +26,7 @@ int cmd_flash(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_read_flash(int argc, char **argv);
+int cmd_write_flash(int argc, char **argv);
 int cmd_erase(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

@@ -49,6 +49,16 @@ int cmd_erase(int argc, char **argv)
         }
         pos[n++] = argv[i];
     }
+    if (!strcmp(argv[0], "erase_region") && n != 2) {
+        fprintf(stderr, "espdeck erase_region: give ADDR and SIZE (esptool's "
+                "erase_region); erase_flash erases everything\n");
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[0], "erase_flash") && n != 0) {
+        fprintf(stderr, "espdeck erase_flash: erases the whole flash and "
+                "takes no ADDR SIZE; use erase_region ADDR SIZE\n");
+        return EXIT_USAGE;
+    }
     if (n == 1) {
         fprintf(stderr, "espdeck erase: give both ADDR and SIZE, or neither "
                 "to erase everything\n");

@@ -55,4 +55,11 @@ int ed_seterr(char *buf, size_t len, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int ed_vseterr(char *buf, size_t len, int err, const char *fmt, va_list ap);
 
+/*
+ * The nearest of names (NULL-terminated) to s when it is near enough to be
+ * a likely typo (edit distance 1 for short words, up to 3), else NULL: the
+ * "did you mean" of every sentence that names a bad word.
+ */
+const char *ed_nearest(const char *s, const char *const *names);
+
 #endif

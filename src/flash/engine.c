@@ -604,6 +604,22 @@ static int do_connect(struct engine *e, char *msg, size_t msglen)
         log_msg(&e->log, ED_LOG_WARN, "could not read the chip revision: %s",
                 loader_errmsg(e->l));
     }
+    /* chip auto (write-flash): an image header names its chip */
+    for (size_t i = 0; j->expect_chip == CHIP_UNKNOWN && d &&
+                       j->op == ENGINE_OP_FLASH && i < j->n_images; i++) {
+        int id = image_looks_like(j->images[i].data, j->images[i].len)
+                     ? image_chip_id(j->images[i].data, j->images[i].len)
+                     : -1;
+        const struct chip_desc *built = id >= 0 ? chip_by_image_id(id) : NULL;
+
+        if (id >= 0 && id != d->image_chip_id)
+            return ed_seterr(msg, msglen, ED_ERR_NOT_FOUND,
+                             "%s was built for %s, but the board on %s is "
+                             "an %s: use the %s build, or the right port",
+                             j->images[i].name,
+                             built ? built->display : "another chip",
+                             j->port, d->display, d->display);
+    }
     if (j->expect_chip != CHIP_UNKNOWN && e->chip.chip != j->expect_chip) {
         const struct chip_desc *want = chip_get(j->expect_chip);
 

@@ -167,48 +167,6 @@ void profile_report_free(struct profile_report *rep)
 
 /* ---- small helpers ---- */
 
-static size_t levenshtein(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t row[64];
-    if (la >= 63 || lb >= 63)
-        return 99;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            size_t best = diag + cost;
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-/* The nearest of names to s, if near enough to be a likely typo. */
-static const char *nearest(const char *s, const char *const *names)
-{
-    const char *best = NULL;
-    size_t bestd = 99;
-    for (size_t i = 0; names[i]; i++) {
-        size_t d = levenshtein(s, names[i]);
-        if (d < bestd) {
-            bestd = d;
-            best = names[i];
-        }
-    }
-    size_t limit = strlen(s) <= 4 ? 1 : strlen(s) <= 8 ? 2 : 3;
-    return bestd <= limit ? best : NULL;
-}
-
 static const char *join(const char *const *names, char *buf, size_t len)
 {
     size_t at = 0;
@@ -400,7 +358,7 @@ static bool check_keys(struct ctx *c, yaml_node_t *map, const char *where,
         for (size_t i = 0; names[i]; i++)
             known |= strcmp(key, names[i]) == 0;
         if (!known) {
-            const char *near = nearest(key, names);
+            const char *near = ed_nearest(key, names);
             /* top level: no "in ..." (where is NULL) */
             if (near)
                 ERR(c, k, "unknown key '%s'%s%s; did you mean '%s'?", key,
@@ -544,7 +502,7 @@ static void parse_chip(struct ctx *c, yaml_node_t *n)
     for (int i = 0; i < CHIP_COUNT; i++)
         names[k++] = chip_get((enum chip_id)i)->name;
     names[k] = NULL;
-    const char *near = nearest(s, names);
+    const char *near = ed_nearest(s, names);
     if (near)
         ERR(c, n, "unknown chip '%s'; did you mean '%s'? (one of %s)", s,
             near, join(names, list, sizeof list));
@@ -770,9 +728,9 @@ static const char *nearest_subtype(uint8_t type, const char *s)
         "ota", "phy", "nvs", "coredump", "nvs_keys", "efuse", "undefined",
         "esphttpd", "fat", "spiffs", "littlefs", "tee_ota", NULL};
     if (type == PTABLE_TYPE_APP)
-        return nearest(s, app);
+        return ed_nearest(s, app);
     if (type == PTABLE_TYPE_DATA)
-        return nearest(s, data);
+        return ed_nearest(s, data);
     return NULL;
 }
 
@@ -815,7 +773,7 @@ static bool parse_entry(struct ctx *c, yaml_node_t *n, struct ptable *t,
         if (ptable_parse_type(s, &e->type) != ED_OK) {
             const char *const tn[] = {"app", "data", "bootloader",
                                       "partition_table", NULL};
-            const char *near = nearest(s, tn);
+            const char *near = ed_nearest(s, tn);
             ERR(c, v, "unknown partition type '%s'%s%s%s; use %s", s,
                 near ? " (did you mean '" : "", near ? near : "",
                 near ? "'?)" : "", ptable_type_names(list, sizeof list));
@@ -1110,7 +1068,7 @@ static void parse_images(struct ctx *c, yaml_node_t *n)
                     if (p->regions[j].pub.kind == PROFILE_REGION_PARTITION)
                         names[k++] = p->regions[j].name;
                 names[k] = NULL;
-                const char *near = nearest(s, names);
+                const char *near = ed_nearest(s, names);
                 char list[400];
                 if (!k)
                     ERR(c, part, "image for partition '%s', but the profile "
@@ -1699,8 +1657,13 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
                 "partition_table and no images)");
 }
 
-int profile_check(struct profile **out, const char *path,
-                  struct profile_report *rep)
+/*
+ * Check text (given, or read from path when text is NULL).  Relative paths
+ * in it start at path's folder.
+ */
+static int check_text(struct profile **out, const char *path,
+                      const char *given, size_t given_len,
+                      struct profile_report *rep)
 {
     struct ctx c;
     yaml_parser_t parser;
@@ -1721,7 +1684,18 @@ int profile_check(struct profile **out, const char *path,
         return ED_ERR_NOMEM;
     set_defaults(c.p, path);
 
-    rc = read_file(path, &text, &len, why, sizeof why);
+    if (given) {
+        text = malloc(given_len + 1);
+        if (!text) {
+            rc = ED_ERR_NOMEM;
+            goto out;
+        }
+        memcpy(text, given, given_len);
+        text[given_len] = '\0';
+        len = given_len;
+    } else {
+        rc = read_file(path, &text, &len, why, sizeof why);
+    }
     if (rc == ED_ERR_NOMEM)
         goto out;
     if (rc != ED_OK) {
@@ -1792,6 +1766,19 @@ out:
     else
         profile_free(c.p);
     return rc;
+}
+
+int profile_check(struct profile **out, const char *path,
+                  struct profile_report *rep)
+{
+    return check_text(out, path, NULL, 0, rep);
+}
+
+int profile_check_text(struct profile **out, const char *path,
+                       const char *text, struct profile_report *rep)
+{
+    return check_text(out, path, text ? text : "", text ? strlen(text) : 0,
+                      rep);
 }
 
 int profile_load(struct profile **out, const char *path, char *err,

@@ -75,6 +75,12 @@ struct profile_report {
  */
 int profile_check(struct profile **out, const char *path,
                   struct profile_report *rep);
+/*
+ * The same for profile text made by a program (`espdeck write-flash`):
+ * path names it and its folder is where relative paths start.
+ */
+int profile_check_text(struct profile **out, const char *path,
+                       const char *text, struct profile_report *rep);
 void profile_report_free(struct profile_report *rep);
 /* "file:line:col: error: message" into buf; returns buf. */
 const char *profile_problem_format(const struct profile_report *rep,
