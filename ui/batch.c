@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "cmd.h"
 #include "model.h"
+#include "profile.h"
 
 /*
  * The signal handler can only reach process-wide state: one flag and one
@@ -825,6 +826,56 @@ void batch_signals_end(const struct sigaction *old_int,
         close(batch_sig_pipe[1]);
         batch_sig_pipe[0] = batch_sig_pipe[1] = -1;
     }
+}
+
+int batch_profile_job(struct engine_job *job, struct profile *p,
+                      const struct engine_job *cli, bool json)
+{
+    char err[ED_ERRMSG_MAX] = "";
+    int rc;
+
+    engine_job_init(job);
+    rc = profile_to_job(p, cli->port[0] ? cli->port : NULL, job, err,
+                        sizeof err);
+    if (rc) {
+        engine_job_clear(job);
+        batch_print_error(json, EXIT_PROFILE, "%s", err);
+        return EXIT_PROFILE;
+    }
+    job->op = ENGINE_OP_FLASH;
+    job->write_retries = cli->write_retries;
+    job->write_retries_total = cli->write_retries_total;
+    job->no_stub = cli->no_stub;
+    job->force = cli->force;
+    job->no_compress = cli->no_compress;
+    job->log_level = cli->log_level;
+    snprintf(job->stub_dir, sizeof job->stub_dir, "%s", cli->stub_dir);
+    return 0;
+}
+
+int batch_run_job(struct engine_job *job, const struct batch_opts *o)
+{
+    struct engine *e = NULL;
+    char err[ED_ERRMSG_MAX] = "";
+    int rc, code;
+
+    if (o->monitor_seconds > 0)
+        job->monitor_after = true;
+    if (!batch_resolve_port(job, o->json)) {
+        engine_job_clear(job);
+        return EXIT_CONNECT;
+    }
+    rc = engine_new(&e, job, err, sizeof err);
+    if (rc) {
+        engine_job_clear(job);
+        code = rc == ED_ERR_PROFILE ? EXIT_PROFILE : EXIT_USAGE;
+        batch_print_error(o->json, code, "%s", err);
+        return code;
+    }
+    rc = batch_run(e, o);
+    engine_free(e);
+    engine_job_clear(job);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */

@@ -50,6 +50,23 @@ struct batch_opts {
  */
 int batch_run(struct engine *e, const struct batch_opts *o);
 
+/*
+ * The end of `flash` and `write-flash`: monitor after flashing when
+ * o->monitor_seconds > 0, resolve --port auto, make the engine (taking
+ * job's images), run it and free it; job is cleared.
+ */
+int batch_run_job(struct engine_job *job, const struct batch_opts *o);
+
+/*
+ * A flash job from profile p (the caller frees it) with the command line's port,
+ * --no-stub, --force, --no-compress, --write-retries, --stub-dir and log
+ * level from cli.  0, or the exit code after
+ * printing the sentence (job then empty).
+ */
+struct profile;
+int batch_profile_job(struct engine_job *job, struct profile *p,
+                      const struct engine_job *cli, bool json);
+
 /* Exit code for a finished job's status and stage (docs/cli.md). */
 int batch_exit_code(int status, enum engine_state stage);
 

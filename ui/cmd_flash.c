@@ -57,10 +57,9 @@ int cmd_flash(int argc, char **argv)
     struct batch_opts o;
     struct accept_rules rules;
     struct profile *p = NULL;
-    struct engine *e = NULL;
     const char *path = NULL;
     char err[ED_ERRMSG_MAX] = "";
-    bool batch = false, force = false, no_compress = false;
+    bool batch = false;
     bool have_baud = false, have_before = false, have_after = false;
     double monitor = 0;
     int i, rc;
@@ -90,9 +89,9 @@ int cmd_flash(int argc, char **argv)
         if (!strcmp(a, "--batch")) {
             batch = true;
         } else if (!strcmp(a, "--force")) {
-            force = true;
+            cli.force = true;
         } else if (!strcmp(a, "--no-compress")) {
-            no_compress = true;
+            cli.no_compress = true;
         } else if (!strcmp(a, "--no-monitor")) {
             /* the console's option: batch mode monitors only with --monitor */
         } else if (!strcmp(a, "--write-retries")) {
@@ -139,21 +138,16 @@ int cmd_flash(int argc, char **argv)
         batch_print_error(o.json, EXIT_PROFILE, "%s", err);
         return EXIT_PROFILE;
     }
-    engine_job_init(&job);
-    rc = profile_to_job(p, cli.port[0] ? cli.port : NULL, &job, err,
-                        sizeof err);
+    rc = batch_profile_job(&job, p, &cli, o.json);
     if (rc) {
         profile_free(p);
-        engine_job_clear(&job);
-        batch_print_error(o.json, EXIT_PROFILE, "%s", err);
-        return EXIT_PROFILE;
+        return rc;
     }
     /* the profile's boot check, with --monitor (the patterns live in p) */
     if (profile_accept(p)->present) {
         accept_rules_from_profile(&rules, profile_accept(p));
         o.accept = &rules;
     }
-    job.op = ENGINE_OP_FLASH;
     if (have_baud)
         job.baud = cli.baud;
     if (have_before) {
@@ -163,34 +157,8 @@ int cmd_flash(int argc, char **argv)
     }
     if (have_after)
         job.after = cli.after;
-    job.no_stub = cli.no_stub;
-    job.force = force;
-    job.no_compress = no_compress;
-    job.write_retries = cli.write_retries;
-    job.write_retries_total = cli.write_retries_total;
-    job.log_level = cli.log_level;
-    snprintf(job.stub_dir, sizeof job.stub_dir, "%s", cli.stub_dir);
-    if (monitor > 0) {
-        job.monitor_after = true;
-        o.monitor_seconds = monitor;
-    }
-    if (!batch_resolve_port(&job, o.json)) {
-        engine_job_clear(&job);
-        profile_free(p);
-        return EXIT_CONNECT;
-    }
-    rc = engine_new(&e, &job, err, sizeof err);
-    if (rc) {
-        engine_job_clear(&job);
-        profile_free(p);
-        batch_print_error(o.json, rc == ED_ERR_PROFILE ? EXIT_PROFILE
-                                                       : EXIT_USAGE,
-                          "%s", err);
-        return rc == ED_ERR_PROFILE ? EXIT_PROFILE : EXIT_USAGE;
-    }
-    rc = batch_run(e, &o);
-    engine_free(e);
-    engine_job_clear(&job);
+    o.monitor_seconds = monitor;
+    rc = batch_run_job(&job, &o);
     profile_free(p);
     return rc;
 }

@@ -93,11 +93,10 @@ int cmd_write_flash(int argc, char **argv)
     struct batch_opts o;
     struct profile_report rep;
     struct profile *p = NULL;
-    struct engine *e = NULL;
     const char *chip = "auto", *mode = "keep", *freq = "keep", *size = "keep";
     const char *pos[2 * ENGINE_MAX_IMAGES];
     char err[ED_ERRMSG_MAX] = "", *text = NULL;
-    bool force = false, no_compress = false, missing = false;
+    bool missing = false;
     double monitor = 0;
     size_t textlen = 16384;
     int i, n = 0, rc;
@@ -139,9 +138,9 @@ int cmd_write_flash(int argc, char **argv)
             fprintf(stderr, "espdeck write-flash: %s needs a value\n", a);
             return EXIT_USAGE;
         } else if (!strcmp(a, "--force")) {
-            force = true;
+            job.force = true;
         } else if (!strcmp(a, "--no-compress") || !strcmp(a, "-u")) {
-            no_compress = true;
+            job.no_compress = true;
         } else if (!strcmp(a, "--compress") || !strcmp(a, "-z") ||
                    !strcmp(a, "--batch")) {
             /* esptool's default, and this command is always batch */
@@ -232,42 +231,15 @@ int cmd_write_flash(int argc, char **argv)
     {
         struct engine_job cli = job;
 
-        engine_job_init(&job);
-        rc = profile_to_job(p, cli.port[0] ? cli.port : NULL, &job, err,
-                            sizeof err);
+        rc = batch_profile_job(&job, p, &cli, o.json);
         profile_free(p);
-        if (rc) {
-            engine_job_clear(&job);
-            batch_print_error(o.json, EXIT_PROFILE, "%s", err);
-            return EXIT_PROFILE;
-        }
-        job.op = ENGINE_OP_FLASH;
+        if (rc)
+            return rc;
         job.baud = cli.baud;
         job.before = cli.before;
         job.after = cli.after;
         snprintf(job.reset_seq, sizeof job.reset_seq, "%s", cli.reset_seq);
-        job.no_stub = cli.no_stub;
-        job.log_level = cli.log_level;
-        snprintf(job.stub_dir, sizeof job.stub_dir, "%s", cli.stub_dir);
     }
-    job.force = force;
-    job.no_compress = no_compress;
-    if (monitor > 0) {
-        job.monitor_after = true;
-        o.monitor_seconds = monitor;
-    }
-    if (!batch_resolve_port(&job, o.json)) {
-        engine_job_clear(&job);
-        return EXIT_CONNECT;
-    }
-    rc = engine_new(&e, &job, err, sizeof err);
-    if (rc) {
-        engine_job_clear(&job);
-        batch_print_error(o.json, EXIT_USAGE, "%s", err);
-        return EXIT_USAGE;
-    }
-    rc = batch_run(e, &o);
-    engine_free(e);
-    engine_job_clear(&job);
-    return rc;
+    o.monitor_seconds = monitor;
+    return batch_run_job(&job, &o);
 }
