@@ -188,8 +188,9 @@ fuzz:
 	$(Q)sh tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_NAMES)
 
 # 1,000+ faulted flashes through the simulator (at most ~20 minutes on 2
-# cores); prints the table and writes it to docs/reliability.md.
-SOAK_JOBS ?= 2
+# cores: the runs mostly wait on their deadlines, so 4 run at a time);
+# prints the table and writes it to docs/reliability.md.
+SOAK_JOBS ?= 4
 soak: $(BUILD)/espdeck
 	$(Q)python3 tests/soak/soak.py --espdeck $(BUILD)/espdeck \
 	    --jobs $(SOAK_JOBS) --out docs/reliability.md
