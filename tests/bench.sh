@@ -1,14 +1,26 @@
 #!/bin/sh
 # make bench: espdeck against esptool-js 0.7.0 on the paced simulator.
 #
-# A full flash (bootloader, partition table, a generated 1.5 MiB app that
-# deflates like real firmware) at 921600 baud into `espdeck sim` without
-# --no-pacing, then a reflash of the same set, several runs of each tool;
-# prints medians, the ratio, the wire floor and espdeck's peak RSS.  It only
-# reports: nothing here passes or fails on speed.
+# Cases (one row each, both tools in the same run, medians of BENCH_RUNS):
+#   p1       full flash at BENCH_BAUD onto erased flash: bootloader,
+#            partition table, a generated 1.5 MiB app that deflates like
+#            real firmware
+#   p2       small-change reflash: onto what p1 left, the next build of the
+#            app (benchgen.mjs app2.bin: 13 scattered edits, 14 of its 384
+#            sectors differ)
+#   reflash  the p1 set again onto what p1 left (nothing changed)
+# then the goal ratios (P1 against esptool-js and the zlib-9 wire floor, P2
+# against P1) and espdeck's peak RSS.  It only reports: nothing here passes
+# or fails on speed.
+#
+# Adding a case: write case_NAME() setting the variables listed above
+# run_case(), add NAME to BENCH_CASES' default, and, if it has a goal, a
+# line in the summary at the end.
 #
 # Environment: BENCH_RUNS (default 5), BENCH_CHIP (default esp32c3),
-# BENCH_BAUD (default 921600), BUILD, ESPDECK, ESPDECK_SHARED.
+# BENCH_BAUD (default 921600), BENCH_CASES (default "p1 p2 reflash"; a case
+# starting from another's flash needs that one listed before it), BUILD,
+# ESPDECK, ESPDECK_SHARED.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -21,6 +33,7 @@ source tests/interop/lib.sh
 RUNS=${BENCH_RUNS:-5}
 CHIP=${BENCH_CHIP:-esp32c3}
 BAUD=${BENCH_BAUD:-921600}
+CASES=${BENCH_CASES:-p1 p2 reflash}
 OUT=$PWD/$BUILD/bench
 mkdir -p "$OUT"
 
@@ -40,10 +53,14 @@ app_bytes=$(field "$gen" app_bytes)
 app_ratio=$(field "$gen" app_ratio)
 set_bytes=$(field "$gen" set_bytes)
 set_defl=$(field "$gen" set_deflated)
+app_sectors=$(field "$gen" app_sectors)
+app2_changed=$(field "$gen" app2_changed_sectors)
 
-# The profile espdeck flashes: the same three images at the same offsets,
-# the table given as a binary, flash parameters kept as in the images.
-cat > "$OUT/bench.yaml" <<EOF
+# The profiles espdeck flashes: the same three images at the same offsets,
+# the table given as a binary, flash parameters kept as in the images;
+# bench.yaml with app.bin, bench2.yaml with the next build app2.bin.
+for v in "" 2; do
+    cat > "$OUT/bench$v.yaml" <<EOF
 name: bench-$CHIP
 chip: $CHIP
 baud: $BAUD
@@ -54,21 +71,15 @@ partition_table:
   file: $OUT/partition-table.bin
 images:
   - {name: bootloader, offset: $boot_off, file: $OUT/bootloader.bin}
-  - {partition: factory, file: $OUT/app.bin}
+  - {partition: factory, file: $OUT/app$v.bin}
 EOF
-if ! "$ESPDECK" check "$OUT/bench.yaml" > "$OUT/check.log" 2>&1; then
-    cat "$OUT/check.log" >&2
-    fail "espdeck does not accept the bench profile $OUT/bench.yaml"
-fi
+    if ! "$ESPDECK" check "$OUT/bench$v.yaml" > "$OUT/check.log" 2>&1; then
+        cat "$OUT/check.log" >&2
+        fail "espdeck does not accept the bench profile $OUT/bench$v.yaml"
+    fi
+done
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
-# sim_up FLASHFILE: a paced simulator on a fresh port.
-sim_up() {
-    port=$(free_port)
-    iop_sim_start "$CHIP" "$port" "$OUT/sim.log" --flash-size 4MB \
-        --flash-file "$1" || fail "$IOP_WHY"
-}
 
 TIME_V=""
 if /usr/bin/time -v true > /dev/null 2>&1; then TIME_V="/usr/bin/time -v"; fi
@@ -81,90 +92,142 @@ timed() {
     fi
 }
 
-# run_espdeck TAG: one espdeck flash; appends ms to $OUT/TAG.espdeck.
-run_espdeck() {
-    local t0 t1
-    t0=$(now_ms)
-    if ! timed "$ESPDECK" flash "$OUT/bench.yaml" \
-        --port "socket://127.0.0.1:$port" --batch \
-        > "$OUT/espdeck.log" 2>&1; then
-        tail -20 "$OUT/espdeck.log" >&2
-        fail "espdeck flash failed ($1)"
-    fi
-    t1=$(now_ms)
-    echo $((t1 - t0)) >> "$OUT/$1.espdeck"
-    if [ -n "$TIME_V" ]; then
-        awk -F': ' '/Maximum resident set size/ {print $2}' "$OUT/time.txt" \
-            >> "$OUT/rss.espdeck"
-    fi
+# ---- the cases ----
+# case_NAME sets:
+#   LABEL     the row's name
+#   FROM      "fresh" (erased flash) or the case whose flash it starts from
+#             (each tool goes on from its own flash of that case)
+#   SIM_ARGS  extra `espdeck sim` options (an array)
+#   DECK      `espdeck flash` arguments before --port (an array)
+#   JS        esptool.mjs arguments after --port/--baud (an array; empty:
+#             esptool-js does not run this case)
+#   JS_BAUD   esptool-js's baud (preset to BENCH_BAUD)
+set1=("$boot_off=$OUT/bootloader.bin" "0x8000=$OUT/partition-table.bin"
+      "0x10000=$OUT/app.bin")
+set2=("$boot_off=$OUT/bootloader.bin" "0x8000=$OUT/partition-table.bin"
+      "0x10000=$OUT/app2.bin")
+case_p1() {
+    LABEL="P1 full flash"; FROM=fresh; SIM_ARGS=()
+    DECK=("$OUT/bench.yaml"); JS=(write "${set1[@]}")
+}
+case_p2() {
+    LABEL="P2 small change"; FROM=p1; SIM_ARGS=()
+    DECK=("$OUT/bench2.yaml"); JS=(write "${set2[@]}")
+}
+case_reflash() {
+    LABEL="reflash, unchanged"; FROM=p1; SIM_ARGS=()
+    DECK=("$OUT/bench.yaml"); JS=(write "${set1[@]}")
 }
 
-# run_js TAG: one esptool-js writeFlash; appends wall ms and in-process ms.
-run_js() {
-    local t0 t1
-    t0=$(now_ms)
-    if ! iop_js "$OUT/js.out" --port "127.0.0.1:$port" --baud "$BAUD" \
-        write "$boot_off=$OUT/bootloader.bin" \
-        "0x8000=$OUT/partition-table.bin" "0x10000=$OUT/app.bin"; then
-        tail -20 "$OUT/js.out.log" >&2
-        fail "esptool-js failed ($1): $(iop_error "$OUT/js.out")"
+# run_case NAME TOOL: one measurement of TOOL (espdeck or js); appends the
+# wall ms to $OUT/NAME.TOOL (esptool-js's own ms to $OUT/NAME.jsin) and
+# leaves the flash in $OUT/after-NAME-TOOL.bin.
+run_case() {
+    local name=$1 tool=$2 ff=$OUT/flash-$2.bin t0 t1
+    JS_BAUD=$BAUD
+    "case_$name"
+    [ "$tool" = js ] && [ ${#JS[@]} -eq 0 ] && return 0
+    rm -f "$ff"
+    if [ "$FROM" != fresh ]; then
+        cp "$OUT/after-$FROM-$tool.bin" "$ff" ||
+            fail "case $name starts from $FROM's flash: list $FROM before it"
     fi
-    t1=$(now_ms)
-    echo $((t1 - t0)) >> "$OUT/$1.js"
-    iop_field "$OUT/js.out" total_ms >> "$OUT/$1.jsin"
+    port=$(free_port)
+    iop_sim_start "$CHIP" "$port" "$OUT/sim.log" --flash-size 4MB \
+        --flash-file "$ff" "${SIM_ARGS[@]}" || fail "$IOP_WHY"
+    t0=$(now_ms)
+    if [ "$tool" = espdeck ]; then
+        if ! timed "$ESPDECK" flash "${DECK[@]}" \
+            --port "socket://127.0.0.1:$port" --batch \
+            > "$OUT/espdeck.log" 2>&1; then
+            tail -20 "$OUT/espdeck.log" >&2
+            fail "espdeck flash failed ($name)"
+        fi
+        t1=$(now_ms)
+        if [ -n "$TIME_V" ]; then
+            awk -F': ' '/Maximum resident set size/ {print $2}' \
+                "$OUT/time.txt" >> "$OUT/rss.espdeck"
+        fi
+    else
+        if ! iop_js "$OUT/js.out" --port "127.0.0.1:$port" \
+            --baud "$JS_BAUD" "${JS[@]}"; then
+            tail -20 "$OUT/js.out.log" >&2
+            fail "esptool-js failed ($name): $(iop_error "$OUT/js.out")"
+        fi
+        t1=$(now_ms)
+        iop_field "$OUT/js.out" total_ms >> "$OUT/$name.jsin"
+    fi
+    echo $((t1 - t0)) >> "$OUT/$name.$tool"
+    iop_sim_stop
+    cp "$ff" "$OUT/after-$name-$tool.bin"
 }
 
-rm -f "$OUT"/*.espdeck "$OUT"/*.js "$OUT"/*.jsin
-echo "bench: $CHIP, $RUNS runs per case, $BAUD baud, paced simulator"
+rm -f "$OUT"/*.espdeck "$OUT"/*.js "$OUT"/*.jsin "$OUT"/after-*.bin
+echo "bench: $CHIP, $RUNS runs per case, $BAUD baud, paced simulator;" \
+    "cases: $CASES"
 for r in $(seq 1 "$RUNS"); do
-    for tool in espdeck js; do
-        ff=$OUT/flash-$tool.bin
-        rm -f "$ff"
-        sim_up "$ff"
-        if [ $tool = espdeck ]; then run_espdeck fresh; else run_js fresh; fi
-        iop_sim_stop
-        sim_up "$ff"
-        if [ $tool = espdeck ]; then run_espdeck reflash; else run_js reflash; fi
-        iop_sim_stop
+    line="  run $r:"
+    for c in $CASES; do
+        for tool in espdeck js; do run_case "$c" "$tool"; done
+        line="$line $c $(tail -1 "$OUT/$c.espdeck" 2>/dev/null)"
+        line="$line/$(tail -1 "$OUT/$c.js" 2>/dev/null) ms"
     done
-    printf '  run %d: espdeck %s / %s ms, esptool-js %s / %s ms (fresh / reflash)\n' \
-        "$r" "$(tail -1 "$OUT/fresh.espdeck")" "$(tail -1 "$OUT/reflash.espdeck")" \
-        "$(tail -1 "$OUT/fresh.js")" "$(tail -1 "$OUT/reflash.js")"
+    echo "$line (espdeck/esptool-js)"
 done
-# The flashes of both tools must have left the same bytes.
-cmp -s "$OUT/flash-espdeck.bin" "$OUT/flash-js.bin" ||
-    echo "bench: note: the two tools' flash files differ" >&2
+# Both tools must have left the same bytes.
+for c in $CASES; do
+    [ -f "$OUT/after-$c-js.bin" ] || continue
+    cmp -s "$OUT/after-$c-espdeck.bin" "$OUT/after-$c-js.bin" ||
+        echo "bench: note: after $c the two tools' flash files differ" >&2
+done
 
 median() { sort -n "$1" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
 minmax() { sort -n "$1" | awk 'NR==1{lo=$1} {hi=$1} END {printf "%.2f-%.2f", lo/1000, hi/1000}'; }
 sec() { awk -v m="$1" 'BEGIN {printf "%.2f", m / 1000}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+med() { if [ -s "$OUT/$1" ]; then median "$OUT/$1"; fi; }
+# cell FILE: "median min-max" of a result file, or "- -"
+cell() {
+    local m
+    m=$(med "$1")
+    if [ -n "$m" ]; then echo "$(sec "$m") $(minmax "$OUT/$1")"; else echo "- -"; fi
+}
 
 floor_ms=$(awk -v b="$set_defl" -v baud="$BAUD" 'BEGIN {printf "%d", b * 10 * 1000 / baud}')
-fe=$(median "$OUT/fresh.espdeck"); fj=$(median "$OUT/fresh.js")
-fji=$(median "$OUT/fresh.jsin")
-re=$(median "$OUT/reflash.espdeck"); rj=$(median "$OUT/reflash.js")
-rji=$(median "$OUT/reflash.jsin")
 rss="n/a"
 [ -s "$OUT/rss.espdeck" ] && rss="$(sort -n "$OUT/rss.espdeck" | tail -1) KiB"
 
 echo
 echo "flash set: bootloader @$boot_off + partition table @0x8000 + app @0x10000"
 echo "  app $app_bytes B, zlib-9 ratio $app_ratio; set $set_bytes B -> $set_defl B deflated"
+echo "  next build (P2): $app2_changed of the app's $app_sectors sectors differ"
 echo "  wire floor: $set_defl B x 10 bits / $BAUD baud = $(sec "$floor_ms") s"
 echo
-printf '%-22s %10s %14s %10s %14s\n' "" "full (s)" "min-max" "reflash (s)" "min-max"
-printf '%-22s %10s %14s %10s %14s\n' "wire floor" "$(sec "$floor_ms")" "" "-" ""
-printf '%-22s %10s %14s %10s %14s\n' "espdeck" "$(sec "$fe")" \
-    "$(minmax "$OUT/fresh.espdeck")" "$(sec "$re")" "$(minmax "$OUT/reflash.espdeck")"
-printf '%-22s %10s %14s %10s %14s\n' "esptool-js (process)" "$(sec "$fj")" \
-    "$(minmax "$OUT/fresh.js")" "$(sec "$rj")" "$(minmax "$OUT/reflash.js")"
-printf '%-22s %10s %14s %10s %14s\n' "esptool-js (in-proc)" "$(sec "$fji")" \
-    "$(minmax "$OUT/fresh.jsin")" "$(sec "$rji")" "$(minmax "$OUT/reflash.jsin")"
-printf '%-22s %10s %14s %10s %14s\n' "esptool-js / espdeck" "$(ratio "$fj" "$fe")" "" \
-    "$(ratio "$rj" "$re")" ""
-printf '%-22s %10s\n' "espdeck / floor" "$(ratio "$fe" "$floor_ms")"
+fmt='%-20s %8s %12s %10s %12s %10s %8s\n'
+printf "$fmt" "(seconds)" "espdeck" "min-max" "esptool-js" "min-max" \
+    "js in-proc" "js/deck"
+for c in $CASES; do
+    "case_$c"
+    e=$(med "$c.espdeck"); j=$(med "$c.js"); ji=$(med "$c.jsin")
+    rj="-"
+    [ -n "$e" ] && [ -n "$j" ] && rj=$(ratio "$j" "$e")
+    # shellcheck disable=SC2046 # cell prints two words on purpose
+    printf "$fmt" "$LABEL" $(cell "$c.espdeck") $(cell "$c.js") \
+        "${ji:+$(sec "$ji")}" "$rj"
+done
+printf "$fmt" "wire floor (zlib 9)" "$(sec "$floor_ms")" "" "" "" "" ""
 echo
+p1=$(med p1.espdeck); p1j=$(med p1.js); p2=$(med p2.espdeck); p2j=$(med p2.js)
+if [ -n "$p1" ] && [ -n "$p1j" ]; then
+    echo "P1: espdeck / esptool-js = $(ratio "$p1" "$p1j") (goal <= 0.80);" \
+        "espdeck / wire floor = $(ratio "$p1" "$floor_ms") (goal <= 1.10)"
+fi
+if [ -n "$p1" ] && [ -n "$p2" ]; then
+    p2js="-"
+    [ -n "$p2j" ] && [ -n "$p1j" ] && p2js=$(ratio "$p2j" "$p1j")
+    echo "P2: reflash / full flash = $(ratio "$p2" "$p1") (goal <= 0.15," \
+        "aim 0.10); esptool-js: $p2js"
+fi
 echo "espdeck peak RSS: $rss (max over all runs, ${TIME_V:-GNU time not found})"
-echo "medians of $RUNS runs; 'process' is wall time of the whole command,"
-echo "'in-proc' is esptool-js's own connect+write+verify (without Node start)."
+echo "medians of $RUNS runs: wall time of the whole command; 'js in-proc'"
+echo "is esptool-js's own connect+write+verify (without Node's start)."

@@ -1016,7 +1016,9 @@ static int plan_delta(struct engine *e, const struct engine_image *im,
     for (k = 0; k < p->n_runs; k++)
         p->run_bytes += p->runs[k].len;
     p->delta = p->n_runs > 0 && p->run_bytes < im->len;
-    rc = p->delta ? ED_OK : plan_whole(p, (uint32_t)im->len);
+    /* no runs: every block matched (the caller skips the image) */
+    rc = p->delta || p->n_runs == 0 ? ED_OK
+                                    : plan_whole(p, (uint32_t)im->len);
 out:
     free(sec);
     free(blk);
@@ -1031,8 +1033,9 @@ out:
  * the whole region on the chip (0.4 s for 1.5 MiB) that a first-time flash
  * would pay for nothing.  So the first sector is compared first: when it
  * reads erased the image is written whole and that small MD5 is all it
- * cost; when it matches the image, the whole region is compared (skip when
- * equal).  Otherwise (another build in the region) the sector delta decides.
+ * cost.  Otherwise the sector delta's block scan decides: no block
+ * differs (the image is there: skip), a few differ (write their changed
+ * sectors), most differ (write the image whole).
  */
 static int plan_image(struct engine *e, const struct engine_image *im,
                       const uint8_t want[16], struct image_plan *p)
@@ -1062,16 +1065,13 @@ static int plan_image(struct engine *e, const struct engine_image *im,
                     im->offset);
             return plan_whole(p, (uint32_t)im->len);
         }
-        return plan_delta(e, im, p);
     }
-    rc = flash_md5(e, im->offset, (uint32_t)im->len, got);
-    if (rc)
-        return rc;
-    if (!memcmp(got, want, 16)) {
+    /* the block scan reads the region once, as its MD5 would, and says
+     * both whether it is unchanged and which blocks are not */
+    rc = plan_delta(e, im, p);
+    if (rc == ED_OK && p->n_runs == 0)
         p->same = true;
-        return ED_OK;
-    }
-    return plan_delta(e, im, p);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,6 +1,6 @@
 // benchgen.mjs - the benchmark's flash set, generated deterministically.
 //
-//   node benchgen.mjs HELLO_WORLD_DIR OUT_DIR [APP_BYTES] [RATIO]
+//   node benchgen.mjs HELLO_WORLD_DIR OUT_DIR [APP_BYTES] [RATIO] [CHANGED]
 //
 // Writes OUT_DIR/app.bin: a well-formed ESP app image of about APP_BYTES
 // (default 1.5 MiB) made of the real hello_world image's segments plus one
@@ -12,6 +12,12 @@
 // 0.60) of its size.  Everything comes from fixed seeds: the same input
 // gives the same bytes.
 //
+// Writes OUT_DIR/app2.bin: the next build of that app, for the small-change
+// reflash: CHANGED (default 13, the 3 % of the measured rebuild)
+// places spread evenly over the filler get 16 edited bytes each, and the
+// checksum and SHA-256 are recomputed (so the image's last sector changes
+// too).  The JSON line says how many 4 KiB sectors differ.
+//
 // Writes OUT_DIR/partition-table.bin: nvs, phy_init and a 2 MiB factory app
 // at 0x10000 (the hello-world table's 1 MiB factory is too small), with the
 // MD5 row, padded to 3 KiB like ESP-IDF's.  Prints one JSON line.
@@ -21,13 +27,14 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 
-const [dir, out, appArg, ratioArg] = process.argv.slice(2);
+const [dir, out, appArg, ratioArg, changedArg] = process.argv.slice(2);
 if (!dir || !out) {
     console.error("usage: benchgen.mjs HELLO_WORLD_DIR OUT_DIR [BYTES] [RATIO]");
     process.exit(2);
 }
 const APP_BYTES = Number(appArg || 1536 * 1024);
 const RATIO = Number(ratioArg || 0.6);
+const CHANGED = Number(changedArg || 13);
 const CHUNK = 1024;
 
 const hello = readFileSync(path.join(dir, "hello_world.bin"));
@@ -133,14 +140,35 @@ function imageFor(share) {
 }
 const ratioOf = (b) => zlib.deflateSync(b, { level: 9 }).length / b.length;
 
-let lo = 0, hi = 1, img = imageFor(0), r = ratioOf(img);
+let lo = 0, hi = 1, img = imageFor(0), r = ratioOf(img), best = 0;
 if (r < RATIO) {
     for (let it = 0; it < 14; it++) {
         const mid = (lo + hi) / 2;
         const m = imageFor(mid), rm = ratioOf(m);
         if (rm < RATIO) lo = mid; else hi = mid;
-        if (Math.abs(rm - RATIO) < Math.abs(r - RATIO)) { img = m; r = rm; }
+        if (Math.abs(rm - RATIO) < Math.abs(r - RATIO)) {
+            img = m; r = rm; best = mid;
+        }
     }
+}
+
+// ---- the next build: CHANGED scattered edits ----
+function nextBuild(share) {
+    const f = Buffer.alloc(nChunks * CHUNK);
+    for (let i = 0; i < nChunks; i++) {
+        (draw[i] < share ? wordChunks[i] : appChunks[i]).copy(f, i * CHUNK);
+    }
+    for (let k = 0; k < CHANGED; k++) {
+        const at = Math.floor(((k + 0.5) * fillLen) / CHANGED) & ~3;
+        for (let j = 0; j < 16 && at + j < fillLen; j++) f[at + j] ^= 0x5a;
+    }
+    return buildImage(f.subarray(0, fillLen));
+}
+const img2 = nextBuild(best);
+let changedSectors = 0;
+for (let o = 0; o < img.length; o += 4096) {
+    if (!img.subarray(o, o + 4096).equals(img2.subarray(o, o + 4096)))
+        changedSectors++;
 }
 
 // ---- partition table ----
@@ -166,6 +194,7 @@ Buffer.concat([rows, md5row]).copy(table, 0);
 if (img.length > 0x200000) throw new Error("app does not fit its partition");
 
 writeFileSync(path.join(out, "app.bin"), img);
+writeFileSync(path.join(out, "app2.bin"), img2);
 writeFileSync(path.join(out, "partition-table.bin"), table);
 const boot = readFileSync(path.join(dir, "bootloader.bin"));
 const setLen = boot.length + table.length + img.length;
@@ -178,4 +207,6 @@ console.log(JSON.stringify({
     word_share: Number(((lo + hi) / 2).toFixed(4)),
     set_bytes: setLen,
     set_deflated: setDefl,
+    app_sectors: Math.ceil(img.length / 4096),
+    app2_changed_sectors: changedSectors,
 }));

@@ -811,7 +811,8 @@ void test_engine__blank_region_costs_one_small_md5(void)
     free(nvs);
 }
 
-/* Reflash of the same image: first sector, then whole region, skipped. */
+/* Reflash of the same image: first sector, then its 64 KiB blocks (here
+ * one: the whole region), skipped. */
 void test_engine__unchanged_image_skipped_after_two_md5s(void)
 {
     uint8_t *app = probe_data(PROBE_APP_LEN, 33);
@@ -834,8 +835,8 @@ void test_engine__unchanged_image_skipped_after_two_md5s(void)
     free(app);
 }
 
-/* Same first sector, different tail: the whole-region MD5 catches it, and
- * the sector delta finds the one sector to write. */
+/* Same first sector, different tail: the block scan catches it and the
+ * sector delta finds the one sector to write. */
 void test_engine__same_first_sector_other_tail_is_written(void)
 {
     uint8_t *app = probe_data(PROBE_APP_LEN, 35);
@@ -852,19 +853,18 @@ void test_engine__same_first_sector_other_tail_is_written(void)
     T_EQ_INT(res.status, ED_OK);
     T_EQ_INT(res.parts[0].phase, PHASE_DONE);
     T_EQ_INT(res.parts[0].written, 4096);
-    /* first sector, whole region, its one block, the block's 16 sectors,
-     * the written sector, the whole region */
-    T_EQ_INT(ml.n, 21);
+    /* first sector, the one 64 KiB block (the region), the block's 16
+     * sectors, the written sector, the whole region */
+    T_EQ_INT(ml.n, 20);
     T_EQ_INT(ml.len[0], 4096);
     T_EQ_INT(ml.len[1], PROBE_APP_LEN);
-    T_EQ_INT(ml.len[2], PROBE_APP_LEN);
     for (k = 0; k < 16; k++) {
-        T_EQ_INT(ml.off[3 + k], 0x10000 + k * 4096);
-        T_EQ_INT(ml.len[3 + k], 4096);
+        T_EQ_INT(ml.off[2 + k], 0x10000 + k * 4096);
+        T_EQ_INT(ml.len[2 + k], 4096);
     }
-    T_EQ_INT(ml.off[19], 0x10000 + PROBE_APP_LEN - 4096);
-    T_EQ_INT(ml.len[19], 4096);
-    T_EQ_INT(ml.len[20], PROBE_APP_LEN);
+    T_EQ_INT(ml.off[18], 0x10000 + PROBE_APP_LEN - 4096);
+    T_EQ_INT(ml.len[18], 4096);
+    T_EQ_INT(ml.len[19], PROBE_APP_LEN);
     rig_pause(&r);
     {
         size_t fsz;
@@ -1240,8 +1240,8 @@ void test_engine__delta_through_the_rom(void)
     T_EQ_INT(res.parts[0].written, 2 * 4096);
     T_CONTAINS(res.parts[0].message, "2 changed runs, 8.0 KiB written");
     T_ASSERT(bytes < 2 * 4096 + 2 * 4 * 64);
-    /* probe, region, 4 blocks, 2 x 16 sectors, 2 run checks, region */
-    T_EQ_INT(md5s, 1 + 1 + 4 + 32 + 2 + 1);
+    /* probe, 4 blocks, 2 x 16 sectors, 2 run checks, region */
+    T_EQ_INT(md5s, 1 + 4 + 32 + 2 + 1);
 }
 
 /* Everything changed: the block scan gives up after DELTA_MIN_SCANNED
@@ -1302,5 +1302,28 @@ void test_engine__shared_cache_compresses_once(void)
     check_flash(&r, 0x10000, app, FAULT_APP_LEN);
     rig_free(&r);
     zcache_free(shared_zc);
+    free(app);
+}
+
+/* Unchanged and larger than a block: the block scan (which reads the
+ * region once, as the region's MD5 would) finds nothing to write. */
+void test_engine__unchanged_found_by_the_block_scan(void)
+{
+    uint8_t *app = fw_data(FAULT_APP_LEN, 51);
+    struct fault f;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    memset(&f, 0, sizeof f);
+    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, &res);
+    T_EQ_INT(res.status, ED_OK);
+    memset(&f, 0, sizeof f);
+    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, &res);
+    rig_free(&r);
+    T_EQ_INT(res.status, ED_OK);
+    T_EQ_INT(res.parts[0].phase, PHASE_SKIPPED);
+    T_EQ_INT(f.md5s, 1 + FAULT_APP_LEN / 65536);
+    T_EQ_INT(f.data_bytes, 0);
     free(app);
 }
