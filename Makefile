@@ -28,7 +28,17 @@ endif
 
 HAVE_DEPS := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && echo yes)
 
-.PHONY: all test demo bench check deps clean stubs soak fuzz
+.PHONY: all test demo bench check deps clean stubs soak fuzz install uninstall
+
+# `make install`: the binary, espdeck(1), the example profiles and bash
+# completion under $(DESTDIR)$(PREFIX).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/espdeck
+MANDIR ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+# The examples a user can flash (demo.yaml needs the source tree's build/demo).
+INSTALL_PROFILES := $(filter-out profiles/demo.yaml,$(wildcard profiles/*.yaml))
 .DEFAULT_GOAL := all
 
 deps:
@@ -96,6 +106,23 @@ endif
 DEMO_IMAGES := build/demo/espdeck-demo.bin
 
 all: $(BUILD)/espdeck $(DEMO_IMAGES)
+
+install: $(BUILD)/espdeck
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(COMPLETIONDIR)
+	install -m 755 $(BUILD)/espdeck $(DESTDIR)$(BINDIR)/espdeck
+	install -m 644 docs/espdeck.1 $(DESTDIR)$(MANDIR)/man1/espdeck.1
+	install -m 644 $(INSTALL_PROFILES) $(DESTDIR)$(DATADIR)/profiles/
+	install -m 644 completion/espdeck.bash $(DESTDIR)$(COMPLETIONDIR)/espdeck
+
+# The console's picker also lists the installed example profiles; the
+# folder is compiled in, rebuilt when PREFIX/DATADIR change.
+DATADIR_STAMP := $(BUILD)/datadir.stamp
+ifneq ($(shell cat $(DATADIR_STAMP) 2>/dev/null),$(DATADIR))
+  $(shell mkdir -p $(BUILD) && echo '$(DATADIR)' > $(DATADIR_STAMP))
+endif
+$(OBJ)/ui/cmd_console.o: ALL_CFLAGS += -DESPDECK_DATADIR='"$(DATADIR)"'
+$(OBJ)/ui/cmd_console.o: $(DATADIR_STAMP)
 
 $(DEMO_IMAGES): $(BUILD)/espdeck
 	@echo "  GEN     build/demo"
@@ -201,3 +228,8 @@ endif
 
 clean:
 	rm -rf $(BUILD)
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/espdeck $(DESTDIR)$(MANDIR)/man1/espdeck.1 \
+	      $(DESTDIR)$(COMPLETIONDIR)/espdeck
+	rm -rf $(DESTDIR)$(DATADIR)

@@ -853,6 +853,24 @@ int batch_profile_job(struct engine_job *job, struct profile *p,
     return 0;
 }
 
+int batch_user_config(struct engine_job *job, const struct batch_opts *o,
+                      bool use_baud)
+{
+    struct profile_user_config cfg;
+    char err[ED_ERRMSG_MAX];
+
+    if (profile_user_config(&cfg, err, sizeof err) != ED_OK) {
+        batch_print_error(o->json, EXIT_PROFILE, "%s (your per-user "
+                          "defaults)", err);
+        return EXIT_PROFILE;
+    }
+    if (cfg.port[0] && (!job->port[0] || !strcmp(job->port, "auto")))
+        snprintf(job->port, sizeof job->port, "%s", cfg.port);
+    if (use_baud && cfg.baud && !o->baud_given)
+        job->baud = cfg.baud;
+    return 0;
+}
+
 int batch_run_job(struct engine_job *job, const struct batch_opts *o)
 {
     struct engine *e = NULL;
@@ -1015,6 +1033,7 @@ int batch_common_option(int argc, char **argv, int *i, struct engine_job *job,
             return -1;
         }
         job->baud = b;
+        o->baud_given = true;
         return 1;
     }
     if (!strcmp(a, "--before")) {

@@ -38,6 +38,7 @@ struct batch_opts {
     bool json;
     bool verbose;            /* info-level log lines too */
     double monitor_seconds;  /* > 0: after flashing, print the output this long */
+    bool baud_given;         /* --baud was on the command line */
     /* The profile's accept: (with monitor_seconds): monitoring lasts until
      * the boot check decides (at least monitor_seconds); a FAIL verdict
      * exits BATCH_EXIT_BOOT.  NULL: no check. */
@@ -66,6 +67,14 @@ int batch_run_job(struct engine_job *job, const struct batch_opts *o);
 struct profile;
 int batch_profile_job(struct engine_job *job, struct profile *p,
                       const struct engine_job *cli, bool json);
+
+/*
+ * The per-user defaults (profile_user_config): the config's port where
+ * job->port is "" or "auto", and with use_baud its baud where --baud was
+ * not given.  0, or EXIT_PROFILE after printing the config's error.
+ */
+int batch_user_config(struct engine_job *job, const struct batch_opts *o,
+                      bool use_baud);
 
 /* Exit code for a finished job's status and stage (docs/cli.md). */
 int batch_exit_code(int status, enum engine_state stage);

@@ -494,8 +494,26 @@ int cmd_bench(int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
-    if (records)
+    if (records) {
         snprintf(conf.records_path, sizeof conf.records_path, "%s", records);
+    } else if (!conf.records_path[0]) {
+        /* the per-user records folder (config.yaml), file name as usual */
+        struct profile_user_config cfg;
+        char def[512], cerr[ED_ERRMSG_MAX];
+
+        if (profile_user_config(&cfg, cerr, sizeof cerr) != ED_OK) {
+            batch_print_error(o.json, EXIT_PROFILE, "%s (your per-user "
+                              "defaults)", cerr);
+            rc = EXIT_PROFILE;
+            goto out;
+        }
+        if (cfg.records[0] &&
+            records_default_path(def, sizeof def,
+                                 p ? profile_name(p) : NULL) == 0 &&
+            strrchr(def, '/'))
+            snprintf(conf.records_path, sizeof conf.records_path, "%s%s",
+                     cfg.records, strrchr(def, '/'));
+    }
     if (station)
         snprintf(conf.station, sizeof conf.station, "%s", station);
     if (oper)

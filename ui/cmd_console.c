@@ -171,7 +171,15 @@ static int pick_profile(char *out, size_t len, const char *last)
 
     if (!items)
         return -1;
+    /* *.yaml here (a profile next to its build), ./profiles, the user's,
+       the installed examples */
+    n = scan_dir(".", items, n, MAX_ITEMS);
     n = scan_dir("profiles", items, n, MAX_ITEMS);
+#ifdef ESPDECK_DATADIR
+    if (access(ESPDECK_DATADIR "/profiles", R_OK) == 0 &&
+        access("profiles/esp32-hello-world.yaml", F_OK) != 0)
+        n = scan_dir(ESPDECK_DATADIR "/profiles", items, n, MAX_ITEMS);
+#endif
     if (xc && *xc)
         snprintf(dir, sizeof dir, "%s/espdeck/profiles", xc);
     else

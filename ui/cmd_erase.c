@@ -77,6 +77,8 @@ int cmd_erase(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    if ((rc = batch_user_config(&job, &o, true)) != 0)
+        return rc;
     if (!batch_resolve_port(&job, o.json))
         return EXIT_CONNECT;
     rc = engine_new(&e, &job, err, sizeof err);

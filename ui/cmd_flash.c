@@ -158,6 +158,12 @@ int cmd_flash(int argc, char **argv)
     if (have_after)
         job.after = cli.after;
     o.monitor_seconds = monitor;
+    rc = batch_user_config(&job, &o, false);
+    if (rc) {
+        engine_job_clear(&job);
+        profile_free(p);
+        return rc;
+    }
     rc = batch_run_job(&job, &o);
     profile_free(p);
     return rc;

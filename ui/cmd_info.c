@@ -27,6 +27,7 @@
 #include "loader.h"
 #include "log.h"
 #include "port.h"
+#include "profile.h"
 
 static void info_usage(FILE *f)
 {
@@ -131,6 +132,16 @@ int cmd_info(int argc, char **argv)
         }
         if (missing)
             return info_fail(json, EXIT_USAGE, "%s needs a value", argv[i]);
+    }
+    if (!url) {
+        /* the per-user default port */
+        static struct profile_user_config cfg;
+
+        if (profile_user_config(&cfg, err, sizeof err) != ED_OK)
+            return info_fail(json, EXIT_PROFILE, "%s (your per-user "
+                             "defaults)", err);
+        if (cfg.port[0])
+            url = cfg.port;
     }
     if (!url)
         return info_fail(json, EXIT_USAGE, "info needs --port URL (e.g. "

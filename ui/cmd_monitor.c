@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "cmd.h"
 #include "console.h"
+#include "profile.h"
 #include "elfsym.h"
 #include "engine.h"
 #include "panic.h"
@@ -247,6 +248,18 @@ int cmd_monitor(int argc, char **argv)
             usage(stderr);
             return EXIT_USAGE;
         }
+    }
+    if (!o.port) {
+        /* the per-user default port */
+        static struct profile_user_config cfg;
+        char err[ED_ERRMSG_MAX];
+
+        if (profile_user_config(&cfg, err, sizeof err) != ED_OK) {
+            fprintf(stderr, "espdeck: %s (your per-user defaults)\n", err);
+            return EXIT_PROFILE;
+        }
+        if (cfg.port[0])
+            o.port = cfg.port;
     }
     if (!o.port) {
         fprintf(stderr, "espdeck: monitor needs a port: add --port URL "

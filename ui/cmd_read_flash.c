@@ -147,6 +147,8 @@ int cmd_read_flash(int argc, char **argv)
                 pos[1]);
         return EXIT_USAGE;
     }
+    if ((rc = batch_user_config(&job, &o, true)) != 0)
+        return rc;
     if (!batch_resolve_port(&job, o.json))
         return EXIT_CONNECT;
     /* fail on an unwritable file before talking to the board */

@@ -241,5 +241,10 @@ int cmd_write_flash(int argc, char **argv)
         snprintf(job.reset_seq, sizeof job.reset_seq, "%s", cli.reset_seq);
     }
     o.monitor_seconds = monitor;
+    rc = batch_user_config(&job, &o, true);
+    if (rc) {
+        engine_job_clear(&job);
+        return rc;
+    }
     return batch_run_job(&job, &o);
 }

@@ -1781,6 +1781,95 @@ int profile_check_text(struct profile **out, const char *path,
                       rep);
 }
 
+int profile_user_config(struct profile_user_config *out, char *err,
+                        size_t errlen)
+{
+    static const char *const keys[] = {"port", "baud", "records", NULL};
+    const char *xc = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    struct profile_report rep;
+    struct ctx c;
+    yaml_parser_t parser;
+    yaml_node_t *root, *v;
+    uint8_t *text = NULL;
+    size_t len = 0;
+    char why[200];
+    int rc = ED_OK;
+    bool parsed = false;
+
+    memset(out, 0, sizeof *out);
+    if (xc && xc[0] == '/')
+        snprintf(out->path, sizeof out->path, "%s/espdeck/config.yaml", xc);
+    else if (home && *home)
+        snprintf(out->path, sizeof out->path,
+                 "%s/.config/espdeck/config.yaml", home);
+    if (!out->path[0] || access(out->path, F_OK) != 0) {
+        out->path[0] = '\0';
+        return ED_OK;
+    }
+    memset(&rep, 0, sizeof rep);
+    memset(&c, 0, sizeof c);
+    c.rep = &rep;
+    c.p = calloc(1, sizeof *c.p);
+    if (!c.p)
+        return ed_seterr(err, errlen, ED_ERR_NOMEM, "out of memory");
+    set_defaults(c.p, out->path);
+    if (read_file(out->path, &text, &len, why, sizeof why) != ED_OK) {
+        rc = ed_seterr(err, errlen, ED_ERR_PROFILE, "%s: %s", out->path, why);
+        goto out;
+    }
+    if (!yaml_parser_initialize(&parser)) {
+        rc = ed_seterr(err, errlen, ED_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    yaml_parser_set_input_string(&parser, text, len);
+    if (!yaml_parser_load(&parser, &c.doc)) {
+        rc = ed_seterr(err, errlen, ED_ERR_PROFILE, "%s:%d:%d: %s",
+                       out->path, (int)parser.problem_mark.line + 1,
+                       (int)parser.problem_mark.column + 1,
+                       text[parser.problem_mark.index < len
+                                ? parser.problem_mark.index : 0] == '\t'
+                           ? "tabs are not allowed in YAML: indent with "
+                             "spaces"
+                           : parser.problem ? parser.problem
+                                            : "not valid YAML");
+        yaml_parser_delete(&parser);
+        goto out;
+    }
+    yaml_parser_delete(&parser);
+    parsed = true;
+    root = yaml_document_get_root_node(&c.doc);
+    if (root && want_map(&c, root, "config.yaml",
+                         "port: /dev/ttyUSB0, baud: 460800, records: DIR")) {
+        check_keys(&c, root, "config.yaml", keys);
+        if ((v = get(&c, root, "port")))
+            scalar(&c, v, "port", out->port, sizeof out->port);
+        if ((v = get(&c, root, "baud")))
+            parse_baud(&c, v, "baud", &out->baud);
+        if ((v = get(&c, root, "records")) &&
+            scalar(&c, v, "records", why, sizeof why)) {
+            if (why[0] == '~' && why[1] == '/' && home)
+                snprintf(out->records, sizeof out->records, "%s%s", home,
+                         why + 1);
+            else
+                snprintf(out->records, sizeof out->records, "%s", why);
+        }
+    }
+    for (size_t i = 0; i < rep.n; i++)
+        if (rep.items[i].severity == PROFILE_ERROR) {
+            rc = ed_seterr(err, errlen, ED_ERR_PROFILE, "%s:%d:%d: %s",
+                           out->path, rep.items[i].line, rep.items[i].col,
+                           rep.items[i].message);
+            break;
+        }
+out:
+    if (parsed)
+        yaml_document_delete(&c.doc);
+    free(text);
+    profile_free(c.p);
+    profile_report_free(&rep);
+    return rc;
+}
+
 int profile_load(struct profile **out, const char *path, char *err,
                  size_t errlen)
 {

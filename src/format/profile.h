@@ -122,6 +122,27 @@ const struct profile_accept *profile_accept(const struct profile *p);
 /* SHA-256 of the profile file as read, 64 hex digits. */
 const char *profile_sha256(const struct profile *p);
 
+/* ---- per-user defaults ---- */
+
+/*
+ * $XDG_CONFIG_HOME/espdeck/config.yaml (else ~/.config/espdeck/config.yaml),
+ * like esptool.cfg and espflash.toml:
+ *   port: /dev/ttyUSB0      # used where no --port and no profile port is given
+ *   baud: 460800            # used where no --baud and no profile is given
+ *   records: ~/bench-logs   # the folder for bench records
+ * The command line always wins.  A missing file is not an error.
+ */
+struct profile_user_config {
+    char path[512];         /* the file read, "" when there is none */
+    char port[256];         /* "" = not set */
+    uint32_t baud;          /* 0 = not set */
+    char records[512];      /* folder, "" = not set; ~/ expanded */
+};
+
+/* ED_OK (also without a file), or ED_ERR_PROFILE with "file:line:col: ..." */
+int profile_user_config(struct profile_user_config *out, char *err,
+                        size_t errlen);
+
 /* ---- accessors (strings never NULL; "" when absent) ---- */
 
 const char *profile_path(const struct profile *p);   /* as given to load */
