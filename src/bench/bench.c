@@ -641,9 +641,15 @@ static void rec_begin(struct bslot *s)
     if (!strncmp(s->conf.port, "usb-", 4)) {
         char e[ED_ERRMSG_MAX];
 
+        snprintf(u->usb, sizeof u->usb, "%s", s->conf.port);
         if (port_usb_resolve(u->device, sizeof u->device, s->conf.port, e,
                              sizeof e))
             u->device[0] = '\0';
+    } else if (!strstr(s->conf.port, "://") &&
+               strncmp(s->conf.port, "sim:", 4)) {
+        snprintf(u->device, sizeof u->device, "%s", s->conf.port);
+        if (port_usb_identity(u->usb, sizeof u->usb, s->conf.port))
+            u->usb[0] = '\0';
     }
     snprintf(u->profile_name, sizeof u->profile_name, "%s", b->profile_name);
     snprintf(u->profile_path, sizeof u->profile_path, "%s", b->profile_path);

@@ -127,6 +127,7 @@ char *rec_to_json(const struct rec_unit *u)
     cJSON_AddStringToObject(o, "slot", u->slot);
     cJSON_AddStringToObject(o, "port", u->port);
     cJSON_AddStringToObject(o, "device", u->device);
+    cJSON_AddStringToObject(o, "usb", u->usb);
     p = cJSON_AddObjectToObject(o, "profile");
     if (p) {
         cJSON_AddStringToObject(p, "name", u->profile_name);
@@ -256,6 +257,7 @@ int rec_from_json(struct rec_unit *u, const char *line, size_t len)
     COPY(u->slot, jstr(o, "slot"));
     COPY(u->port, jstr(o, "port"));
     COPY(u->device, jstr(o, "device"));
+    COPY(u->usb, jstr(o, "usb"));
     p = cJSON_GetObjectItemCaseSensitive(o, "profile");
     COPY(u->profile_name, jstr(p, "name"));
     COPY(u->profile_path, jstr(p, "path"));

@@ -78,7 +78,9 @@ struct rec_unit {
     char operator_name[64];
     char slot[32];
     char port[256];             /* as configured: URL or usb-path:/usb-serial: */
-    char device[256];           /* the node it resolved to ("" = same) */
+    char device[256];           /* the local device node it used, "" none */
+    char usb[96];               /* its USB identity ("usb-path:1-1.4",
+                                   "usb-serial:X"), "" when not USB */
     char profile_name[128];
     char profile_path[512];
     char profile_sha256[65];
