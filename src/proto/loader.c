@@ -23,6 +23,9 @@
 #define SYNC_TRIES 5
 #define SYNC_TIMEOUT_MS 100
 #define BANNER_MS 150
+/* the banner wait ends this long after the download line if nothing more
+ * comes (the ROM prints nothing after it until it hears SYNC) */
+#define BANNER_QUIET_MS 10
 #define DEFAULT_TIMEOUT_MS 3000
 #define MEM_END_ROM_TIMEOUT_MS 200
 #define OHAI_TIMEOUT_MS 3000
@@ -221,13 +224,21 @@ static int read_banner(struct loader *l, int ms)
 
     while (clock_remaining_ms(deadline) > 0) {
         int left = clock_remaining_ms(deadline);
+        size_t before = proto_junk_total(l->proto);
 
         if (cancelled(l))
             return ED_ERR_CANCELLED;
-        /* short slices: a cancel lands within one */
-        rc = proto_read_frame(l->proto, &f, &n, left < 50 ? left : 50);
-        if (rc == ED_ERR_TIMEOUT)
+        /* short slices: a cancel lands within one, and the wait ends
+         * once the ROM has said it waits for download and gone quiet */
+        rc = proto_read_frame(l->proto, &f, &n,
+                              left < BANNER_QUIET_MS ? left
+                                                     : BANNER_QUIET_MS);
+        if (rc == ED_ERR_TIMEOUT) {
+            if (proto_download_seen(l->proto) &&
+                proto_junk_total(l->proto) == before)
+                break;
             continue;
+        }
         if (rc && rc != ED_ERR_PROTO)
             return rc;
     }
@@ -979,15 +990,14 @@ int loader_mem_load(struct loader *l, const struct loader_segment *segs,
     return ED_OK;
 }
 
-int loader_run_stub(struct loader *l, const struct loader_segment *segs,
-                    size_t n, uint32_t entry)
+/* One upload: segments, MEM_END, then the stub's OHAI. */
+static int run_stub_once(struct loader *l, const struct loader_segment *segs,
+                         size_t n, uint32_t entry)
 {
     int64_t deadline;
     uint8_t end[8];
     int rc;
 
-    if (l->stub)
-        return ED_OK;
     rc = mem_segments(l, segs, n);
     if (rc)
         return rc;
@@ -1016,16 +1026,89 @@ int loader_run_stub(struct loader *l, const struct loader_segment *segs,
         if (rc)
             return fail_proto(l, rc);
         if (fl == 4 && !memcmp(f, "OHAI", 4))
-            break;
+            return ED_OK;
         if (fl >= 10 && f[0] == 1 && f[1] == OP_MEM_END && f[8] != 0)
             return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_DEVICE,
                              "MEM_END failed: the chip said %s: %s",
                              proto_rom_error_name(f[9]),
                              proto_rom_error_fix(f[9]));
     }
-    set_stub(l, true);
-    log_msg(&l->log, ED_LOG_DEBUG, "flasher stub running");
-    return ED_OK;
+}
+
+/*
+ * After a failed upload: who answers SYNC now?  ED_OK with *stub set when
+ * the stub runs after all (its OHAI was lost), ED_OK when the ROM answers
+ * (upload again), else the error (nothing answers: the stub did not start).
+ */
+static int resync(struct loader *l, bool *stub)
+{
+    int t, rc = ED_ERR_TIMEOUT;
+
+    *stub = false;
+    for (t = 0; t < SYNC_TRIES && !cancelled(l); t++) {
+        proto_flush_input(l->proto);
+        rc = sync_once(l, stub);
+        if (rc == ED_OK || (rc != ED_ERR_TIMEOUT && rc != ED_ERR_PROTO &&
+                            rc != ED_ERR_DEVICE))
+            return rc;
+        clock_sleep_ms(50);
+    }
+    return cancelled(l) ? ED_ERR_CANCELLED : rc;
+}
+
+/*
+ * A damaged MEM_DATA or MEM_END (one bad byte on the line) is not a stub
+ * that cannot start: re-sync and upload again, up to STUB_UPLOADS times.
+ * Only when nothing answers after a failed upload, or every upload fails,
+ * does the caller fall back to the ROM loader.
+ */
+#define STUB_UPLOADS 3
+
+int loader_run_stub(struct loader *l, const struct loader_segment *segs,
+                    size_t n, uint32_t entry)
+{
+    char first[ED_ERRMSG_MAX] = "";
+    int a, rc = ED_OK;
+
+    if (l->stub)
+        return ED_OK;
+    for (a = 0; a < STUB_UPLOADS; a++) {
+        bool stub = false;
+        int rs;
+
+        rc = run_stub_once(l, segs, n, entry);
+        if (rc == ED_OK || rc == ED_ERR_CANCELLED || rc == ED_ERR_CLOSED ||
+            rc == ED_ERR_IO || rc == ED_ERR_NOMEM)
+            break;
+        if (!first[0])
+            snprintf(first, sizeof first, "%s", l->errmsg);
+        rs = resync(l, &stub);
+        if (rs == ED_OK && stub) {
+            log_msg(&l->log, ED_LOG_INFO, "the flasher stub answers after "
+                    "all (%s)", l->errmsg);
+            rc = ED_OK;
+            break;
+        }
+        if (rs != ED_OK) {
+            if (rs == ED_ERR_CANCELLED)
+                rc = rs;
+            else
+                ed_seterr(l->errmsg, sizeof l->errmsg, rc, "%s, and "
+                          "nothing has answered SYNC since", first);
+            break;
+        }
+        if (a + 1 < STUB_UPLOADS)
+            log_msg(&l->log, ED_LOG_WARN, "uploading the flasher stub again "
+                    "(%s)", l->errmsg);
+        else
+            ed_seterr(l->errmsg, sizeof l->errmsg, rc, "%d uploads "
+                      "failed, the first with: %s", STUB_UPLOADS, first);
+    }
+    if (rc == ED_OK) {
+        set_stub(l, true);
+        log_msg(&l->log, ED_LOG_DEBUG, "flasher stub running");
+    }
+    return rc;
 }
 
 /* ---- baud, attach ---- */

@@ -855,3 +855,98 @@ void test_loader__mac_read_until_it_agrees(void)
     loader_free(l);
     port_close(port);
 }
+
+/* ---- a damaged stub upload is uploaded again (issue 8 item 2) ---- */
+
+/* A port wrapper that damages the nth frame of one opcode on its way out. */
+static const struct port_ops *tamper_inner;
+static uint8_t tamper_op;
+static int tamper_nth, tamper_seen;
+
+static int tamper_write(struct port *p, const uint8_t *b, size_t n, int t)
+{
+    if (n > 12 && b[0] == 0xC0 && b[1] == 0x00 && b[2] == tamper_op &&
+        (++tamper_seen == tamper_nth || tamper_nth == 0)) {
+        uint8_t *c = malloc(n);
+        int rc;
+
+        memcpy(c, b, n);
+        if (tamper_op == OP_MEM_END)
+            c[2] = 0x66; /* the opcode byte hit: the ROM cannot read it */
+        else
+            c[n / 2] ^= 0x10; /* one data bit: checksum error */
+        rc = tamper_inner->write(p, c, n, t);
+        free(c);
+        return rc;
+    }
+    return tamper_inner->write(p, b, n, t);
+}
+
+static struct port_ops tamper_ops;
+
+static void tamper(struct port *p, uint8_t op, int nth)
+{
+    tamper_inner = p->ops;
+    tamper_ops = *p->ops;
+    tamper_ops.write = tamper_write;
+    p->ops = &tamper_ops;
+    tamper_op = op;
+    tamper_nth = nth;
+    tamper_seen = 0;
+}
+
+static void stub_upload_damaged(uint8_t op, int nth)
+{
+    struct port *port;
+    struct loader *l = connect_sim("esp32?pacing=0", &port);
+    const struct port_ops *orig;
+    uint8_t md5[16];
+
+    if (!l)
+        return;
+    orig = port->ops;
+    tamper(port, op, nth);
+    T_EQ_INT(fake_stub(l, chip_get(CHIP_ESP32)), ED_OK);
+    T_ASSERT(loader_is_stub(l));
+    T_ASSERT(tamper_seen > nth); /* it was sent again */
+    /* the stub answers as a stub */
+    T_EQ_INT(loader_md5(l, 0, 4096, md5), ED_OK);
+    port->ops = orig;
+    loader_free(l);
+    port_close(port);
+}
+
+void test_loader__damaged_mem_data_is_uploaded_again(void)
+{
+    stub_upload_damaged(OP_MEM_DATA, 1);
+}
+
+void test_loader__damaged_mem_end_is_uploaded_again(void)
+{
+    stub_upload_damaged(OP_MEM_END, 1);
+}
+
+void test_loader__stub_that_never_starts_says_so(void)
+{
+    /* every MEM_DATA damaged: three uploads, then one sentence that
+     * blames the line, not Secure Download Mode */
+    struct port *port;
+    struct loader *l = connect_sim("esp32?pacing=0", &port);
+    const struct port_ops *orig;
+
+    if (!l)
+        return;
+    orig = port->ops;
+    tamper(port, OP_MEM_DATA, 0);
+    T_EQ_INT(fake_stub(l, chip_get(CHIP_ESP32)), ED_ERR_DEVICE);
+    T_ASSERT(!loader_is_stub(l));
+    T_EQ_INT(tamper_seen, 3);
+    T_CONTAINS(loader_errmsg(l), "3 uploads failed, the first with: "
+                                 "MEM_DATA failed");
+    T_CONTAINS(loader_errmsg(l), "checksum error: the data was damaged");
+    T_ASSERT(strstr(loader_errmsg(l), "Secure Download") == NULL);
+    T_ASSERT(strchr(loader_errmsg(l), '\n') == NULL);
+    port->ops = orig;
+    loader_free(l);
+    port_close(port);
+}
