@@ -93,7 +93,7 @@ def plan_full(rng):
                         "cut@%d" % at))
     for i in range(20):
         at = rng.randrange(500, 250000)
-        runs.append(Run("cut (sim:, no reconnect)", "sim", "cut@%d" % at))
+        runs.append(Run("cut (sim:, re-open is a fresh board)", "sim", "cut@%d" % at))
     for i in range(12):
         runs.append(Run("kill -9, re-run (socket://)", "socket", "",
                         kill_after=rng.uniform(0.05, 0.5)))
