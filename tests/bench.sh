@@ -19,7 +19,8 @@
 #
 # Environment: BENCH_RUNS (default 5), BENCH_CHIP (default esp32c3),
 # BENCH_BAUD (default 921600), BENCH_CASES (default "p1 p2 reflash"; a case
-# starting from another's flash needs that one listed before it), BUILD,
+# starting from another's flash needs that one listed before it),
+# BENCH_P2_EDITS (default 13: scattered edits in P2's next build), BUILD,
 # ESPDECK, ESPDECK_SHARED.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 cd "$(dirname "$0")/.." || exit 1
@@ -45,7 +46,8 @@ fwdir=$(iop_fwdir "$CHIP")
 [ -f "$fwdir/bootloader.bin" ] || fail "no hello-world set in $fwdir"
 boot_off=$(iop_boot_offset "$CHIP")
 
-gen=$(node tests/interop/benchgen.mjs "$fwdir" "$OUT") ||
+gen=$(node tests/interop/benchgen.mjs "$fwdir" "$OUT" "" "" \
+    "${BENCH_P2_EDITS:-13}") ||
     fail "generating the flash set failed"
 cp "$fwdir/bootloader.bin" "$OUT/bootloader.bin"
 field() { node -p "JSON.parse(process.argv[1]).$2" "$1"; }

@@ -1327,3 +1327,47 @@ void test_engine__unchanged_found_by_the_block_scan(void)
     T_EQ_INT(f.data_bytes, 0);
     free(app);
 }
+
+static void change_after_delta(void *ctx, struct engine_job *job, size_t index)
+{
+    (void)ctx;
+    (void)index;
+    job->images[0].data[200 * 1000] ^= 0x33; /* a sector the delta left */
+}
+
+/* A region that reads back different after a delta write is written
+ * whole once more, then verified. */
+void test_engine__delta_mismatch_rewrites_the_whole_image(void)
+{
+    uint8_t *app = fw_data(FAULT_APP_LEN, 53);
+    struct engine_job job;
+    struct engine_hooks h;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    engine_job_init(&job);
+    snprintf(job.port, sizeof job.port, "%s", r.url);
+    add_data(&job, "factory", 0x10000, FAULT_APP_LEN, 1);
+    memcpy(job.images[0].data, app, FAULT_APP_LEN);
+    T_EQ_INT(run(&job, NULL, &res, NULL), 0);
+    T_EQ_INT(res.status, ED_OK);
+    app[10 * 4096 + 5] ^= 0x11;
+    engine_job_init(&job);
+    snprintf(job.port, sizeof job.port, "%s", r.url);
+    add_data(&job, "factory", 0x10000, FAULT_APP_LEN, 1);
+    memcpy(job.images[0].data, app, FAULT_APP_LEN);
+    memset(&h, 0, sizeof h);
+    h.after_write = change_after_delta;
+    T_EQ_INT(run(&job, &h, &res, NULL), 0);
+    if (res.status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
+    T_CONTAINS(res.log, "factory reads back different after writing the "
+                        "changed sectors: rewriting the whole image");
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
+    T_EQ_INT(res.parts[0].written, 4096 + FAULT_APP_LEN);
+    app[200 * 1000] ^= 0x33;
+    check_flash(&r, 0x10000, app, FAULT_APP_LEN);
+    rig_free(&r);
+    free(app);
+}
