@@ -17,12 +17,12 @@
 #include <cjson/cJSON.h>
 
 #include "batch.h"
+#include "bench_screen.h"
 #include "bench.h"
 #include "chip.h"
 #include "cmd.h"
 #include "profile.h"
 #include "records.h"
-#include "sim/sim_fixture.h"
 
 /* ------------------------------------------------------------------ */
 /* shared output                                                       */
@@ -374,7 +374,7 @@ int cmd_bench(int argc, char **argv)
     struct profile *p = NULL;
     struct bench *b = NULL;
     struct bench_slot_conf cli_slots[BENCH_MAX_SLOTS];
-    struct sim_fixture *fixtures[BENCH_MAX_SLOTS] = {NULL};
+    struct sim_fixture *fx[BENCH_MAX_SLOTS] = {0};
     size_t n_cli = 0;
     const char *path = NULL, *trigger = NULL, *records = NULL,
                *station = NULL, *oper = NULL, *v;
@@ -525,21 +525,10 @@ int cmd_bench(int argc, char **argv)
     conf.job.no_stub = no_stub;
     if (o.verbose)
         conf.job.log_level = ED_LOG_DEBUG;
-    /* sim: slots with units=... are fixtures that outlive port opens */
-    for (i = 0; (size_t)i < conf.n_slots; i++) {
-        if (!sim_fixture_wanted(conf.slots[i].port))
-            continue;
-        if (sim_fixture_new(&fixtures[i], conf.slots[i].port, NULL, err,
-                            sizeof err)) {
-            batch_print_error(o.json, EXIT_USAGE, "slot %s: %s",
-                              conf.slots[i].name, err);
-            rc = EXIT_USAGE;
-            goto out;
-        }
-        snprintf(conf.slots[i].port, sizeof conf.slots[i].port, "%s",
-                 sim_fixture_url(fixtures[i]));
-    }
-    rc = bench_new(&b, &conf, err, sizeof err);
+    /* sim: slots with units: simulated fixtures that outlive port opens */
+    rc = bench_fixtures_start(&conf, fx, err, sizeof err);
+    if (rc == ED_OK)
+        rc = bench_new(&b, &conf, err, sizeof err);
     if (rc) {
         int code = rc == ED_ERR_PROFILE ? EXIT_PROFILE
                    : rc == ED_ERR_ARG   ? EXIT_USAGE
@@ -553,8 +542,7 @@ int cmd_bench(int argc, char **argv)
     rc = o.batch ? run_batch(b, &conf, &o) : run_screen(b, &o);
 out:
     bench_free(b);
-    for (i = 0; i < BENCH_MAX_SLOTS; i++)
-        sim_fixture_free(fixtures[i]);
+    bench_fixtures_stop(fx);
     profile_free(p);
     return rc;
 }
