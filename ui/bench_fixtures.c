@@ -5,7 +5,19 @@
 #include <string.h>
 
 #include "bench_screen.h"
+#include "port.h"
 #include "sim/sim_fixture.h"
+
+/* bench hook (controller thread): a fixture's port is there unless its
+ * unit vanished; other slots ask the system. */
+static bool fixture_present(void *ctx, int slot, const char *url)
+{
+    struct sim_fixture **fx = ctx;
+
+    if (slot >= 0 && slot < BENCH_MAX_SLOTS && fx[slot])
+        return !sim_fixture_port_gone(fx[slot]);
+    return port_present(url);
+}
 
 int bench_fixtures_start(struct bench_conf *conf, struct sim_fixture **fx,
                          char *err, size_t errlen)
@@ -26,6 +38,8 @@ int bench_fixtures_start(struct bench_conf *conf, struct sim_fixture **fx,
                              e);
         }
         snprintf(s->port, sizeof s->port, "%s", sim_fixture_url(fx[i]));
+        conf->hooks.port_present = fixture_present;
+        conf->hooks.ctx = fx;
     }
     return ED_OK;
 }

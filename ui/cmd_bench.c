@@ -93,6 +93,7 @@ struct bench_cli {
     bool batch;
     bool json;
     bool verbose;
+    bool lock;              /* the screen's operator lock */
     unsigned units;
 };
 
@@ -104,7 +105,9 @@ static void bench_usage(void)
             "                     [--records FILE] [--station NAME] "
             "[--operator NAME] [--reprogram]\n"
             "                     [--units N] [--baud N] [--no-stub] "
-            "[--batch [--json]] [-v]\n");
+            "[--batch [--json]] [--lock] [-v]\n"
+            "Without --batch a terminal shows the bench screen (F1 lists "
+            "its keys; --lock: only start, stop and zoom).\n");
 }
 
 static int add_auto_slots(struct bench_conf *conf)
@@ -257,14 +260,18 @@ static void json_event(struct bench *b, const struct bench_event *ev)
     batch_json_print(o);
 }
 
-/* The bench screen (curses) is built on this API; until it is, say so. */
-static int run_screen(struct bench *b, const struct bench_cli *o)
+/* The bench screen (ui/bench_screen.c). */
+static int run_screen(struct bench *b, const struct bench_conf *conf,
+                      const char *path, const struct bench_cli *o)
 {
-    (void)b;
-    (void)o;
-    fprintf(stderr, "espdeck bench: the bench screen is not built yet: run "
-            "it headless with --batch\n");
-    return EXIT_USAGE;
+    struct bench_screen_opts so;
+
+    memset(&so, 0, sizeof so);
+    so.profile_path = path;
+    so.profile_name = profile_name(conf->profile);
+    so.lock = o->lock;
+    so.trigger = conf->trigger;
+    return bench_screen_run(b, &so);
 }
 
 static int run_batch(struct bench *b, const struct bench_conf *conf,
@@ -397,6 +404,8 @@ int cmd_bench(int argc, char **argv)
             o.json = true;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             o.verbose = true;
+        } else if (!strcmp(a, "--lock")) {
+            o.lock = true;
         } else if (!strcmp(a, "--reprogram")) {
             reprogram = true;
         } else if (!strcmp(a, "--no-stub")) {
@@ -539,7 +548,7 @@ int cmd_bench(int argc, char **argv)
         goto out;
     }
     o.units = units;
-    rc = o.batch ? run_batch(b, &conf, &o) : run_screen(b, &o);
+    rc = o.batch ? run_batch(b, &conf, &o) : run_screen(b, &conf, path, &o);
 out:
     bench_free(b);
     bench_fixtures_stop(fx);

@@ -19,6 +19,7 @@
 #include "demoimg.h"
 
 #define DEMO_PROFILE "profiles/demo.yaml"
+#define DEMO_BENCH_PROFILE "profiles/bench-demo.yaml"
 #define DEMO_DIR "build/demo"
 
 static int mkdirs(const char *dir)
@@ -140,7 +141,9 @@ int cmd_demo(int argc, char **argv)
 {
     struct console_opts o;
     const char *images_only = NULL, *script = NULL;
-    int i;
+    char *bench_argv[16];
+    int i, bench_argc = 0;
+    bool bench = false;
 
     memset(&o, 0, sizeof o);
     for (i = 1; i < argc; i++) {
@@ -151,11 +154,28 @@ int cmd_demo(int argc, char **argv)
         } else if ((!strcmp(argv[i], "--port") || !strcmp(argv[i], "-p")) &&
                    i + 1 < argc) {
             o.port = argv[++i];
+        } else if (!strcmp(argv[i], "--bench")) {
+            bench = true;
+        } else if (bench && (!strcmp(argv[i], "--lock") ||
+                             !strcmp(argv[i], "--batch") ||
+                             !strcmp(argv[i], "--json")) &&
+                   bench_argc < 8) {
+            bench_argv[2 + bench_argc++] = argv[i];
+        } else if (bench && (!strcmp(argv[i], "--units") ||
+                             !strcmp(argv[i], "--records")) &&
+                   i + 1 < argc && bench_argc < 8) {
+            bench_argv[2 + bench_argc++] = argv[i];
+            bench_argv[2 + bench_argc++] = argv[++i];
         } else if (!strcmp(argv[i], "--no-monitor")) {
             o.no_monitor = true;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: espdeck demo [--port URL] [--no-monitor]\n"
+                   "       espdeck demo --bench [--lock] [--units N] "
+                   "[--records FILE] [--batch [--json]]\n"
                    "       espdeck demo --images DIR [--script FILE]\n"
+                   "--bench: the bench screen on four simulated fixtures "
+                   "cycling units\n(" DEMO_BENCH_PROFILE ", units flashed "
+                   "again with --reprogram).\n"
                    "Flashes the built-in simulated ESP32 (sim:esp32) with "
                    "generated firmware\nusing " DEMO_PROFILE
                    "; run it from the espdeck source tree.\n"
@@ -177,6 +197,15 @@ int cmd_demo(int argc, char **argv)
     }
     if (make_images(DEMO_DIR, script))
         return EXIT_INTERNAL;
+    if (bench) {
+        /* the demo's units repeat their MACs from run to run: flash them
+         * again rather than find them already programmed */
+        bench_argv[0] = "bench";
+        bench_argv[1] = DEMO_BENCH_PROFILE;
+        bench_argv[2 + bench_argc++] = "--reprogram";
+        bench_argv[2 + bench_argc] = NULL;
+        return cmd_bench(2 + bench_argc, bench_argv);
+    }
     o.profile_path = DEMO_PROFILE;
     return console_run(&o);
 }

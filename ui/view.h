@@ -67,6 +67,8 @@ const char *view_shorten(char *buf, size_t len, int w, const char *s);
 /* A box with a title on the top border (left) and an optional right title. */
 void view_box(int y, int x, int h, int w, const char *title,
               const char *right, enum term_role title_role);
+/* A progress bar of w columns filled to frac (0..1), in eighths. */
+void view_bar(int y, int x, int w, double frac, enum term_role role);
 /* Blank a rectangle. */
 void view_clear(int y, int x, int h, int w);
 /* Bytes of s that fill at most w columns (a hard cut, as a terminal

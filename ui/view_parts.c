@@ -6,7 +6,7 @@
 
 #include "view.h"
 
-static void draw_bar(int y, int x, int w, double frac, enum term_role role)
+void view_bar(int y, int x, int w, double frac, enum term_role role)
 {
     const struct term_glyphs *g = term_glyphs();
     int eighths, full, i;
@@ -206,7 +206,7 @@ static void pane_bar_line(const struct model_part *p, int y, int x, int w,
         view_put(y, x, w, phase_role(p->phase), st);
         return;
     }
-    draw_bar(y, x, bw, model_part_fraction(p), bar_role(p->phase));
+    view_bar(y, x, bw, model_part_fraction(p), bar_role(p->phase));
     view_put(y, x + bw + 2, sw, phase_role(p->phase), st);
 }
 

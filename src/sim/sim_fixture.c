@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,21 @@ struct sim_fixture {
     int stop[2];            /* write a byte to stop the server */
     int ctl[2];             /* command lines for the server */
     char url[300];
+    atomic_bool gone;       /* sim_port_gone(), as of the last turn */
 };
+
+/* Server thread: publish what other threads may ask. */
+static void tick(void *ctx, struct sim *sim, int64_t now_us)
+{
+    struct sim_fixture *f = ctx;
+
+    atomic_store(&f->gone, sim_port_gone(sim, now_us));
+}
+
+bool sim_fixture_port_gone(struct sim_fixture *f)
+{
+    return atomic_load(&f->gone);
+}
 
 static void *serve(void *arg)
 {
@@ -83,6 +98,8 @@ int sim_fixture_new(struct sim_fixture **out, const char *spec,
         scfg.log = *log;
     scfg.control = true;
     scfg.control_fd = f->ctl[0];
+    scfg.tick = tick;
+    scfg.tick_ctx = f;
     rc = sim_server_new(&f->srv, f->sim, &scfg, err, errlen);
     if (rc != ED_OK)
         goto fail;

@@ -31,6 +31,9 @@ int sim_fixture_new(struct sim_fixture **out, const char *spec,
 const char *sim_fixture_url(const struct sim_fixture *f);
 /* Queue one command line for the board (sim_unit_command). */
 int sim_fixture_command(struct sim_fixture *f, const char *line);
+/* The fixture's port is gone (a unit vanished, or hotplug and no unit):
+ * as of the server's last turn; safe from any thread. */
+bool sim_fixture_port_gone(struct sim_fixture *f);
 /* Stop the thread, free the board.  NULL is fine. */
 void sim_fixture_free(struct sim_fixture *f);
 

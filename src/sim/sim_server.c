@@ -73,6 +73,8 @@ struct sim_server {
     char url[300];
     int lfd;               /* listening socket, -1 for pty */
     int ctl_fd;            /* fixture commands, -1 = none */
+    void (*tick)(void *ctx, struct sim *sim, int64_t now_us);
+    void *tick_ctx;
     char ctl[256];         /* a command line being read */
     size_t ctl_len;
     int cfd;               /* client socket or pty master, -1 = none */
@@ -689,6 +691,8 @@ int sim_server_new(struct sim_server **out, struct sim *sim,
     srv->log = cfg->log;
     srv->lfd = srv->cfd = srv->slave_fd = -1;
     srv->ctl_fd = cfg->control ? cfg->control_fd : -1;
+    srv->tick = cfg->tick;
+    srv->tick_ctx = cfg->tick_ctx;
     client_reset(srv);
     if (!strncmp(u, "rfc2217://", 10)) {
         srv->kind = SRV_RFC2217;
@@ -892,6 +896,8 @@ int sim_server_run(struct sim_server *srv, int stop_fd, char *err,
         int r;
         int64_t now = clock_us(), next;
 
+        if (srv->tick)
+            srv->tick(srv->tick_ctx, srv->sim, now);
         if (srv->cfd >= 0 && srv->kind != SRV_PTY &&
             sim_port_gone(srv->sim, now)) {
             log_msg(&srv->log, ED_LOG_INFO,

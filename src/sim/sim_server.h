@@ -39,6 +39,11 @@ struct sim_server_config {
      * opened read-write, or a pipe's read end). */
     bool control;
     int control_fd;
+    /* Called on the server's thread once per loop turn (and so after
+     * every change of the board), or NULL: lets an owner on another
+     * thread follow the board's state (sim_fixture). */
+    void (*tick)(void *ctx, struct sim *sim, int64_t now_us);
+    void *tick_ctx;
 };
 
 struct sim_server;
