@@ -34,7 +34,7 @@
     X(BK_DOWN, KEY_DOWN, 'j', "Down", 1, 0, "down",                           \
       "select the slot below; zoomed: scroll the output forward")             \
     X(BK_QUIT, 'q', 0, "q", 0, 1, "quit",                                     \
-      "quit (asks while units are in progress)")
+      "quit (asks while units are in progress; Ctrl-C also when locked)")
 
 enum bench_key_action {
     BK_NONE,

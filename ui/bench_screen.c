@@ -755,6 +755,10 @@ static void handle_key(struct bs *s, int ch)
         }
         return;
     }
+    if (ch == UI_CTRL('c')) {
+        ask_quit(s); /* also under the lock: the way out of a locked bench */
+        return;
+    }
     if (s->zoom >= 0 && ch == 27) {
         s->zoom = -1;
         return;
