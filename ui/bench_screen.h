@@ -35,12 +35,19 @@ int bench_screen_run(struct bench *b, const struct bench_screen_opts *o);
 /*
  * Slots whose port is a sim: URL with units (sim_fixture_wanted) get an
  * in-process fixture each (sim_fixture.h): the slot's port becomes the
- * fixture's loopback URL, so the units outlive the bench's port opens.
- * fx has BENCH_MAX_SLOTS entries (NULL where none).  ED_OK, or an error
- * with one sentence in err (the fixtures started so far are stopped).
+ * fixture's loopback URL, so the units outlive the bench's port opens, and
+ * the bench's port_present hook reports a port that vanished (even when
+ * the next unit has arrived since).  The caller owns fx (zeroed) and keeps
+ * it until the bench is freed.  ED_OK, or an error with one sentence in
+ * err (the fixtures started so far are stopped).
  */
-int bench_fixtures_start(struct bench_conf *conf, struct sim_fixture **fx,
+struct bench_fixtures {
+    struct sim_fixture *fx[BENCH_MAX_SLOTS];
+    unsigned seen[BENCH_MAX_SLOTS];     /* vanish count last reported */
+};
+
+int bench_fixtures_start(struct bench_conf *conf, struct bench_fixtures *f,
                          char *err, size_t errlen);
-void bench_fixtures_stop(struct sim_fixture **fx);
+void bench_fixtures_stop(struct bench_fixtures *f);
 
 #endif

@@ -381,7 +381,7 @@ int cmd_bench(int argc, char **argv)
     struct profile *p = NULL;
     struct bench *b = NULL;
     struct bench_slot_conf cli_slots[BENCH_MAX_SLOTS];
-    struct sim_fixture *fx[BENCH_MAX_SLOTS] = {0};
+    struct bench_fixtures fx;
     size_t n_cli = 0;
     const char *path = NULL, *trigger = NULL, *records = NULL,
                *station = NULL, *oper = NULL, *v;
@@ -392,6 +392,7 @@ int cmd_bench(int argc, char **argv)
     int i, rc;
 
     memset(&o, 0, sizeof o);
+    memset(&fx, 0, sizeof fx);
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
 
@@ -535,7 +536,7 @@ int cmd_bench(int argc, char **argv)
     if (o.verbose)
         conf.job.log_level = ED_LOG_DEBUG;
     /* sim: slots with units: simulated fixtures that outlive port opens */
-    rc = bench_fixtures_start(&conf, fx, err, sizeof err);
+    rc = bench_fixtures_start(&conf, &fx, err, sizeof err);
     if (rc == ED_OK)
         rc = bench_new(&b, &conf, err, sizeof err);
     if (rc) {
@@ -551,7 +552,7 @@ int cmd_bench(int argc, char **argv)
     rc = o.batch ? run_batch(b, &conf, &o) : run_screen(b, &conf, path, &o);
 out:
     bench_free(b);
-    bench_fixtures_stop(fx);
+    bench_fixtures_stop(&fx);
     profile_free(p);
     return rc;
 }

@@ -25,6 +25,7 @@ struct sim_fixture {
     int ctl[2];             /* command lines for the server */
     char url[300];
     atomic_bool gone;       /* sim_port_gone(), as of the last turn */
+    atomic_uint vanished;   /* times the port went away */
 };
 
 /* Server thread: publish what other threads may ask. */
@@ -32,7 +33,16 @@ static void tick(void *ctx, struct sim *sim, int64_t now_us)
 {
     struct sim_fixture *f = ctx;
 
-    atomic_store(&f->gone, sim_port_gone(sim, now_us));
+    bool gone = sim_port_gone(sim, now_us);
+
+    if (gone && !atomic_load(&f->gone))
+        atomic_fetch_add(&f->vanished, 1);
+    atomic_store(&f->gone, gone);
+}
+
+unsigned sim_fixture_vanished(struct sim_fixture *f)
+{
+    return atomic_load(&f->vanished);
 }
 
 bool sim_fixture_port_gone(struct sim_fixture *f)

@@ -34,6 +34,9 @@ int sim_fixture_command(struct sim_fixture *f, const char *line);
 /* The fixture's port is gone (a unit vanished, or hotplug and no unit):
  * as of the server's last turn; safe from any thread. */
 bool sim_fixture_port_gone(struct sim_fixture *f);
+/* How many times the port went away so far (a unit that vanished and
+ * was replaced before anyone looked still counts); any thread. */
+unsigned sim_fixture_vanished(struct sim_fixture *f);
 /* Stop the thread, free the board.  NULL is fine. */
 void sim_fixture_free(struct sim_fixture *f);
 

@@ -25,7 +25,7 @@ SAN_ENV="TSAN_OPTIONS=log_path=$TMP/san ASAN_OPTIONS=log_path=$TMP/san UBSAN_OPT
 slot() {
     local f=
     [ -n "$2" ] && f="&faults=$2"
-    echo "--slot 'sim:esp32?pacing=0&units=auto&mac=24:0a:c4:${1}0:00:01&arrive=300ms&leave=4s&stay=8s$f'"
+    echo "--slot 'sim:esp32?pacing=0&units=auto&mac=24:0a:c4:${1}0:00:01&arrive=500ms&leave=4s&stay=8s$f'"
 }
 SLOTS="$(slot 1 1:panic) $(slot 2) $(slot 3 1:vanish) $(slot 4)"
 
