@@ -86,3 +86,26 @@ while True:
     SILENT_PORT=$(cat "$TMP/silent.port")
     [ -n "$SILENT_PORT" ]
 }
+# fake_idf_build CHIP: an ESP-IDF-like build folder in $TMP (flasher_args.json
+# naming the shared Hello-world/<CHIP> images by absolute path) for the
+# shipped profiles' idf_build; prints its path.
+fake_idf_build() {
+    local chip=$1 up dir boot=0x0 fw
+    up=ESP32${chip#esp32}; up=${up^^}; [ "$up" != ESP32 ] && up=ESP32_${up#ESP32}
+    case $chip in esp32|esp32s2) boot=0x1000 ;; esp32c5|esp32p4) boot=0x2000 ;; esac
+    fw=$(cd "$FW/Hello-world/$up" 2>/dev/null && pwd) || return 1
+    dir=$TMP/idf-build/$chip
+    mkdir -p "$dir"
+    cat > "$dir/flasher_args.json" <<JSON
+{
+  "flash_settings": {"flash_mode": "dio", "flash_size": "2MB", "flash_freq": "keep"},
+  "flash_files": {"$boot": "$fw/bootloader.bin", "0x8000": "$fw/partition-table.bin",
+                  "0x10000": "$fw/hello_world.bin"},
+  "bootloader": {"offset": "$boot", "file": "$fw/bootloader.bin"},
+  "partition-table": {"offset": "0x8000", "file": "$fw/partition-table.bin"},
+  "app": {"offset": "0x10000", "file": "$fw/hello_world.bin"},
+  "extra_esptool_args": {"after": "hard_reset", "before": "default_reset", "chip": "$chip"}
+}
+JSON
+    echo "$dir"
+}

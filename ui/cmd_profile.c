@@ -26,8 +26,8 @@ static void usage(FILE *f)
             "       espdeck profile show PROFILE\n"
             "       espdeck profile dump PROFILE DIR\n"
             "  import  write a profile for an ESP-IDF build directory (its\n"
-            "          flasher_args.json); image paths are relative to FILE\n"
-            "          (standard output: relative to the current folder)\n"
+            "          flasher_args.json); image paths are relative to FILE's\n"
+            "          folder (on standard output: absolute)\n"
             "  show    print the flash map of a profile\n"
             "  dump    write each image the profile flashes to DIR as\n"
             "          0xOFFSET-NAME.bin (the generated partition table too)\n");
@@ -65,7 +65,8 @@ static int cmd_import(int argc, char **argv)
     }
     snprintf(dirbuf, sizeof dirbuf, "%s", outp ? outp : "./-");
     const char *dir = dirname(dirbuf);
-    rc = idfimport_text(&text, build, dir, err, sizeof err);
+    /* standard output may be saved anywhere: absolute image paths */
+    rc = idfimport_text(&text, build, outp ? dir : NULL, err, sizeof err);
     if (rc != ED_OK) {
         fprintf(stderr, "espdeck: %s\n", err);
         return rc == ED_ERR_NOMEM ? EXIT_INTERNAL : EXIT_PROFILE;

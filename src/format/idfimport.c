@@ -133,6 +133,13 @@ static int image_rel(char *out, const char *build_dir, const char *file,
     char path[PATH_MAX];
 
     join_path(path, sizeof path, build_dir, file);
+    if (!profile_dir) {
+        /* absolute: the text may be saved anywhere */
+        if (!realpath(path, out))
+            return ed_seterr(err, errlen, ED_ERR_NOT_FOUND,
+                             "cannot find %s", path);
+        return ED_OK;
+    }
     if (idfimport_relpath(path, profile_dir, out, PATH_MAX))
         return ed_seterr(err, errlen, ED_ERR_NOT_FOUND,
                          "cannot make %s relative to %s", path, profile_dir);
@@ -163,6 +170,39 @@ static bool app_elf(char *rel, const char *build_dir, const char *profile_dir)
     cJSON_Delete(root);
     free(json);
     return ok;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int idfimport_elf(const char *build_dir, char *out, size_t len)
+{
+    char path[PATH_MAX], *json = NULL;
+    size_t n;
+    cJSON *root;
+    const char *elf;
+    int rc = ED_ERR_NOT_FOUND;
+
+    out[0] = '\0';
+    join_path(path, sizeof path, build_dir, "project_description.json");
+    if (slurp(path, &json, &n))
+        return ED_ERR_NOT_FOUND;
+    root = cJSON_Parse(json);
+    free(json);
+    elf = jstr(root, "app_elf");
+    if (elf) {
+        join_path(path, sizeof path, build_dir, elf);
+        if (path[0] && access(path, R_OK) == 0 &&
+            (size_t)snprintf(out, len, "%s", path) < len)
+            rc = ED_OK;
+        else
+            out[0] = '\0';
+    }
+    cJSON_Delete(root);
+    return rc;
 }
 
 /* A YAML double-quoted scalar. */
@@ -207,11 +247,6 @@ static void put_size(struct buf *b, uint32_t v)
         put(b, "0x%x", v);
 }
 
-static const char *jstr(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 static void dashes(char *s)
 {

@@ -27,6 +27,7 @@
 #include "err.h"
 #include "port.h"
 #include "ptable.h"
+#include "idfimport.h"
 
 #define SRC_MAX 512
 #define GENERATED "generated from the profile"
@@ -477,7 +478,7 @@ static bool set_image(struct ctx *c, struct region *r, yaml_node_t *n,
 
 static const char *const top_keys[] = {
     "name", "chip", "port", "baud", "monitor", "reset", "flash",
-    "partition_table", "images", "bench", "accept", "elf", NULL};
+    "partition_table", "images", "bench", "accept", "elf", "idf_build", NULL};
 
 static void parse_chip(struct ctx *c, yaml_node_t *n)
 {
@@ -1128,17 +1129,15 @@ static void load_images(struct ctx *c)
             return;
         }
         if (rc != ED_OK) {
-            /* shipped profiles: ${ESPDECK_FIRMWARE:-.../shared/firmware} */
+            /* profiles that read ${ESPDECK_FIRMWARE} (sim-board.yaml) */
             const char *fw = getenv("ESPDECK_FIRMWARE");
-            bool shipped = strstr(r->path, "shared/firmware/") ||
+            bool shipped = strstr(r->source, "ESPDECK_FIRMWARE") ||
                            (fw && *fw && !strncmp(r->path, fw, strlen(fw)));
 
             if (shipped)
                 ERR_AT(c, r->img_at, "cannot read image %s: %s: set "
                        "ESPDECK_FIRMWARE to the folder holding the firmware "
-                       "images (the shipped profiles read "
-                       "${ESPDECK_FIRMWARE:-../../shared/firmware}, relative "
-                       "to the profile)", r->path, why);
+                       "images (Hello-world/<CHIP>/ in it)", r->path, why);
             else
                 ERR_AT(c, r->img_at, "cannot read image %s: %s: check the "
                        "path (a relative one starts at the profile's folder, "
@@ -1605,6 +1604,137 @@ static void parse_bench(struct ctx *c, yaml_node_t *n)
     }
 }
 
+/*
+ * idf_build: an ESP-IDF build folder, read now (so the profile follows the
+ * latest build, as `idf.py flash` does): its flasher_args.json gives the
+ * partition table, the images, the chip and the flash settings (the
+ * profile's own chip/flash keys win), project_description.json the ELF.
+ * The build is turned into profile text (idfimport, as `profile import`)
+ * whose partition_table and images are parsed here; its problems are
+ * reported at the idf_build line.
+ */
+static void parse_idf_build(struct ctx *c, yaml_node_t *n, yaml_node_t *root)
+{
+    struct profile *p = c->p;
+    const char *home = getenv("HOME");
+    char dir[SRC_MAX], raw[SRC_MAX], why[ED_ERRMSG_MAX];
+    yaml_document_t doc2, saved;
+    yaml_parser_t parser;
+    yaml_node_t *r2, *v;
+    struct stat st;
+    char *text = NULL;
+    size_t first = c->rep->n, first_region = p->n_regions;
+    bool is_env = false, mismatch = false, own_flash;
+
+    if (!scalar(c, n, "idf_build", raw, sizeof raw) || !raw[0]) {
+        if (n->type == YAML_SCALAR_NODE && !raw[0])
+            ERR(c, n, "'idf_build' is empty; give an ESP-IDF build folder");
+        return;
+    }
+    is_env = n->type == YAML_SCALAR_NODE &&
+             strstr((const char *)n->data.scalar.value, "${") != NULL;
+    if (raw[0] == '~' && raw[1] == '/' && home)
+        snprintf(dir, sizeof dir, "%s%s", home, raw + 1);
+    else
+        resolve_path(p, raw, dir, sizeof dir);
+    if (get(c, root, "partition_table"))
+        ERR(c, get(c, root, "partition_table"), "the idf_build folder "
+            "brings its own partition table: remove partition_table (or "
+            "idf_build)");
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        if (is_env) {
+            const char *v0 = strstr((const char *)n->data.scalar.value,
+                                    "${") + 2;
+
+            ERR(c, n, "the ESP-IDF build folder %s does not exist: build "
+                "your project there (idf.py build), or set %.*s to your "
+                "project's build folder", dir, (int)strspn(v0,
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                "0123456789_"), v0);
+        } else
+            ERR(c, n, "the ESP-IDF build folder %s does not exist: build "
+                "the project (idf.py build), or fix the path (a relative "
+                "one starts at the profile's folder)", dir);
+        return;
+    }
+    if (idfimport_text(&text, dir, NULL, why, sizeof why) != ED_OK) {
+        if (!text && strstr(why, "out of memory"))
+            c->nomem = true;
+        else
+            ERR(c, n, "idf_build: %s", why);
+        return;
+    }
+    if (!p->elf[0] && !get(c, root, "elf"))
+        idfimport_elf(dir, p->elf, sizeof p->elf);
+    if (!yaml_parser_initialize(&parser)) {
+        free(text);
+        c->nomem = true;
+        return;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text,
+                                 strlen(text));
+    if (!yaml_parser_load(&parser, &doc2)) {
+        yaml_parser_delete(&parser);
+        free(text);
+        ERR(c, n, "idf_build: the build's profile text does not parse");
+        return;
+    }
+    yaml_parser_delete(&parser);
+    /* root's keys are looked up before c->doc becomes the build's text */
+    own_flash = get(c, root, "flash") != NULL;
+    saved = c->doc;
+    c->doc = doc2;
+    r2 = yaml_document_get_root_node(&c->doc);
+    if (r2) {
+        char want[16];
+        enum chip_id mine = p->chip;
+
+        snprintf(want, sizeof want, "%s", p->chip_name);
+        if ((v = get(c, r2, "chip")))
+            parse_chip(c, v);
+        if (mine != CHIP_UNKNOWN && p->chip != CHIP_UNKNOWN &&
+            p->chip != mine) {
+            const struct chip_desc *b = chip_get(p->chip);
+
+            c->doc = saved;
+            ERR(c, n, "the build in %s is for %s, but the profile's chip is "
+                "%s: build for %s (idf.py set-target %s) or change 'chip'",
+                dir, b ? b->display : p->chip_name, want, want, want);
+            c->doc = doc2;
+            mismatch = true;    /* its images would only say it again */
+        }
+        if (mine != CHIP_UNKNOWN) {
+            p->chip = mine;
+            snprintf(p->chip_name, sizeof p->chip_name, "%s", want);
+        }
+        if (!mismatch && !own_flash && (v = get(c, r2, "flash")))
+            parse_flash(c, v);
+        if (!mismatch && (v = get(c, r2, "partition_table")))
+            parse_table(c, v);
+        if (!mismatch && (v = get(c, r2, "images")))
+            parse_images(c, v);
+    }
+    c->doc = saved;
+    yaml_document_delete(&doc2);
+    free(text);
+    /* what went wrong in the build's text is said at the idf_build line */
+    for (size_t i = first; i < c->rep->n; i++) {
+        struct profile_problem *pr = &c->rep->items[i];
+        char msg[sizeof pr->message];
+
+        if (pr->line == (int)n->start_mark.line + 1)
+            continue;
+        snprintf(msg, sizeof msg, "idf_build: %.300s", pr->message);
+        snprintf(pr->message, sizeof pr->message, "%s", msg);
+        pr->line = (int)n->start_mark.line + 1;
+        pr->col = (int)n->start_mark.column + 1;
+    }
+    /* and so is what the later checks find in its images */
+    for (size_t i = first_region; i < p->n_regions; i++)
+        p->regions[i].at = p->regions[i].off_at = p->regions[i].img_at =
+            mark_of(n);
+}
+
 static void parse_root(struct ctx *c, yaml_node_t *root)
 {
     struct profile *p = c->p;
@@ -1635,7 +1765,9 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
         parse_reset(c, v);
     if ((v = get(c, root, "flash")))
         parse_flash(c, v);
-    if ((v = get(c, root, "partition_table")))
+    if ((v = get(c, root, "idf_build")))
+        parse_idf_build(c, v, root);
+    else if ((v = get(c, root, "partition_table")))
         parse_table(c, v);
     if ((v = get(c, root, "images")))
         parse_images(c, v);

@@ -28,9 +28,9 @@ else
     notok "cli sentence check: missing image of an own profile: rc $rc: $(head -3 "$TMP/err")"
 fi
 ESPDECK_FIRMWARE=$TMP/nofirmware timeout 60 "$ESPDECK" check \
-    profiles/esp32-hello-world.yaml >"$TMP/err" 2>&1
+    profiles/sim-board.yaml >"$TMP/err" 2>&1
 rc=$?
-if [ $rc -eq 3 ] && grep -q "cannot read image $TMP/nofirmware/.*: set ESPDECK_FIRMWARE to the folder holding the firmware images" "$TMP/err"; then
+if [ $rc -eq 3 ] && grep -q "cannot read image $TMP/nofirmware/.*: set ESPDECK_FIRMWARE to the folder holding the firmware images (Hello-world/<CHIP>/ in it)$" "$TMP/err"; then
     ok "cli sentence check: missing image of a shipped profile names ESPDECK_FIRMWARE"
 else
     notok "cli sentence check: missing image of a shipped profile names ESPDECK_FIRMWARE: rc $rc: $(head -3 "$TMP/err")"

@@ -5,7 +5,7 @@
 # the exit codes of a bad profile and of a port where nothing listens.
 source tests/lib.sh
 
-PROFILE=profiles/esp32-hello-world.yaml
+PROFILE=tests/fixtures/profiles/hw/esp32-hello-world.yaml
 HW=$FW/Hello-world/ESP32
 export ESPDECK_FIRMWARE=$FW
 if [ ! -f "$HW/hello_world.bin" ]; then

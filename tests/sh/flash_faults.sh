@@ -6,7 +6,7 @@
 # profile error before any board is touched.
 source tests/lib.sh
 
-PROFILE=profiles/esp32-hello-world.yaml
+PROFILE=tests/fixtures/profiles/hw/esp32-hello-world.yaml
 HW=$FW/Hello-world/ESP32
 export ESPDECK_FIRMWARE=$FW
 if [ ! -f "$HW/hello_world.bin" ]; then

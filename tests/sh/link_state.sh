@@ -12,7 +12,7 @@
 #  - with reset lines, a failed flash still runs the --after reset.
 source tests/lib.sh
 
-PROFILE=profiles/esp32-hello-world.yaml
+PROFILE=tests/fixtures/profiles/hw/esp32-hello-world.yaml
 HW=$FW/Hello-world/ESP32
 export ESPDECK_FIRMWARE=$FW
 if [ ! -f "$HW/hello_world.bin" ]; then

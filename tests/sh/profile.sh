@@ -18,13 +18,49 @@ for p in profiles/*.yaml; do
         skip "check demo: build/demo/ has no images yet (espdeck demo makes them)"
         continue
     fi
+    case $n in
+    *-hello-world) # idf_build: a build folder of the shared images
+        export ESPDECK_IDF_BUILD=$(fake_idf_build "${n%-hello-world}") ;;
+    esac
     out=$("$ESPDECK" check "$p" 2>&1); rc=$?
+    unset ESPDECK_IDF_BUILD
     if [ $rc = 0 ] && echo "$out" | grep -q "^$p: ok .* images*, .* to write$"; then
         ok "check $n"
     else
         notok "check $n (exit $rc): $out"
     fi
 done
+
+# The shipped hardware profiles read a real ESP-IDF build folder (idf_build)
+# at load time: the v4.4 ESP32 build, its ELF found for panic decoding.
+B44=$(cd "$SHARED/firmware/idf-build/esp32-hello-world-v4.4" 2>/dev/null && pwd)
+if [ -n "$B44" ]; then
+    out=$(ESPDECK_IDF_BUILD=$B44 "$ESPDECK" profile show profiles/esp32-hello-world.yaml 2>&1); rc=$?
+    if [ $rc = 0 ] && echo "$out" | grep -q "factory .* $B44/hello_world.bin (169264 bytes)$" &&
+        echo "$out" | grep -q "flash dio 40m detect"; then
+        ok "check idf_build: the v4.4 build's images and flash settings"
+    else
+        notok "check idf_build: the v4.4 build's images and flash settings: $out"
+    fi
+else
+    skip "check idf_build: no v4.4 build in $SHARED"
+fi
+out=$(ESPDECK_IDF_BUILD=$TMP/nobuild "$ESPDECK" check profiles/esp32c3-hello-world.yaml 2>&1); rc=$?
+if [ $rc = 3 ] && [ "$(echo "$out" | grep -c error:)" = 1 ] &&
+    echo "$out" | grep -q ":14:12: error: the ESP-IDF build folder $TMP/nobuild does not exist: build your project there (idf.py build), or set ESPDECK_IDF_BUILD to your project's build folder$"; then
+    ok "check idf_build: a missing build folder is one clear sentence"
+else
+    notok "check idf_build: a missing build folder is one clear sentence: $out"
+fi
+if [ $have_fw = 1 ]; then
+    out=$(ESPDECK_IDF_BUILD=$(fake_idf_build esp32) "$ESPDECK" check profiles/esp32c3-hello-world.yaml 2>&1); rc=$?
+    if [ $rc = 3 ] && [ "$(echo "$out" | grep -c error:)" = 1 ] &&
+        echo "$out" | grep -q "is for ESP32, but the profile's chip is esp32c3: build for esp32c3 (idf.py set-target esp32c3)"; then
+        ok "check idf_build: a build for another chip is one error"
+    else
+        notok "check idf_build: a build for another chip is one error: $out"
+    fi
+fi
 
 # Bad fixtures: exit 3 and the error at the line:col the file's first line names.
 for f in tests/fixtures/profiles/bad-*.yaml; do
@@ -120,6 +156,19 @@ if [ $rc = 3 ] && echo "$out" | grep -q "overlaps"; then
     ok "edited import: a grown partition overlapping the app is caught"
 else
     notok "edited import: exit $rc: $out"
+fi
+
+# `profile import BUILD > FILE` saved in another folder still finds its
+# images: standard output gets absolute paths.
+if [ -n "$B44" ]; then
+    mkdir -p "$TMP/elsewhere/deeper"
+    (cd "$TMP/elsewhere" && "$ESPDECK" profile import "$B44" > deeper/p.yaml 2>"$TMP/imp.err")
+    out=$("$ESPDECK" check "$TMP/elsewhere/deeper/p.yaml" 2>&1); rc=$?
+    if [ $rc = 0 ] && grep -q "file: \"$B44/bootloader/bootloader.bin\"" "$TMP/elsewhere/deeper/p.yaml"; then
+        ok "import to standard output: absolute paths, the profile loads where it is saved"
+    else
+        notok "import to standard output: absolute paths: exit $rc: $out $(cat "$TMP/imp.err")"
+    fi
 fi
 
 # Not a build directory: one sentence, exit 3.

@@ -27,7 +27,7 @@ boot_case() {
         notok "sim_boot $chip: simulator starts: $(cat "$TMP/sim.err")"
         return
     fi
-    "$ESPDECK" flash "profiles/$chip-hello-world.yaml" --port "rfc2217://127.0.0.1:$SIM_PORT" \
+    "$ESPDECK" flash "tests/fixtures/profiles/hw/$chip-hello-world.yaml" --port "rfc2217://127.0.0.1:$SIM_PORT" \
         --batch > "$TMP/$chip-flash.out" 2>&1
     check "sim_boot $chip: espdeck flash writes the hello-world set" test $? -eq 0
     sim_stop
@@ -65,7 +65,7 @@ flash_boot_case() {
         notok "sim_boot $chip: unpaced simulator starts: $(cat "$TMP/sim.err")"
         return
     fi
-    "$ESPDECK" flash "profiles/$chip-hello-world.yaml" --port "rfc2217://127.0.0.1:$SIM_PORT" \
+    "$ESPDECK" flash "tests/fixtures/profiles/hw/$chip-hello-world.yaml" --port "rfc2217://127.0.0.1:$SIM_PORT" \
         --batch --monitor 1.5 > "$out" 2>&1
     local rc=$?
     sim_stop
@@ -86,7 +86,7 @@ done
 # The C5's image was built for v0.x parts: a production v1.0 board refuses
 # it in the 2nd stage, as real silicon does (the default C5 is a v0.1).
 if sim_start --chip esp32c5 --listen rfc2217://127.0.0.1:0 --no-pacing --chip-rev 1.0; then
-    "$ESPDECK" flash profiles/esp32c5-hello-world.yaml --port "rfc2217://127.0.0.1:$SIM_PORT" \
+    "$ESPDECK" flash tests/fixtures/profiles/hw/esp32c5-hello-world.yaml --port "rfc2217://127.0.0.1:$SIM_PORT" \
         --batch --monitor 1.5 > "$TMP/c5-v1.out" 2>&1
     sim_stop
     check "sim_boot esp32c5 v1.0: the bootloader refuses an image for v0.x" \

@@ -14,7 +14,7 @@ fi
 
 wdt_case() {
     local chip=$1 why=$2 out="$TMP/$1.out"
-    "$ESPDECK" flash "profiles/$chip-hello-world.yaml" --port "sim:$chip" \
+    "$ESPDECK" flash "tests/fixtures/profiles/hw/$chip-hello-world.yaml" --port "sim:$chip" \
         --batch --after watchdog-reset --monitor 4 > "$out" 2>&1
     check "watchdog $chip: flash and monitor succeed" test $? -eq 0
     check "watchdog $chip: the banner says $why" grep -qF "$why" "$out"
@@ -27,7 +27,7 @@ wdt_case esp32c3 'rst:0x10 (RTCWDT_RTC_RST)'
 wdt_case esp32s3 'rst:0x10 (RTCWDT_RTC_RST)'
 wdt_case esp32p4 'rst:0x10 (LP_WDT_SYS)'
 
-"$ESPDECK" flash profiles/esp32-hello-world.yaml --port "sim:esp32?pacing=0" \
+"$ESPDECK" flash tests/fixtures/profiles/hw/esp32-hello-world.yaml --port "sim:esp32?pacing=0" \
     --batch --after watchdog-reset > "$TMP/esp32.out" 2>&1
 check "watchdog esp32: flashing still succeeds" test $? -eq 0
 check "watchdog esp32: says the reset is not available" \

@@ -376,7 +376,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--espdeck", default=os.environ.get("ESPDECK",
                                                         "build/espdeck"))
-    ap.add_argument("--profile", default="profiles/esp32-hello-world.yaml")
+    ap.add_argument("--profile", default="tests/fixtures/profiles/hw/esp32-hello-world.yaml")
     ap.add_argument("--jobs", type=int, default=4)
     ap.add_argument("--subset", action="store_true")
     ap.add_argument("--budget", type=float, default=19 * 60,

@@ -313,7 +313,7 @@ void test_profile__to_job(void)
     size_t blen, alen, tlen;
     if (!have_firmware())
         T_SKIP("../shared/firmware is absent");
-    T_EQ_INT(profile_load(&p, "profiles/esp32c3-hello-world.yaml", err,
+    T_EQ_INT(profile_load(&p, "tests/fixtures/profiles/hw/esp32c3-hello-world.yaml", err,
                           sizeof err), ED_OK);
     memset(&job, 0, sizeof job);
     T_EQ_INT(profile_to_job(p, "sim:esp32c3", &job, err, sizeof err), ED_OK);
@@ -374,27 +374,58 @@ void test_profile__port_default_and_no_override(void)
     profile_free(p);
 }
 
+/*
+ * The shipped profiles load: the simulated ones from the shared firmware,
+ * the hardware ones from an ESP-IDF build folder (idf_build): the real v4.4
+ * ESP32 build; a hardware profile for another chip says, as its one error,
+ * that the build is for ESP32 (it read the build's flasher_args.json).
+ */
 void test_profile__shipped_profiles_load(void)
 {
     DIR *d = opendir("profiles");
     struct dirent *de;
+    char b44[PATH_MAX], elf[PATH_MAX + 32];
     int n = 0;
     T_ASSERT(d);
     if (!have_firmware()) {
         closedir(d);
         T_SKIP("../shared/firmware is absent: shipped profiles need it");
     }
+    snprintf(elf, sizeof elf, "%s/firmware/idf-build/esp32-hello-world-v4.4",
+             t_shared_dir());
+    if (!realpath(elf, b44)) {
+        closedir(d);
+        T_SKIP("the v4.4 ESP-IDF build folder is absent");
+    }
+    setenv("ESPDECK_IDF_BUILD", b44, 1);
+    snprintf(elf, sizeof elf, "%s/hello_world.elf", b44);
     while ((de = readdir(d))) {
         char path[300], err[ED_ERRMSG_MAX];
+        struct profile_report rep;
         struct profile *p;
         size_t l = strlen(de->d_name);
         if (l < 6 || strcmp(de->d_name + l - 5, ".yaml") != 0)
             continue;
         snprintf(path, sizeof path, "profiles/%s", de->d_name);
+        if (strstr(de->d_name, "-hello-world") &&
+            strcmp(de->d_name, "esp32-hello-world.yaml")) {
+            T_EQ_INT(profile_check(&p, path, &rep), ED_ERR_PROFILE);
+            T_EQ_INT(rep.n_errors, 1);
+            T_CONTAINS(rep.items[0].message, "is for ESP32, but the "
+                                             "profile's chip is esp32");
+            profile_report_free(&rep);
+            n++;
+            continue;
+        }
         if (profile_load(&p, path, err, sizeof err) != ED_OK) {
             t_fail(__FILE__, __LINE__, "%s", err);
             closedir(d);
             return;
+        }
+        if (!strcmp(de->d_name, "esp32-hello-world.yaml")) {
+            /* the build's ELF, for the monitor's panic decoding */
+            T_EQ_STR(profile_elf(p), elf);
+            T_EQ_INT(profile_n_images(p), 3);
         }
         profile_free(p);
         n++;
