@@ -233,3 +233,7 @@ fi
 echo "espdeck peak RSS: $rss (max over all runs, ${TIME_V:-GNU time not found})"
 echo "medians of $RUNS runs: wall time of the whole command; 'js in-proc'"
 echo "is esptool-js's own connect+write+verify (without Node's start)."
+
+# Many boards: N slots of `espdeck bench` into N paced simulators
+# (tests/bench_slots.sh; its own report).
+bash tests/bench_slots.sh || echo "bench: the many-boards section failed" >&2
