@@ -1027,6 +1027,11 @@ int batch_common_option(int argc, char **argv, int *i, struct engine_job *job,
 
         if (!(v = need_value(argc, argv, i, cmd)))
             return -1;
+        if (!strcmp(v, "auto")) {
+            job->baud = ENGINE_BAUD_AUTO;
+            o->baud_given = true;
+            return 1;
+        }
         if (!batch_parse_u32(v, &b) || b < 9600) {
             fprintf(stderr, "espdeck %s: --baud '%s' is not a baud rate "
                     "(115200, 460800, 921600, ...)\n", cmd, v);

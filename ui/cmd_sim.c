@@ -46,6 +46,11 @@ static void sim_usage(FILE *f)
             "40 or 48 (ESP32-C5)\n"
             "  --flash-id ID         JEDEC id the flash answers (0xffffff ="
             " no flash)\n"
+            "  --adapter NAME        USB-serial adapter (cp2102, cp2102n, "
+            "cp2104, ch340, ch343,\n"
+            "                        ch9102, ft232r): garbles above its "
+            "maximum baud\n"
+            "  --max-baud N          the same with a maximum of N baud\n"
             "  --fault SPEC          a faulty line: h2b:flip=1e-4,b2h:drop="
             "1e-5,\n"
             "                        stall=5s@200000,cut@300000,seed=7 "
@@ -137,6 +142,8 @@ int cmd_sim(int argc, char **argv)
                    (v = batch_opt(argc, argv, &i, "--xtal", &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--flash-id", &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--fault", &missing)) ||
+                   (v = batch_opt(argc, argv, &i, "--adapter", &missing)) ||
+                   (v = batch_opt(argc, argv, &i, "--max-baud", &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--units", &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--arrive", &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--leave", &missing)) ||

@@ -699,10 +699,119 @@ static int do_stub(struct engine *e, char *msg, size_t msglen)
     return rc;
 }
 
+/* ---- --baud auto ---- */
+
+static const uint32_t baud_ladder[] = {3000000, 2000000, 1500000, 921600,
+                                       460800,  230400,  115200};
+#define BAUD_CHECK_ROUNDS 3
+
+/* Who the adapter is, for links.json: USB VID:PID and serial, or the URL. */
+static void adapter_id(const struct port *p, char *buf, size_t len)
+{
+    if (p->usb_vid)
+        snprintf(buf, len, "usb:%04x:%04x:%s", p->usb_vid, p->usb_pid,
+                 p->usb_serial[0] ? p->usb_serial : p->url);
+    else
+        snprintf(buf, len, "%s", p->url);
+}
+
+/* Switch to rate and check the link with a few round trips. */
+static int baud_try(struct engine *e, uint32_t rate)
+{
+    int rc;
+
+    link_note(e, loader_is_stub(e->l), rate);
+    rc = loader_change_baud(e->l, rate);
+    link_note_loader(e);
+    if (rc == ED_OK)
+        rc = loader_link_check(e->l, BAUD_CHECK_ROUNDS);
+    if (rc)
+        log_msg(&e->log, ED_LOG_INFO, "%u baud does not hold: %s", rate,
+                loader_errmsg(e->l));
+    return rc;
+}
+
+/*
+ * A rate that does not hold leaves the stub talking at it, where the host
+ * cannot reach it: reset the board through the lines, and connect and
+ * start the stub again at the ROM's baud.  Without reset lines there is
+ * no way back, so the ladder does not climb there (see baud_auto).
+ */
+static int baud_back_down(struct engine *e, char *msg, size_t msglen)
+{
+    int rc;
+
+    log_msg(&e->log, ED_LOG_INFO, "resetting to step down the baud rate");
+    if ((rc = do_connect(e, msg, msglen)) != ED_OK)
+        return rc;
+    return do_stub(e, msg, msglen);
+}
+
+/*
+ * --baud auto: from the highest rate the chip's UART and the adapter make
+ * (or the one that last held on this adapter, from links.json) down the
+ * ladder until one holds after a few round trips; remembered per adapter.
+ * A port without reset lines does not go above 921600 (or the remembered
+ * rate): a rate that fails there leaves the stub out of reach.
+ */
+static int baud_auto(struct engine *e, char *msg, size_t msglen)
+{
+    char id[320];
+    uint32_t top, remembered;
+    size_t i;
+    int rc = ED_OK;
+
+    if (e->port->usb_jtag) {
+        log_msg(&e->log, ED_LOG_INFO, "USB-Serial/JTAG: no baud to pick");
+        return ED_OK;
+    }
+    adapter_id(e->port, id, sizeof id);
+    top = chip_link_max_baud(e->port->usb_vid, e->port->usb_pid);
+    remembered = links_adapter_baud(id);
+    if (remembered && remembered < top)
+        top = remembered;
+    if (!e->port->has_lines && top > 921600 && !remembered)
+        top = 921600;
+    for (i = 0; i < sizeof baud_ladder / sizeof baud_ladder[0]; i++) {
+        uint32_t rate = baud_ladder[i];
+
+        if (rate > top)
+            continue;
+        if (rate == loader_baud(e->l)) {
+            rc = loader_link_check(e->l, BAUD_CHECK_ROUNDS);
+        } else {
+            rc = baud_try(e, rate);
+        }
+        if (rc == ED_OK) {
+            if (links_adapter_put(id, rate) != ED_OK)
+                log_msg(&e->log, ED_LOG_DEBUG, "could not remember %u baud "
+                        "for %s", rate, id);
+            log_msg(&e->log, ED_LOG_INFO, "--baud auto: %u baud holds on "
+                    "%s", rate, id);
+            e->chip.baud = rate;
+            return ED_OK;
+        }
+        if (rc == ED_ERR_CANCELLED || rc == ED_ERR_CLOSED)
+            break;
+        if (!e->port->has_lines)
+            break;
+        if ((rc = baud_back_down(e, msg, msglen)) != ED_OK)
+            return rc;
+    }
+    return ed_seterr(msg, msglen, rc ? rc : ED_ERR_IO,
+                     "--baud auto found no rate that holds on %s: %s; check "
+                     "the cable", e->port->url, loader_errmsg(e->l));
+}
+
 static int do_baud(struct engine *e, char *msg, size_t msglen)
 {
     uint32_t baud = e->job.baud;
     int rc;
+
+    if (baud == ENGINE_BAUD_AUTO) {
+        set_state(e, STATE_BAUD);
+        return baud_auto(e, msg, msglen);
+    }
 
     if (!baud || baud == loader_baud(e->l))
         return ED_OK;

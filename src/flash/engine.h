@@ -51,7 +51,8 @@ enum engine_op {
 struct engine_job {
     enum engine_op op;
     char port[256];
-    uint32_t baud;          /* after the stub runs (sync is at 115200) */
+    uint32_t baud;          /* after the stub runs (sync is at 115200);
+                               ENGINE_BAUD_AUTO: the fastest that holds */
     uint32_t monitor_baud;  /* 0 = 115200 */
     enum port_before before;
     enum port_after after;
@@ -93,6 +94,9 @@ struct engine_job {
      * NULL: the engine keeps its own for the job's lifetime. */
     struct zcache *zcache;
 };
+
+/* --baud auto: climb a ladder of rates, check each, step down. */
+#define ENGINE_BAUD_AUTO 0xFFFFFFFFu
 
 /* Defaults: 921600 baud, default-reset, hard-reset, keep, auto chip. */
 void engine_job_init(struct engine_job *job);

@@ -69,6 +69,7 @@ struct port {
     bool has_lines;     /* DTR/RTS reach the board (not for socket://) */
     bool usb_jtag;      /* Espressif USB-Serial/JTAG (303A:1001) */
     uint16_t usb_vid, usb_pid;
+    char usb_serial[64];   /* the adapter's USB serial number, or "" */
     char description[128]; /* "CP2102N USB to UART Bridge Controller" */
     int dtr, rts;       /* last values set (1/0) */
     struct log_sink log;

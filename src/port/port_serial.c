@@ -613,6 +613,10 @@ static int open_sp(struct serial_port *s, uint32_t baud, char *err,
         s->base.usb_vid = (uint16_t)vid;
         s->base.usb_pid = (uint16_t)pid;
         s->base.usb_jtag = vid == 0x303A && pid == 0x1001;
+        desc = sp_get_port_usb_serial(s->sp);
+        if (desc)
+            snprintf(s->base.usb_serial, sizeof s->base.usb_serial, "%s",
+                     desc);
     }
     desc = sp_get_port_description(s->sp);
     if (desc)

@@ -69,6 +69,27 @@ const struct chip_desc *chip_by_image_id(uint32_t image_id);
 /* By the magic value at 0x40001000; NULL if unknown. */
 const struct chip_desc *chip_by_magic(uint32_t magic);
 
+/*
+ * Baud limits, in one place for the CLI's check and --baud auto: every
+ * chip's UART runs up to CHIP_UART_MAX_BAUD (the TRMs: 5 Mbaud); a known
+ * USB-serial adapter (by USB VID:PID) up to its datasheet's maximum.
+ */
+#define CHIP_UART_MAX_BAUD 5000000u
+
+struct chip_adapter {
+    uint16_t vid, pid;
+    const char *name;     /* "CP2102N" */
+    uint32_t max_baud;    /* 0 = no baud at all (USB-Serial/JTAG) */
+};
+
+/* The adapter with this VID:PID, or NULL when it is not in the table. */
+const struct chip_adapter *chip_adapter_by_usb(uint16_t vid, uint16_t pid);
+/*
+ * The highest baud worth asking for on a link through vid:pid (0:0 when
+ * unknown): the smaller of the chip UART's and the adapter's maximum.
+ */
+uint32_t chip_link_max_baud(uint16_t vid, uint16_t pid);
+
 /* Flash size in bytes from a JEDEC RDID result (capacity byte), 0 if unknown. */
 uint32_t chip_flash_size_from_id(uint32_t jedec_id);
 

@@ -1170,6 +1170,31 @@ int loader_change_baud(struct loader *l, uint32_t baud)
     return ED_OK;
 }
 
+#define LINK_CHECK_TIMEOUT_MS 200
+
+int loader_link_check(struct loader *l, int rounds)
+{
+    struct proto_reply r;
+    uint32_t first = 0;
+    uint8_t pkt[4];
+    int i, rc;
+
+    put32(pkt, CHIP_MAGIC_REG);
+    for (i = 0; i < rounds; i++) {
+        rc = proto_command(l->proto, OP_READ_REG, pkt, sizeof pkt, 0, 0,
+                           LINK_CHECK_TIMEOUT_MS, &r);
+        if (rc)
+            return fail_proto(l, rc);
+        if (i == 0)
+            first = r.value;
+        else if (r.value != first)
+            return proto_malformed(l->errmsg, sizeof l->errmsg,
+                                   "the same register read 0x%08x, then "
+                                   "0x%08x", first, r.value);
+    }
+    return ED_OK;
+}
+
 int loader_flash_attach(struct loader *l, uint32_t flash_size)
 {
     uint8_t pkt[24];

@@ -102,6 +102,13 @@ int loader_run_stub(struct loader *l, const struct loader_segment *segs,
 
 /* CHANGE_BAUDRATE (old-baud word sent to a stub), then the port follows. */
 int loader_change_baud(struct loader *l, uint32_t baud);
+/*
+ * A few quick round trips (READ_REG of the chip's magic register, short
+ * timeouts, no retries): ED_OK when every one came back with the same
+ * value, else the failure.  Used after a baud change to see that the link
+ * holds.
+ */
+int loader_link_check(struct loader *l, int rounds);
 /* SPI_ATTACH (ROM) and SPI_SET_PARAMS for a flash of size bytes. */
 int loader_flash_attach(struct loader *l, uint32_t flash_size);
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -181,6 +182,11 @@ static bool baud_bad(const struct sim *s)
 {
     uint32_t h = s->host_baud, c = s->baud;
 
+    /* the adapter cannot make (or follow) a rate above its maximum */
+    if (s->cfg.max_baud &&
+        (h > s->cfg.max_baud ||
+         (uint64_t)c * 100 > (uint64_t)s->cfg.max_baud * 103))
+        return true;
     if (!h)
         return false;
     return (uint64_t)(h > c ? h - c : c - h) * 100 > (uint64_t)c * 3;
@@ -748,6 +754,29 @@ static int parse_rev(const char *v)
     return (int)(major * 100 + minor);
 }
 
+/*
+ * USB-serial adapters and the highest baud each makes, from their
+ * datasheets (docs/simulator.md cites them).  The simulator's own copy:
+ * the host's table is in src/proto/chip.c.
+ */
+uint32_t sim_adapter_max_baud(const char *name)
+{
+    static const struct {
+        const char *name;
+        uint32_t max;
+    } t[] = {
+        {"cp2102", 1000000},  {"cp2102n", 3000000}, {"cp2104", 2000000},
+        {"ch340", 2000000},   {"ch343", 6000000},   {"ch9102", 6000000},
+        {"ft232r", 3000000},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strcasecmp(name, t[i].name))
+            return t[i].max;
+    return 0;
+}
+
 int sim_config_option(struct sim_config *cfg, const char *name,
                       const char *value, char *err, size_t errlen)
 {
@@ -793,6 +822,28 @@ int sim_config_option(struct sim_config *cfg, const char *name,
                              "0x1640c8 (0xffffff: no flash)", value);
         cfg->flash_id = (uint32_t)id;
         cfg->flash_id_set = true;
+        return ED_OK;
+    }
+    if (!strcmp(name, "adapter")) {
+        uint32_t max = sim_adapter_max_baud(value);
+
+        if (!max)
+            return ed_seterr(err, errlen, ED_ERR_ARG,
+                             "adapter '%s' is not one the simulator knows "
+                             "(cp2102, cp2102n, cp2104, ch340, ch343, "
+                             "ch9102, ft232r)", value);
+        cfg->max_baud = max;
+        return ED_OK;
+    }
+    if (!strcmp(name, "max-baud")) {
+        char *end;
+        unsigned long b = strtoul(value, &end, 10);
+
+        if (*end || !*value || b < 9600 || b > 100000000)
+            return ed_seterr(err, errlen, ED_ERR_ARG,
+                             "max-baud '%s' is not a baud rate like 921600",
+                             value);
+        cfg->max_baud = (uint32_t)b;
         return ED_OK;
     }
     if (!strcmp(name, "fault"))

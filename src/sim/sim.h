@@ -43,6 +43,10 @@ struct sim_config {
     uint32_t flash_id;       /* JEDEC id the flash answers ... */
     bool flash_id_set;       /* ... else GigaDevice c8 40 <size> */
     bool flash_no_sfdp;      /* the flash ignores RDSFDP (reads 0) */
+    /* The USB-serial adapter between host and board: above max_baud
+     * every byte is garbled both ways (0 = no limit).  "adapter" sets it
+     * from the datasheet table in sim.c, "max-baud" directly. */
+    uint32_t max_baud;
     struct sim_fault_spec fault; /* a faulty line ("fault", sim_fault.h) */
     /* A fixture of units (docs/simulator.md): units come and go, each with
      * its own MAC (counting up from mac) and blank flash.  Options
@@ -87,6 +91,9 @@ struct sim;
  */
 int sim_config_option(struct sim_config *cfg, const char *name,
                       const char *value, char *err, size_t errlen);
+
+/* Highest baud of a USB-serial adapter by name ("cp2102n"), 0 unknown. */
+uint32_t sim_adapter_max_baud(const char *name);
 
 /* Create a board, powered off until sim_connect(). */
 int sim_new(struct sim **out, const struct sim_config *cfg, char *err,

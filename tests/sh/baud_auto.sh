@@ -1,0 +1,68 @@
+#!/bin/bash
+# --baud auto against simulated USB-serial adapters (espdeck sim --adapter):
+# a CP2102 (1 Mbps) makes the ladder step down from 3 Mbaud to 921600 and
+# the rate is remembered per adapter in links.json, so the next run starts
+# there; a CP2102N (3 Mbps) holds 3 Mbaud at once; a socket:// link (no
+# reset lines, no way back from a rate that fails) stays at 921600.
+source tests/lib.sh
+
+PROFILE=profiles/esp32-hello-world.yaml
+export ESPDECK_FIRMWARE=$FW
+if [ ! -f "$FW/Hello-world/ESP32/hello_world.bin" ]; then
+    skip "baud_auto: shared firmware folder absent ($FW)"
+    exit 0
+fi
+LINKS=${XDG_STATE_HOME:-$HOME/.local/state}/espdeck/links.json
+
+if ! sim_start --chip esp32 --listen rfc2217://127.0.0.1:0 --no-pacing \
+    --adapter cp2102; then
+    notok "baud_auto: espdeck sim --adapter cp2102 did not start"
+    exit 1
+fi
+URL=rfc2217://127.0.0.1:$SIM_PORT
+"$ESPDECK" flash "$PROFILE" --port "$URL" --batch --baud auto -v \
+    >"$TMP/o1" 2>"$TMP/e1"
+rc=$?
+check "cp2102: flash with --baud auto exits 0" test $rc -eq 0
+[ $rc -eq 0 ] || tail -5 "$TMP/e1"
+check "cp2102: 3 Mbaud does not hold" \
+    grep -q '^espdeck: 3000000 baud does not hold' "$TMP/e1"
+check "cp2102: steps down to 921600" \
+    grep -q -- '--baud auto: 921600 baud holds' "$TMP/e1"
+check "cp2102: the chosen baud is in the chip line" \
+    grep -q '921600 baud' "$TMP/e1"
+check "cp2102: remembered per adapter" \
+    grep -q "\"adapters\":{\"$URL\":{\"baud\":921600}" "$LINKS"
+"$ESPDECK" flash "$PROFILE" --port "$URL" --batch --baud auto --force -v \
+    >"$TMP/o2" 2>"$TMP/e2"
+check "cp2102: the next run exits 0" test $? -eq 0
+check "cp2102: the next run starts at the remembered rate" \
+    test "$(grep -c 'does not hold' "$TMP/e2")" -eq 0
+check "cp2102: and uses it" grep -q -- '--baud auto: 921600 baud holds' "$TMP/e2"
+sim_stop
+
+if ! sim_start --chip esp32 --listen rfc2217://127.0.0.1:0 --no-pacing \
+    --adapter cp2102n; then
+    notok "baud_auto: espdeck sim --adapter cp2102n did not start"
+    exit 1
+fi
+URL=rfc2217://127.0.0.1:$SIM_PORT
+"$ESPDECK" flash "$PROFILE" --port "$URL" --batch --baud auto --json \
+    >"$TMP/o3" 2>"$TMP/e3"
+check "cp2102n: flash with --baud auto exits 0" test $? -eq 0
+check "cp2102n: 3 Mbaud, said in the JSON chip event" \
+    grep -q '"baud":3000000' "$TMP/o3"
+sim_stop
+
+if ! sim_start --chip esp32 --listen socket://127.0.0.1:0 --no-pacing \
+    --adapter cp2102n; then
+    notok "baud_auto: socket espdeck sim did not start"
+    exit 1
+fi
+URL=socket://127.0.0.1:$SIM_PORT
+"$ESPDECK" flash "$PROFILE" --port "$URL" --batch --baud auto -v \
+    >"$TMP/o4" 2>"$TMP/e4"
+check "socket: flash with --baud auto exits 0" test $? -eq 0
+check "socket: no climb above 921600 without reset lines" \
+    grep -q -- '--baud auto: 921600 baud holds' "$TMP/e4"
+sim_stop
