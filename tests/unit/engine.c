@@ -1371,3 +1371,11 @@ void test_engine__delta_mismatch_rewrites_the_whole_image(void)
     rig_free(&r);
     free(app);
 }
+
+/* The same over RFC 2217: reopening sets the lines as they were (released),
+ * so the board is not reset and still runs the stub. */
+void test_engine__resume_after_cut_rfc2217(void)
+{
+    fault_case("rfc2217://127.0.0.1:0", FAULT_CUT, 3,
+               "the link to the board closed");
+}
