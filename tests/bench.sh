@@ -18,7 +18,7 @@
 # line in the summary at the end.
 #
 # Environment: BENCH_RUNS (default 5), BENCH_CHIP (default esp32c3),
-# BENCH_BAUD (default 921600), BENCH_CASES (default "p1 p2 reflash"; a case
+# BENCH_BAUD (default 921600), BENCH_CASES (default "p1 p1auto p2 reflash"; a case
 # starting from another's flash needs that one listed before it),
 # BENCH_P2_EDITS (default 13: scattered edits in P2's next build), BUILD,
 # ESPDECK, ESPDECK_SHARED.
@@ -34,7 +34,7 @@ source tests/interop/lib.sh
 RUNS=${BENCH_RUNS:-5}
 CHIP=${BENCH_CHIP:-esp32c3}
 BAUD=${BENCH_BAUD:-921600}
-CASES=${BENCH_CASES:-p1 p2 reflash}
+CASES=${BENCH_CASES:-p1 p1auto p2 reflash}
 OUT=$PWD/$BUILD/bench
 mkdir -p "$OUT"
 
@@ -104,6 +104,8 @@ timed() {
 #   JS        esptool.mjs arguments after --port/--baud (an array; empty:
 #             esptool-js does not run this case)
 #   JS_BAUD   esptool-js's baud (preset to BENCH_BAUD)
+#   DECK_SCHEME  the simulator's transport for espdeck (preset to socket;
+#             esptool-js always uses socket)
 set1=("$boot_off=$OUT/bootloader.bin" "0x8000=$OUT/partition-table.bin"
       "0x10000=$OUT/app.bin")
 set2=("$boot_off=$OUT/bootloader.bin" "0x8000=$OUT/partition-table.bin"
@@ -111,6 +113,14 @@ set2=("$boot_off=$OUT/bootloader.bin" "0x8000=$OUT/partition-table.bin"
 case_p1() {
     LABEL="P1 full flash"; FROM=fresh; SIM_ARGS=()
     DECK=("$OUT/bench.yaml"); JS=(write "${set1[@]}")
+}
+# P1-auto: espdeck --baud auto through a simulated CP2102N (3 Mbaud) on
+# RFC 2217 (a socket:// link has no reset lines, so auto stays at 921600
+# there), against esptool-js at BENCH_BAUD through the same adapter.
+case_p1auto() {
+    LABEL="P1-auto (CP2102N)"; FROM=fresh; SIM_ARGS=(--adapter cp2102n)
+    DECK=("$OUT/bench.yaml" --baud auto --before default-reset)
+    DECK_SCHEME=rfc2217; JS=(write "${set1[@]}")
 }
 case_p2() {
     LABEL="P2 small change"; FROM=p1; SIM_ARGS=()
@@ -121,13 +131,28 @@ case_reflash() {
     DECK=("$OUT/bench.yaml"); JS=(write "${set1[@]}")
 }
 
+# connect_time TRACE: ms from the connection to the first data block on
+# the wire (the first FLASH_DEFL_BEGIN / FLASH_BEGIN the board acted on;
+# its data block follows at once), from the simulator's trace.
+connect_time() {
+    awk '$2 == "RX" && ($5 == "10" || $5 == "02") {
+        printf "%d\n", $1 * 1000; exit }' "$1"
+}
+
 # run_case NAME TOOL: one measurement of TOOL (espdeck or js); appends the
 # wall ms to $OUT/NAME.TOOL (esptool-js's own ms to $OUT/NAME.jsin) and
 # leaves the flash in $OUT/after-NAME-TOOL.bin.
 run_case() {
-    local name=$1 tool=$2 ff=$OUT/flash-$2.bin t0 t1
-    JS_BAUD=$BAUD
+    local name=$1 tool=$2 ff=$OUT/flash-$2.bin t0 t1 scheme=socket
+    local trace=()
+    JS_BAUD=$BAUD; DECK_SCHEME=socket
     "case_$name"
+    if [ "$tool" = espdeck ]; then
+        scheme=$DECK_SCHEME
+        # the wire times of the connect steps (connect_time below)
+        trace=(--trace "$OUT/trace-$name.txt")
+        rm -f "$OUT/trace-$name.txt"
+    fi
     [ "$tool" = js ] && [ ${#JS[@]} -eq 0 ] && return 0
     rm -f "$ff"
     if [ "$FROM" != fresh ]; then
@@ -135,12 +160,13 @@ run_case() {
             fail "case $name starts from $FROM's flash: list $FROM before it"
     fi
     port=$(free_port)
-    iop_sim_start "$CHIP" "$port" "$OUT/sim.log" --flash-size 4MB \
-        --flash-file "$ff" "${SIM_ARGS[@]}" || fail "$IOP_WHY"
+    IOP_SCHEME=$scheme iop_sim_start "$CHIP" "$port" "$OUT/sim.log" \
+        --flash-size 4MB --flash-file "$ff" "${SIM_ARGS[@]}" "${trace[@]}" ||
+        fail "$IOP_WHY"
     t0=$(now_ms)
     if [ "$tool" = espdeck ]; then
         if ! timed "$ESPDECK" flash "${DECK[@]}" \
-            --port "socket://127.0.0.1:$port" --batch \
+            --port "$scheme://127.0.0.1:$port" --batch \
             > "$OUT/espdeck.log" 2>&1; then
             tail -20 "$OUT/espdeck.log" >&2
             fail "espdeck flash failed ($name)"
@@ -161,10 +187,13 @@ run_case() {
     fi
     echo $((t1 - t0)) >> "$OUT/$name.$tool"
     iop_sim_stop
+    [ "$tool" = espdeck ] && connect_time "$OUT/trace-$name.txt" \
+        >> "$OUT/$name.connect"
     cp "$ff" "$OUT/after-$name-$tool.bin"
 }
 
-rm -f "$OUT"/*.espdeck "$OUT"/*.js "$OUT"/*.jsin "$OUT"/after-*.bin
+rm -f "$OUT"/*.espdeck "$OUT"/*.js "$OUT"/*.jsin "$OUT"/*.connect \
+    "$OUT"/after-*.bin
 echo "bench: $CHIP, $RUNS runs per case, $BAUD baud, paced simulator;" \
     "cases: $CASES"
 for r in $(seq 1 "$RUNS"); do
@@ -230,6 +259,16 @@ if [ -n "$p1" ] && [ -n "$p2" ]; then
     echo "P2: reflash / full flash = $(ratio "$p2" "$p1") (goal <= 0.15," \
         "aim 0.10); esptool-js: $p2js"
 fi
+pa=$(med p1auto.espdeck); paj=$(med p1auto.js)
+if [ -n "$pa" ] && [ -n "$paj" ]; then
+    echo "P1-auto: espdeck --baud auto (CP2102N) / esptool-js at $BAUD" \
+        "= $(ratio "$pa" "$paj")"
+fi
+for c in p1 p1auto; do
+    ct=$(med "$c.connect")
+    [ -n "$ct" ] && echo "connect to the first data block ($c, espdeck):" \
+        "$(sec "$ct") s (goal <= 0.60 at 921600)"
+done
 echo "espdeck peak RSS: $rss (max over all runs, ${TIME_V:-GNU time not found})"
 echo "medians of $RUNS runs: wall time of the whole command; 'js in-proc'"
 echo "is esptool-js's own connect+write+verify (without Node's start)."

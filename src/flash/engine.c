@@ -803,6 +803,41 @@ static int baud_auto(struct engine *e, char *msg, size_t msglen)
                      "the cable", e->port->url, loader_errmsg(e->l));
 }
 
+/*
+ * --baud auto in the middle of a write: after an error the link was
+ * re-synced; go one rung down the ladder (CHANGE_BAUDRATE at the current
+ * rate, then the round-trip check) so the resumed write runs where the
+ * line holds, and remember that rate for the adapter.  At 115200, or when
+ * the lower rate does not hold, the write goes on where it is.
+ */
+static int baud_step_down(struct engine *e)
+{
+    uint32_t cur = loader_baud(e->l), lower = 0;
+    char id[320];
+    size_t i;
+    int rc;
+
+    for (i = 0; i < sizeof baud_ladder / sizeof baud_ladder[0]; i++)
+        if (baud_ladder[i] < cur) {
+            lower = baud_ladder[i];
+            break;
+        }
+    if (!lower)
+        return ED_OK;
+    log_msg(&e->log, ED_LOG_WARN, "--baud auto: stepping down from %u to "
+            "%u baud after the error", cur, lower);
+    rc = baud_try(e, lower);
+    if (rc != ED_OK) {
+        /* the stub may have switched without its reply reaching us */
+        return loader_resync(e->l);
+    }
+    adapter_id(e->port, id, sizeof id);
+    links_adapter_put(id, lower);
+    e->chip.baud = lower;
+    emit_chip(e);
+    return ED_OK;
+}
+
 static int do_baud(struct engine *e, char *msg, size_t msglen)
 {
     uint32_t baud = e->job.baud;
@@ -1243,6 +1278,8 @@ static int recover_link(struct engine *e, int cause)
         if (rc != ED_ERR_CLOSED)
             break;
     }
+    if (rc == ED_OK && e->job.baud == ENGINE_BAUD_AUTO)
+        rc = baud_step_down(e);
     if (rc)
         ed_seterr(e->errmsg, sizeof e->errmsg, rc, "%s", loader_errmsg(e->l));
     return rc;

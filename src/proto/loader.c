@@ -1601,30 +1601,22 @@ int loader_md5_many(struct loader *l, const uint32_t *offsets,
 
 int loader_resync(struct loader *l)
 {
-    int t, rc = ED_ERR_TIMEOUT;
-
+    bool stub_seen = false;
     /* a stub reports a deferred error (a block it could not inflate or
-     * write) in the reply to the next command: that may be the first SYNC */
-    for (t = 0; t < SYNC_TRIES; t++) {
-        bool stub_seen = false;
+     * write) in the reply to the next command: that may be the first SYNC,
+     * so resync() tries several */
+    int rc = resync(l, &stub_seen);
 
-        proto_flush_input(l->proto);
-        rc = sync_once(l, &stub_seen);
-        if (rc == ED_OK) {
-            if (stub_seen != l->stub)
-                return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_BOOT,
-                                 "the board answers as the %s, no longer "
-                                 "the %s: it was reset", stub_seen
-                                 ? "flasher stub" : "ROM loader", l->stub
-                                 ? "flasher stub" : "ROM loader");
-            l->defl_pending = l->write_pending = false;
-            return ED_OK;
-        }
-        if (rc == ED_ERR_CLOSED || rc == ED_ERR_CANCELLED)
-            break;
-        clock_sleep_ms(20);
-    }
-    return fail_proto(l, rc);
+    if (rc)
+        return fail_proto(l, rc);
+    if (stub_seen != l->stub)
+        return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_BOOT,
+                         "the board answers as the %s, no longer the %s: it "
+                         "was reset", stub_seen ? "flasher stub"
+                                                : "ROM loader",
+                         l->stub ? "flasher stub" : "ROM loader");
+    l->defl_pending = l->write_pending = false;
+    return ED_OK;
 }
 
 int loader_set_port(struct loader *l, struct port *port)
