@@ -702,16 +702,12 @@ static int start_engine(struct bslot *s, bool probe)
         job.admit = admit_cb;
         job.admit_ctx = s;
         job.zcache = b->zc;
+        /* the bytes are shared by every slot's engine (read-only; an
+         * engine that patches a header copies it first): one copy of the
+         * images per bench, not per slot (b->images outlive the engines) */
         for (i = 0; i < b->n_images; i++) {
             job.images[i] = b->images[i];
-            job.images[i].data = malloc(b->images[i].len ? b->images[i].len
-                                                         : 1);
-            if (!job.images[i].data) {
-                job.n_images = i;
-                engine_job_clear(&job);
-                return ED_ERR_NOMEM;
-            }
-            memcpy(job.images[i].data, b->images[i].data, b->images[i].len);
+            job.images[i].borrowed = true;
         }
         job.n_images = b->n_images;
     }

@@ -359,7 +359,8 @@ void engine_job_clear(struct engine_job *job)
     size_t i;
 
     for (i = 0; i < job->n_images && i < ENGINE_MAX_IMAGES; i++) {
-        free(job->images[i].data);
+        if (!job->images[i].borrowed)
+            free(job->images[i].data);
         job->images[i].data = NULL;
         job->images[i].len = 0;
     }
@@ -1551,6 +1552,17 @@ static int write_images(struct engine *e, struct flash_result *res,
             bool changed = false;
             char err[ED_ERRMSG_MAX];
 
+            if (im->borrowed) {
+                /* shared with other boards: change a copy of our own */
+                uint8_t *own = malloc(im->len ? im->len : 1);
+
+                if (!own)
+                    return ed_seterr(msg, msglen, ED_ERR_NOMEM,
+                                     "out of memory");
+                memcpy(own, im->data, im->len);
+                im->data = own;
+                im->borrowed = false;
+            }
             if (image_set_flash_params(im->data, im->len, e->chip.chip,
                                        j->flash_mode, j->flash_freq,
                                        j->flash_size, e->chip.flash_size,

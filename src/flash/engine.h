@@ -38,6 +38,9 @@ struct engine_image {
     uint32_t region_size;   /* partition size (0 = unknown) */
     uint8_t *data;          /* owned by the job (engine_job_clear frees) */
     size_t len;
+    /* data is the caller's, read-only, kept until engine_free (a bench's
+     * images shared by its slots): not freed; copied before a change */
+    bool borrowed;
 };
 
 enum engine_op {
