@@ -1023,6 +1023,7 @@ int batch_common_option(int argc, char **argv, int *i, struct engine_job *job,
         return 1;
     }
     if (!strcmp(a, "--baud") || !strcmp(a, "-b")) {
+        char why[ED_ERRMSG_MAX];
         uint32_t b;
 
         if (!(v = need_value(argc, argv, i, cmd)))
@@ -1032,9 +1033,14 @@ int batch_common_option(int argc, char **argv, int *i, struct engine_job *job,
             o->baud_given = true;
             return 1;
         }
-        if (!batch_parse_u32(v, &b) || b < 9600) {
+        if (!batch_parse_u32(v, &b)) {
             fprintf(stderr, "espdeck %s: --baud '%s' is not a baud rate "
                     "(115200, 460800, 921600, ...)\n", cmd, v);
+            return -1;
+        }
+        /* before the board is touched */
+        if (chip_baud_check(b, "--baud", why, sizeof why)) {
+            fprintf(stderr, "espdeck %s: %s\n", cmd, why);
             return -1;
         }
         job->baud = b;

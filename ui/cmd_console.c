@@ -367,6 +367,14 @@ int cmd_console(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    if (o.baud) {
+        char err[ED_ERRMSG_MAX];
+
+        if (chip_baud_check(o.baud, "--baud", err, sizeof err)) {
+            fprintf(stderr, "espdeck: %s\n", err);
+            return EXIT_USAGE;
+        }
+    }
     if (o.before) {
         /* a malformed mode or sequence is a usage error before the screen */
         enum port_before b;

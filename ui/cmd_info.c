@@ -120,9 +120,13 @@ int cmd_info(int argc, char **argv)
                    (v = batch_opt(argc, argv, &i, "-b", &missing))) {
             char *end;
             baud = strtoul(v, &end, 10);
-            if (*end || baud < 9600 || baud > 12000000)
+            if (*end || end == v)
                 return info_fail(json, EXIT_USAGE, "--baud takes a rate "
                                  "such as 460800, not '%s'", v);
+            if (chip_baud_check(baud > UINT32_MAX ? UINT32_MAX
+                                                  : (uint32_t)baud,
+                                "--baud", err, sizeof err))
+                return info_fail(json, EXIT_USAGE, "%s", err);
         } else {
             if (missing)
                 return info_fail(json, EXIT_USAGE, "%s needs a value",

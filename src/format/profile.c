@@ -1756,7 +1756,13 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
         ERR(c, v, "'port' is empty; use auto, /dev/ttyUSB0, "
             "rfc2217://host:port or sim:CHIP");
     if ((v = get(c, root, "baud")))
-        parse_baud(c, v, "baud", &p->baud);
+        if (parse_baud(c, v, "baud", &p->baud)) {
+            char why[ED_ERRMSG_MAX];
+
+            /* the flashing baud: what the chips and adapters can do */
+            if (chip_baud_check(p->baud, "baud", why, sizeof why))
+                ERR(c, v, "%.300s", why);
+        }
     if ((v = get(c, root, "monitor")))
         parse_monitor(c, v);
     if ((v = get(c, root, "elf")))

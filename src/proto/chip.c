@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "err.h"
+
 /* SPI user-command register layouts. */
 #define SPI_ESP32(b) {(b), 0x1C, 0x20, 0x24, 0x28, 0x2C, 0x80}
 #define SPI_S2(b) {(b), 0x18, 0x1C, 0x20, 0x24, 0x28, 0x58}
@@ -280,4 +282,22 @@ uint32_t chip_link_max_baud(uint16_t vid, uint16_t pid)
     if (a && a->max_baud && a->max_baud < CHIP_UART_MAX_BAUD)
         return a->max_baud;
     return CHIP_UART_MAX_BAUD;
+}
+
+int chip_baud_check(uint32_t baud, const char *what, char *err,
+                    size_t errlen)
+{
+    if (baud > CHIP_BAUD_MAX)
+        return ed_seterr(err, errlen, ED_ERR_ARG,
+                         "%s %u is more than an ESP chip's UART can do "
+                         "(%u baud; USB-serial adapters stop at 2 or 3 "
+                         "Mbaud): use %u to %u, 921600 works with almost "
+                         "every adapter", what, baud, CHIP_BAUD_MAX,
+                         CHIP_BAUD_MIN, CHIP_BAUD_MAX);
+    if (baud < CHIP_BAUD_MIN)
+        return ed_seterr(err, errlen, ED_ERR_ARG,
+                         "%s %u is too slow to flash with: use %u to %u, "
+                         "921600 works with almost every adapter", what,
+                         baud, CHIP_BAUD_MIN, CHIP_BAUD_MAX);
+    return ED_OK;
 }

@@ -9,6 +9,7 @@
 #define ED_CHIP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum chip_id {
@@ -92,5 +93,20 @@ uint32_t chip_link_max_baud(uint16_t vid, uint16_t pid);
 
 /* Flash size in bytes from a JEDEC RDID result (capacity byte), 0 if unknown. */
 uint32_t chip_flash_size_from_id(uint32_t jedec_id);
+
+/*
+ * The baud range flashing accepts, checked before the board is touched:
+ * up to the chips' UART maximum (CHIP_UART_MAX_BAUD above); below 9600 baud
+ * a 16 KiB block takes more than 17 s.
+ */
+#define CHIP_BAUD_MIN 9600u
+#define CHIP_BAUD_MAX CHIP_UART_MAX_BAUD
+
+/*
+ * ED_OK, or ED_ERR_ARG with one sentence in err ("--baud 12345678 is more
+ * than ... use 9600 to 5000000").  what names the setting ("--baud").
+ */
+int chip_baud_check(uint32_t baud, const char *what, char *err,
+                    size_t errlen);
 
 #endif

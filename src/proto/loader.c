@@ -86,6 +86,14 @@ static int fail_proto(struct loader *l, int rc)
     return rc;
 }
 
+/* Time n bytes take on the wire at the port's baud (10 bits a byte). */
+static int loader_wire_ms(const struct loader *l, size_t n)
+{
+    uint32_t baud = l->port->baud ? l->port->baud : LOADER_ROM_BAUD;
+
+    return (int)((uint64_t)n * 10 * 1000 / baud);
+}
+
 int loader_timeout_per_mb(double seconds_per_mb, size_t bytes)
 {
     double ms = seconds_per_mb * ((double)bytes / 1e6) * 1000.0;
@@ -1686,7 +1694,10 @@ int loader_read_flash(struct loader *l, uint32_t offset, uint8_t *buf,
     if (rc)
         return fail_proto(l, rc);
     while (done < len) {
-        rc = proto_read_frame(l->proto, &f, &fl, DEFAULT_TIMEOUT_MS);
+        /* a 4 KiB packet takes 4.3 s at 9600 baud: wait for the wire too */
+        rc = proto_read_frame(l->proto, &f, &fl,
+                              DEFAULT_TIMEOUT_MS +
+                                  loader_wire_ms(l, READ_FLASH_PACKET));
         if (rc == ED_ERR_TIMEOUT)
             return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_TIMEOUT,
                              "READ_FLASH stalled after %zu of %zu bytes",

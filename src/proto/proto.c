@@ -543,7 +543,13 @@ static int exchange(struct proto *p, uint8_t op, const uint8_t *data,
                     size_t want_data, int timeout_ms,
                     struct proto_reply *reply)
 {
-    int64_t deadline = clock_ms() + timeout_ms;
+    /*
+     * The reply cannot come before the request has crossed the UART: at a
+     * low baud that is most of the wait (a 16 KiB block at 9600 baud takes
+     * ~17 s), and the port's write may return as soon as the OS buffered it.
+     */
+    int64_t deadline = clock_ms() + timeout_ms +
+                       (send ? write_timeout_ms(p, 16 + len) - 1000 : 0);
     size_t junk_before = p->dec.junk_total;
     unsigned bad_before = p->dec.bad_escapes + p->dec.overflows;
     int skipped = 0, rc;
