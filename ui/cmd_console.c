@@ -209,12 +209,19 @@ static int pick_profile(char *out, size_t len, const char *last)
                          "BUILD_DIR`", dir) >= sizeof note)
         snprintf(note, sizeof note, "no profiles found: write one in "
                                     "./profiles (docs/profiles.md)");
-    r = view_pick("choose a profile", items, n, sel, n ? NULL : note);
+    {
+        char typed[256];
+
+        r = view_pick_ex("choose a profile", items, n, sel, n ? NULL : note,
+                         false, "a profile's path", typed, sizeof typed);
+        if (r == VIEW_PICK_TYPED)
+            snprintf(out, len, "%s", typed);
+    }
     if (r >= 0)
         snprintf(out, len, "%s", paths[r]);
     free(paths);
     free(items);
-    return r < 0 ? -1 : 0;
+    return r >= 0 || r == VIEW_PICK_TYPED ? 0 : -1;
 }
 
 static int pick_port(char *out, size_t len, const char *last,
@@ -268,11 +275,21 @@ static int pick_port(char *out, size_t len, const char *last,
     for (i = 0; i < n; i++)
         if (last && *last && !strcmp(items[i].label, last))
             sel = i;
-    r = view_pick("choose a port", items, n, sel, note[0] ? note : NULL);
+    {
+        char typed[256];
+
+        /* Esc goes back to the profiles; '/' takes a URL not listed */
+        r = view_pick_ex("choose a port", items, n, sel,
+                         note[0] ? note : NULL, true,
+                         "a port (/dev/ttyUSB0, rfc2217://host:port)", typed,
+                         sizeof typed);
+        if (r == VIEW_PICK_TYPED)
+            snprintf(out, len, "%s", typed);
+    }
     if (r >= 0)
         snprintf(out, len, "%s", items[r].label);
     free(items);
-    return r < 0 ? -1 : 0;
+    return r >= 0 || r == VIEW_PICK_TYPED ? 0 : r == VIEW_PICK_BACK ? -2 : -1;
 }
 
 static int run_pickers(struct console_opts *o, char *profile, size_t plen,
@@ -289,19 +306,30 @@ static int run_pickers(struct console_opts *o, char *profile, size_t plen,
     }
     last_load(last_profile, sizeof last_profile, last_port,
               sizeof last_port);
-    if (pick_profile(profile, plen, last_profile))
-        goto quit;
-    if (profile_load(&p, profile, perr, sizeof perr) == ED_OK) {
-        snprintf(pport, sizeof pport, "%s", profile_port(p));
-        snprintf(pchip, sizeof pchip, "%s", profile_chip_name(p));
-        profile_free(p);
-    }
-    if (!o->port) {
-        if (pick_port(port, portlen,
+    for (;;) {
+        int r;
+
+        if (pick_profile(profile, plen, last_profile))
+            goto quit;
+        pport[0] = pchip[0] = '\0';
+        if (profile_load(&p, profile, perr, sizeof perr) == ED_OK) {
+            snprintf(pport, sizeof pport, "%s", profile_port(p));
+            snprintf(pchip, sizeof pchip, "%s", profile_chip_name(p));
+            profile_free(p);
+        }
+        if (o->port)
+            break;
+        r = pick_port(port, portlen,
                       !strcmp(last_profile, profile) ? last_port : "",
-                      pport, pchip))
+                      pport, pchip);
+        if (r == -2) {          /* Esc: back to the profiles */
+            snprintf(last_profile, sizeof last_profile, "%s", profile);
+            continue;
+        }
+        if (r)
             goto quit;
         o->port = port;
+        break;
     }
     last_save(profile, o->port);
     o->profile_path = profile;

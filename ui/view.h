@@ -113,4 +113,19 @@ struct view_pick_item {
 int view_pick(const char *title, const struct view_pick_item *items,
               size_t n, size_t selected, const char *note);
 
+#define VIEW_PICK_QUIT (-1)
+#define VIEW_PICK_BACK (-2)     /* Esc, when the picker has a step before it */
+#define VIEW_PICK_TYPED (-3)    /* typed (after /) into typed */
+
+/*
+ * view_pick with two more ways out: with can_back, Esc goes back
+ * (VIEW_PICK_BACK) instead of quitting; with typed (typedlen bytes), '/'
+ * opens a line where a path or URL not in the list can be typed: Enter
+ * takes it (VIEW_PICK_TYPED), Esc returns to the list.  typed_what names
+ * what to type ("a port URL").
+ */
+int view_pick_ex(const char *title, const struct view_pick_item *items,
+                 size_t n, size_t selected, const char *note, bool can_back,
+                 const char *typed_what, char *typed, size_t typedlen);
+
 #endif

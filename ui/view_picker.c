@@ -9,7 +9,8 @@
 #include "view.h"
 
 static void draw(const char *title, const struct view_pick_item *items,
-                 size_t n, size_t sel, size_t *first, const char *note)
+                 size_t n, size_t sel, size_t *first, const char *note,
+                 bool can_back, const char *typed_what, const char *line)
 {
     int h = LINES, w = COLS, rows, y, lw = 0;
     size_t i;
@@ -48,8 +49,19 @@ static void draw(const char *title, const struct view_pick_item *items,
         view_put(3, 2, w - 4, TERM_WARN, "nothing to choose from");
     if (note)
         view_put(h - 2, 1, w - 2, TERM_WARN, note);
-    view_put(h - 1, 1, w - 2, TERM_DIM,
-             "Up/Down choose   Enter start   q quit");
+    if (line) {
+        char prompt[320];
+
+        snprintf(prompt, sizeof prompt, "type %s: %s_", typed_what, line);
+        view_put(h - 1, 1, w - 2, TERM_NORMAL, prompt);
+    } else {
+        char keys[160];
+
+        snprintf(keys, sizeof keys, "Up/Down choose   Enter start%s%s   "
+                 "%sq quit", typed_what ? "   / type " : "",
+                 typed_what ? typed_what : "", can_back ? "Esc back   " : "");
+        view_put(h - 1, 1, w - 2, TERM_DIM, keys);
+    }
     wnoutrefresh(stdscr);
     doupdate();
 }
@@ -57,18 +69,53 @@ static void draw(const char *title, const struct view_pick_item *items,
 int view_pick(const char *title, const struct view_pick_item *items,
               size_t n, size_t selected, const char *note)
 {
-    size_t sel = selected < n ? selected : 0, first = 0;
+    return view_pick_ex(title, items, n, selected, note, false, NULL, NULL,
+                        0);
+}
+
+int view_pick_ex(const char *title, const struct view_pick_item *items,
+                 size_t n, size_t selected, const char *note, bool can_back,
+                 const char *typed_what, char *typed, size_t typedlen)
+{
+    size_t sel = selected < n ? selected : 0, first = 0, tl = 0;
+    bool typing = false;
     int ch;
 
     for (;;) {
         struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
 
-        draw(title, items, n, sel, &first, note);
+        draw(title, items, n, sel, &first, note, can_back,
+             typed && typedlen ? typed_what : NULL, typing ? typed : NULL);
         poll(&pfd, 1, 1000);
         if (term_quit_requested())
-            return -1;
+            return VIEW_PICK_QUIT;
         while ((ch = getch()) != ERR) {
+            if (typing) {
+                /* the line: printable bytes, Backspace, Enter, Esc */
+                if (ch == '\r' || ch == '\n' || ch == KEY_ENTER) {
+                    if (tl)
+                        return VIEW_PICK_TYPED;
+                } else if (ch == 27) {
+                    typing = false;
+                } else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
+                    if (tl)
+                        typed[--tl] = '\0';
+                } else if (ch == UI_CTRL('c')) {
+                    return VIEW_PICK_QUIT;
+                } else if (ch >= 0x20 && ch < 0x7f && tl + 1 < typedlen) {
+                    typed[tl++] = (char)ch;
+                    typed[tl] = '\0';
+                }
+                continue;
+            }
             switch (ch) {
+            case '/':
+                if (typed && typedlen) {
+                    typing = true;
+                    tl = 0;
+                    typed[0] = '\0';
+                }
+                break;
             case KEY_UP:
             case 'k':
                 if (sel > 0)
@@ -97,11 +144,12 @@ int view_pick(const char *title, const struct view_pick_item *items,
                 if (n)
                     return (int)sel;
                 break;
-            case 'q':
             case 27:
+                return can_back ? VIEW_PICK_BACK : VIEW_PICK_QUIT;
+            case 'q':
             case UI_CTRL('c'):
             case UI_CTRL(']'):
-                return -1;
+                return VIEW_PICK_QUIT;
             default:
                 break;
             }
