@@ -67,7 +67,7 @@ void test_panic__riscv_registers_and_stack_dump(void)
 
 static const char *hello_elf(char *buf, size_t len)
 {
-    const char *sh = getenv("ESPDECK_SHARED");
+    const char *sh = t_shared_dir();
 
     snprintf(buf, len, "%s/firmware/idf-build/esp32-hello-world-v4.4/"
                        "hello_world.elf", sh ? sh : "../shared");

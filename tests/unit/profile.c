@@ -7,6 +7,7 @@
 
 #include "engine.h"
 #include "err.h"
+#include "idfimport.h"
 #include "profile.h"
 #include "ptable.h"
 #include "test.h"
@@ -570,4 +571,47 @@ void test_profile__bench_and_accept(void)
     T_ASSERT(!profile_accept(p)->present);
     T_ASSERT(profile_accept(p)->default_rejects);
     profile_free(p);
+}
+
+/* elf: resolved against the profile's folder; unreadable is a warning */
+void test_profile__elf_key(void)
+{
+    struct profile_report rep;
+    struct profile *p = NULL;
+    char path[600], elf[600], want[700];
+    size_t i;
+    bool warned = false;
+
+    tmp_file("elf.yaml", "name: e\nchip: esp32\nelf: build/app.elf\n", path,
+             sizeof path);
+    T_EQ_INT(profile_check(&p, path, &rep), ED_OK);
+    T_ASSERT(p);
+    snprintf(want, sizeof want, "%s/build/app.elf", t_tmpdir());
+    T_EQ_STR(profile_elf(p), want);
+    for (i = 0; i < rep.n; i++)
+        if (strstr(rep.items[i].message, "elf: build/app.elf cannot be read"))
+            warned = rep.items[i].severity == PROFILE_WARNING;
+    T_ASSERT(warned);
+    profile_free(p);
+    profile_report_free(&rep);
+    /* no elf: key, no ELF */
+    tmp_file("noelf.yaml", "name: e\nchip: esp32\n", elf, sizeof elf);
+    T_EQ_INT(profile_check(&p, elf, &rep), ED_OK);
+    T_EQ_STR(profile_elf(p), "");
+    profile_free(p);
+    profile_report_free(&rep);
+}
+
+/* profile import names the build's ELF (project_description.json) */
+void test_profile__import_names_the_elf(void)
+{
+    char build[600], err[ED_ERRMSG_MAX], *text = NULL;
+
+    if (!t_shared_dir())
+        T_SKIP("../shared/firmware is absent");
+    snprintf(build, sizeof build,
+             "%s/firmware/idf-build/esp32-hello-world-v4.4", t_shared_dir());
+    T_EQ_INT(idfimport_text(&text, build, build, err, sizeof err), ED_OK);
+    T_CONTAINS(text, "\nelf: \"hello_world.elf\"\n");
+    free(text);
 }
