@@ -104,6 +104,27 @@ static void pipe_decode(struct pipe_lines *pl, const uint8_t *b, size_t n)
     }
 }
 
+/* The target's bytes to stdout; with --elf each line that ends here is
+ * followed by its decoded addresses (under the panic's line). */
+static int pipe_out(struct pipe_lines *pl, const uint8_t *b, size_t n)
+{
+    size_t i, from = 0;
+
+    for (i = 0; pl->elf && i < n; i++)
+        if (b[i] == '\n') {
+            if (write_out(b + from, i + 1 - from) < 0)
+                return -1;
+            pipe_decode(pl, b + from, i + 1 - from);
+            from = i + 1;
+        }
+    if (from < n) {
+        if (write_out(b + from, n - from) < 0)
+            return -1;
+        pipe_decode(pl, b + from, n - from);
+    }
+    return 0;
+}
+
 /* The monitor without a screen; returns the exit code. */
 static int monitor_pipe(const struct console_opts *o, double seconds)
 {
@@ -175,9 +196,8 @@ static int monitor_pipe(const struct console_opts *o, double seconds)
             pend_off += engine_send(e, pend + pend_off, pend_len - pend_off);
         while (engine_poll(e, &ev)) {
             if (ev.kind == EV_MONITOR) {
-                if (write_out(ev.u.monitor.data, ev.u.monitor.len) < 0)
+                if (pipe_out(&pl, ev.u.monitor.data, ev.u.monitor.len) < 0)
                     done = true; /* nobody reads the output any more */
-                pipe_decode(&pl, ev.u.monitor.data, ev.u.monitor.len);
             } else if (ev.kind == EV_LOG && ev.u.log.level <= ED_LOG_WARN) {
                 fprintf(stderr, "espdeck: %s\n", ev.u.log.text);
             } else if (ev.kind == EV_FINISHED) {

@@ -251,7 +251,7 @@ else
         [ "$(screen "$1" | grep -cF -- "$2")" -ge "$3" ] && return 0; sleep 0.2; i=$((i + 1)); done; return 1; }
     wait_count p "after the panic" 2 >/dev/null
     keys p C-t l
-    got=$(pane p | sed -n '/^Backtrace:/,/after the panic/p' | grep '^  0x' | head -3)
+    got=$(pane p | grep -A3 '^Backtrace:' | sed -n 2,4p)
     if [ -n "$got" ] && [ "$got" = "$want" ]; then
         ok "tui_monitor: a backtrace is decoded under it, as GNU addr2line decodes it"
     else
@@ -275,7 +275,8 @@ else
     # without a terminal: the decoded lines follow the panic on stdout
     timeout 30 "$ESPDECK" monitor --port "$PORT" --elf "$ELF" --seconds 2 \
         < /dev/null > "$TMP/panic.out" 2>&1
-    got=$(tr -d '\r' < "$TMP/panic.out" | sed -n '/^Backtrace:/,$p' | grep '^  0x' | head -3)
+    # right under the Backtrace line
+    got=$(tr -d '\r' < "$TMP/panic.out" | grep -A3 '^Backtrace:' | sed -n 2,4p)
     if [ "$got" = "$want" ]; then
         ok "tui_monitor: monitor in a pipe decodes the backtrace too"
     else
