@@ -509,7 +509,10 @@ static void do_action(struct console *c, enum ui_action a)
             set_status(c, "nothing to cancel");
         break;
     case UI_ACT_RESET:
-        if (c->e && !engine_finished(c->e)) {
+        if (c->v.no_reset) {
+            set_status(c, "socket:// has no reset lines: press RESET on the "
+                       "board");
+        } else if (c->e && !engine_finished(c->e)) {
             engine_command(c->e, ENGINE_CMD_RESET_TARGET);
             set_status(c, "resetting the target");
         }
@@ -765,6 +768,9 @@ int console_run(const struct console_opts *o)
             c->v.mono_ms = now;
             c->v.wall_ms = wall_ms();
             c->v.where = where_now(c);
+            c->v.no_reflash = c->m.mode != MODEL_MODE_FLASH;
+            c->v.no_reset = c->e &&
+                            !strncmp(engine_job(c->e)->port, "socket://", 9);
             c->v.fatal = c->fatal[0] ? c->fatal : NULL;
             c->v.status = c->status[0] ? c->status
                           : c->v.where == UI_IN_STOPPING

@@ -32,6 +32,8 @@ struct view_state {
     const char *status;         /* transient note for the key bar, or NULL */
     bool status_ok;             /* good news (green), else a warning */
     bool chord;                 /* Ctrl-T typed, waiting for the second key */
+    bool no_reflash;            /* monitor only: no profile to flash again */
+    bool no_reset;              /* the port has no reset lines (socket://) */
     /* monitor */
     bool follow;                /* auto-scroll */
     uint64_t top;               /* first line shown when not following */

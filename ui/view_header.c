@@ -229,6 +229,16 @@ void view_chipline(const struct view_state *v, int y, int w)
     view_put(y, 1, w - 2, TERM_NORMAL, line);
 }
 
+/* The key bar offers only keys that do something here. */
+static bool view_key_works(const struct view_state *v, const struct ui_key *k)
+{
+    if (k->action == UI_ACT_REFLASH)
+        return !v->no_reflash;
+    if (k->action == UI_ACT_RESET)
+        return !v->no_reset;
+    return true;
+}
+
 void view_keybar(const struct view_state *v, int y, int w)
 {
     size_t i;
@@ -256,7 +266,7 @@ void view_keybar(const struct view_state *v, int y, int w)
 
             if (!(k->key & UI_CHORD(0)) || !(k->where & v->where))
                 continue;
-            if (k->action == UI_ACT_SEND_T)
+            if (k->action == UI_ACT_SEND_T || !view_key_works(v, k))
                 continue;
             snprintf(buf, sizeof buf, "%s %s  ", k->label + 7, k->name);
             x += view_put(y, x, w - x - 1, TERM_NORMAL, buf);
@@ -276,7 +286,7 @@ void view_keybar(const struct view_state *v, int y, int w)
             const struct ui_key *k = &ui_keys[i];
             int need;
 
-            if (!k->bar || !(k->where & v->where))
+            if (!k->bar || !(k->where & v->where) || !view_key_works(v, k))
                 continue;
             need = view_width(k->label) + view_width(k->name) + 1;
             if (x + need > limit)

@@ -1,7 +1,9 @@
 #!/bin/bash
-# The start-up pickers (issue 10): Esc in the port picker goes back to the
-# profiles (it used to quit), '/' takes a port URL that is not listed, and
-# the profile picker lists *.yaml in the current folder.
+# The console's smaller promises (issue 10): Esc in the port picker goes
+# back to the profiles (it used to quit), '/' takes a port URL that is not
+# listed, the profile picker lists *.yaml in the current folder; the key bar
+# offers only keys that work (no "flash again" in monitor-only mode, no
+# "reset" on a socket:// port).
 source tests/lib.sh
 REPO=$PWD
 if ! command -v tmux >/dev/null 2>&1; then
@@ -55,4 +57,32 @@ grep -qs 'port=sim:esp32?pacing=0' "$XDG_STATE_HOME/espdeck/last" &&
 keys p q
 keys p y
 tm kill-session -t p 2>/dev/null
+
+# key bar: monitor-only mode has no profile to flash again
+tm new-session -d -s m -x 120 -y 30 \
+    "env -i PATH=\"$PATH\" HOME=\"$HOME\" TERM=xterm-256color LANG=C.UTF-8 PS1='PROMPT\$ ' bash --norc --noprofile"
+run m "\"$ESPDECK\" monitor -p 'sim:esp32?pacing=0'"
+if wait_for m "Ctrl-T R reset" && ! screen m | tail -1 | grep -q "flash again"; then
+    ok "tui key bar: monitor-only offers reset, not flash again"
+else
+    screen m >&2
+    notok "tui key bar: monitor-only offers reset, not flash again"
+fi
+keys m C-]
+tm kill-session -t m 2>/dev/null
+# and a socket:// port has no reset lines
+if sim_start --chip esp32 --listen socket://127.0.0.1:0 --no-pacing; then
+    tm new-session -d -s s -x 120 -y 30 \
+        "env -i PATH=\"$PATH\" HOME=\"$HOME\" TERM=xterm-256color LANG=C.UTF-8 PS1='PROMPT\$ ' bash --norc --noprofile"
+    run s "\"$ESPDECK\" monitor -p socket://127.0.0.1:$SIM_PORT"
+    if wait_for s "Ctrl-T L log file" && ! screen s | tail -1 | grep -q "reset"; then
+        ok "tui key bar: no reset key on a socket:// port"
+    else
+        screen s >&2
+        notok "tui key bar: no reset key on a socket:// port"
+    fi
+    keys s C-]
+    tm kill-session -t s 2>/dev/null
+    sim_stop
+fi
 exit 0
