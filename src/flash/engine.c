@@ -73,6 +73,7 @@ struct engine {
     struct loader *l;
     uint32_t flash_size;
     unsigned recoveries;        /* write recoveries in this job */
+    uint32_t block_max;         /* data blocks after write errors, 0 = full */
     struct zcache *zc;          /* job.zcache, or own_zc */
     struct zcache *own_zc;
     pthread_t zth;              /* compresses the images while connecting */
@@ -351,7 +352,7 @@ void engine_job_init(struct engine_job *job)
     job->log_level = ED_LOG_INFO;
     job->connect_attempts = 7;
     job->write_retries = 4;
-    job->write_retries_total = 12;
+    job->write_retries_total = 64;
 }
 
 void engine_job_clear(struct engine_job *job)
@@ -1358,6 +1359,7 @@ static int write_span(struct engine *e, size_t i, uint32_t pos, uint32_t end,
 
     const uint8_t *z;
 
+    loader_set_flash_block(e->l, e->block_max);
     if (e->job.no_compress)
         return loader_flash_write(e->l, im->offset + pos, im->data + pos,
                                   end - pos, false, on_progress, pc);
@@ -1382,9 +1384,23 @@ static int write_span(struct engine *e, size_t i, uint32_t pos, uint32_t end,
     return rc;
 }
 
+/* After a write error: the next data blocks are a quarter as long (at
+ * least LOADER_MIN_FLASH_BLOCK), so fewer of them meet a damaged byte. */
+static void shrink_blocks(struct engine *e)
+{
+    uint32_t bs = loader_flash_block(e->l) / 4;
+
+    if (bs < LOADER_MIN_FLASH_BLOCK)
+        bs = LOADER_MIN_FLASH_BLOCK;
+    if (bs != loader_flash_block(e->l))
+        log_msg(&e->log, ED_LOG_INFO, "data blocks of %u bytes from now "
+                "on", bs);
+    e->block_max = bs;
+}
+
 /* May image i recover once more?  Counts it; else the sentence in msg. */
 static int take_recovery(struct engine *e, size_t i, int rc, const char *cause,
-                         char *msg, size_t msglen)
+                         unsigned stalled, char *msg, size_t msglen)
 {
     const struct engine_job *j = &e->job;
     const struct engine_image *im = &j->images[i];
@@ -1394,17 +1410,17 @@ static int take_recovery(struct engine *e, size_t i, int rc, const char *cause,
                             j->write_retries_total <= 0))
         return ed_seterr(msg, msglen, rc, "writing %s at 0x%x failed: %s",
                          im->name, im->offset, cause);
-    if ((int)pi->recoveries >= j->write_retries ||
+    if ((int)stalled >= j->write_retries ||
         (int)e->recoveries >= j->write_retries_total) {
-        bool job_wide = (int)pi->recoveries < j->write_retries;
+        bool job_wide = (int)stalled < j->write_retries;
+        unsigned n = job_wide ? e->recoveries : stalled;
 
         return ed_seterr(msg, msglen, rc,
-                         "writing %s at 0x%x failed after %u recover%s "
+                         "writing %s at 0x%x failed after %u recover%s%s "
                          "(%s): %s: check the cable and the board's power, "
-                         "or lower --baud", im->name, im->offset,
-                         job_wide ? e->recoveries : pi->recoveries,
-                         (job_wide ? e->recoveries : pi->recoveries) == 1
-                             ? "y" : "ies",
+                         "or lower --baud", im->name, im->offset, n,
+                         n == 1 ? "y" : "ies",
+                         job_wide ? "" : " without progress",
                          job_wide ? "the job's limit, --write-retries-total"
                                   : "the limit per image, --write-retries",
                          cause);
@@ -1420,7 +1436,11 @@ static int take_recovery(struct engine *e, size_t i, int rc, const char *cause,
  * link, a run that reads back different) the link is recovered, what is on
  * the flash is proven by MD5 in sector steps, and a new write with a new
  * compressed stream starts at the first sector not proven written; at most
- * job.write_retries times per image and write_retries_total per job.
+ * job.write_retries times in a row without progress (the proven prefix did
+ * not grow) and write_retries_total per job.  Each recovery also shortens
+ * the data blocks (a quarter, down to 1 KiB): on a line that damages one
+ * byte in 10^4 a 16 KiB block arrives whole one time in five, a 1 KiB block
+ * nine times in ten.  Each new run doubles them again.
  * settled: image bytes already final before this run (progress).
  */
 static int write_run(struct engine *e, size_t i, uint32_t start,
@@ -1431,8 +1451,12 @@ static int write_run(struct engine *e, size_t i, uint32_t start,
     struct engine_part_info *pi = &e->parts[i];
     char cause[ED_ERRMSG_MAX];
     uint32_t pos = start;
+    unsigned stalled = 0;
     int rc;
 
+    if (e->block_max)
+        e->block_max = e->block_max * 2 >= LOADER_STUB_FLASH_BLOCK
+                           ? 0 : e->block_max * 2;
     for (;;) {
         struct progress_ctx pc;
         uint32_t from = pos;
@@ -1464,11 +1488,13 @@ static int write_run(struct engine *e, size_t i, uint32_t start,
 
             if (atomic_load(&e->cancel))
                 return ED_ERR_CANCELLED;
-            if (take_recovery(e, i, rc, cause, msg, msglen))
+            if (take_recovery(e, i, rc, cause, stalled, msg, msglen))
                 return rc;
-            log_msg(&e->log, ED_LOG_WARN, "%s: recovering (%u of %d) "
-                    "after: %s", im->name, pi->recoveries,
+            stalled++;
+            log_msg(&e->log, ED_LOG_WARN, "%s: recovering (%u of %d "
+                    "without progress) after: %s", im->name, stalled,
                     e->job.write_retries, cause);
+            shrink_blocks(e);
             rc = recover_link(e, rc);
             if (rc == ED_OK)
                 rc = prove_written(e, im, &pos, hint < end ? hint : end,
@@ -1485,6 +1511,8 @@ static int write_run(struct engine *e, size_t i, uint32_t start,
         log_msg(&e->log, ED_LOG_INFO, "%s: %u bytes from 0x%x proven "
                 "written, resuming at 0x%x", im->name, pos - from,
                 im->offset + from, im->offset + pos);
+        if (pos > from)
+            stalled = 0;
         if (pos == end) /* all of the run proven by MD5, piece by piece */
             return ED_OK;
     }
@@ -1940,6 +1968,7 @@ static void run_flash(struct engine *e)
 again:
     memset(&res, 0, sizeof res);
     e->recoveries = 0;
+    e->block_max = 0;
     memset(e->parts, 0, sizeof e->parts);
     for (i = 0; i < j->n_images; i++) {
         e->parts[i].index = (int)i;

@@ -50,6 +50,7 @@ struct loader {
     bool stub;
     bool secure_download;
     bool usb_otg;
+    uint32_t block_max;         /* loader_set_flash_block, 0 = own */
     uint32_t baud;
     uint32_t flash_size;
     bool defl_pending;  /* last write used FLASH_DEFL_*, not finished */
@@ -1242,9 +1243,23 @@ int loader_flash_attach(struct loader *l, uint32_t flash_size)
 
 static uint32_t flash_block(const struct loader *l)
 {
+    uint32_t bs;
+
     if (!l->stub)
         return LOADER_ROM_FLASH_BLOCK;
-    return l->usb_otg ? USB_OTG_BLOCK : LOADER_STUB_FLASH_BLOCK;
+    bs = l->usb_otg ? USB_OTG_BLOCK : LOADER_STUB_FLASH_BLOCK;
+    return l->block_max && l->block_max < bs ? l->block_max : bs;
+}
+
+void loader_set_flash_block(struct loader *l, uint32_t max)
+{
+    l->block_max = max && max < LOADER_MIN_FLASH_BLOCK ? LOADER_MIN_FLASH_BLOCK
+                                                       : max;
+}
+
+uint32_t loader_flash_block(const struct loader *l)
+{
+    return flash_block(l);
 }
 
 /* FLASH_BEGIN / FLASH_DEFL_BEGIN */

@@ -26,6 +26,7 @@ struct proto;
 #define LOADER_ROM_BAUD 115200
 #define LOADER_ROM_FLASH_BLOCK 0x400
 #define LOADER_STUB_FLASH_BLOCK 0x4000
+#define LOADER_MIN_FLASH_BLOCK 0x400
 #define LOADER_RAM_BLOCK 0x1800
 
 struct loader;
@@ -38,6 +39,14 @@ int loader_new(struct loader **out, struct port *port,
 void loader_free(struct loader *l);
 const char *loader_errmsg(const struct loader *l);
 void loader_set_cancel(struct loader *l, loader_cancel_fn fn, void *ctx);
+/*
+ * Largest data block of the next flash writes (FLASH_DATA / FLASH_DEFL_DATA),
+ * bytes; 0 = the loader's own (16 KiB stub, 1 KiB ROM).  Never below 1 KiB.
+ * A noisy line damages a short block less often: the engine shrinks it
+ * after a write error.
+ */
+void loader_set_flash_block(struct loader *l, uint32_t max);
+uint32_t loader_flash_block(const struct loader *l);
 /* Told at the start of every connect attempt (1, 2, ...): progress dots. */
 typedef void (*loader_attempt_fn)(void *ctx, int attempt);
 void loader_set_attempt_hook(struct loader *l, loader_attempt_fn fn,

@@ -891,6 +891,7 @@ struct fault {
     enum fault_kind kind;
     unsigned at_block;  /* the n-th FLASH_DEFL_DATA/FLASH_DATA frame (1 = first) */
     bool every;         /* every data frame from at_block on (flip) */
+    unsigned period;    /* with every: only every period-th frame (0 = all) */
     unsigned blocks, fired, opens;
     uint64_t data_bytes; /* wire bytes of FLASH_(DEFL_)DATA frames */
     uint64_t md5s;       /* SPI_FLASH_MD5 requests */
@@ -940,7 +941,8 @@ static int fp_write(struct port *p, const uint8_t *buf, size_t len,
     f->data_bytes += len;
     f->blocks++;
     if (f->kind == FAULT_NONE || f->blocks < f->at_block ||
-        (f->blocks > f->at_block && !f->every))
+        (f->blocks > f->at_block && !f->every) ||
+        (f->period > 1 && (f->blocks - f->at_block) % f->period))
         return port_write(fp->inner, buf, len, timeout_ms);
     f->fired++;
     switch (f->kind) {
@@ -1093,7 +1095,10 @@ static void fault_case(const char *listen, enum fault_kind kind,
     T_EQ_INT(f.fired, 1);
     T_EQ_INT(res.parts[0].phase, PHASE_DONE);
     T_EQ_INT(res.parts[0].recoveries, 1);
-    T_CONTAINS(res.log, "factory: recovering (1 of 4) after: ");
+    T_CONTAINS(res.log, "factory: recovering (1 of 4 without progress) "
+                        "after: ");
+    /* the blocks after a write error are shorter */
+    T_CONTAINS(res.log, "data blocks of 4096 bytes from now on");
     T_CONTAINS(res.log, cause);
     T_CONTAINS(res.log, "proven written, resuming at 0x");
     T_CONTAINS(res.message, "(1 recovery from write errors)");
@@ -1156,9 +1161,37 @@ void test_engine__recoveries_are_bounded(void)
     T_EQ_INT(res.parts[0].recoveries, 2);
     T_EQ_INT(f.fired, 3);
     T_CONTAINS(res.message, "writing factory at 0x10000 failed after 2 "
-                            "recoveries (the limit per image, "
+                            "recoveries without progress (the limit per "
+                            "image, "
                             "--write-retries): ");
     T_CONTAINS(res.message, "0xC1");
+    free(app);
+}
+
+/* A line that damages every fourth data frame: each recovery proves more
+ * of the image than the last, so the per-image limit (recoveries in a row
+ * without progress) is never reached, however many recoveries it takes;
+ * the job's limit still bounds them. */
+void test_engine__recoveries_with_progress_go_on(void)
+{
+    uint8_t *app = fw_data(FAULT_APP_LEN, 44);
+    struct fault f;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    memset(&f, 0, sizeof f);
+    f.kind = FAULT_FLIP;
+    f.at_block = 2;
+    f.every = true;
+    f.period = 4;
+    fault_run(&r, app, FAULT_APP_LEN, &f, two_retries, &res);
+    rig_free(&r);
+    if (res.status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
+    T_ASSERT(res.parts[0].recoveries > 2);
+    T_CONTAINS(res.log, "data blocks of 1024 bytes from now on");
     free(app);
 }
 
