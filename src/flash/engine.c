@@ -351,7 +351,7 @@ void engine_job_init(struct engine_job *job)
     snprintf(job->flash_size, sizeof job->flash_size, "keep");
     job->log_level = ED_LOG_INFO;
     job->connect_attempts = 7;
-    job->write_retries = 4;
+    job->write_retries = 8;
     job->write_retries_total = 64;
 }
 

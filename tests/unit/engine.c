@@ -1095,7 +1095,7 @@ static void fault_case(const char *listen, enum fault_kind kind,
     T_EQ_INT(f.fired, 1);
     T_EQ_INT(res.parts[0].phase, PHASE_DONE);
     T_EQ_INT(res.parts[0].recoveries, 1);
-    T_CONTAINS(res.log, "factory: recovering (1 of 4 without progress) "
+    T_CONTAINS(res.log, "factory: recovering (1 of 8 without progress) "
                         "after: ");
     /* the blocks after a write error are shorter */
     T_CONTAINS(res.log, "data blocks of 4096 bytes from now on");
