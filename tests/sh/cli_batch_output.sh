@@ -9,7 +9,7 @@ export ESPDECK_FIRMWARE=$(cd "$FW" 2>/dev/null && pwd)
 
 if [ -n "$ESPDECK_FIRMWARE" ] && sim_start --chip esp32 --listen rfc2217://127.0.0.1:0 --no-pacing; then
     URL=rfc2217://127.0.0.1:$SIM_PORT
-    timeout 60 "$ESPDECK" flash profiles/sim-board.yaml --port "$URL" --batch >"$TMP/out1" 2>"$TMP/err1"
+    timeout 60 "$ESPDECK" flash tests/fixtures/profiles/sim-board.yaml --port "$URL" --batch >"$TMP/out1" 2>"$TMP/err1"
     rc=$?
     check "batch output: first flash exits 0" test $rc -eq 0
     check "batch output: Connecting... is the first line" \
@@ -23,7 +23,7 @@ if [ -n "$ESPDECK_FIRMWARE" ] && sim_start --chip esp32 --listen rfc2217://127.0
     check "batch output: summary line, then Done!" \
         test "$(tail -2 "$TMP/out1" | head -1 | sed -E 's/in [0-9.]+ s$/in T s/')" = \
             "Summary: 3 images written and verified (148.8 KiB) in T s"
-    timeout 60 "$ESPDECK" flash profiles/sim-board.yaml --port "$URL" --batch >"$TMP/out2" 2>"$TMP/err2"
+    timeout 60 "$ESPDECK" flash tests/fixtures/profiles/sim-board.yaml --port "$URL" --batch >"$TMP/out2" 2>"$TMP/err2"
     check "batch output: unchanged images in the summary" \
         grep -qE '^Summary: nothing written, 3 images unchanged \(skipped\) in [0-9.]+ s$' "$TMP/out2"
     timeout 60 "$ESPDECK" erase --port "$URL" >"$TMP/out3" 2>"$TMP/err3"

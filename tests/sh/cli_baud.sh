@@ -4,7 +4,7 @@
 # (9600 baud failed mid-job on a 3 s timeout).
 source tests/lib.sh
 silent_start
-for cmd in "flash profiles/sim-board.yaml --batch" "write-flash 0x10000 $ESPDECK" \
+for cmd in "flash tests/fixtures/profiles/sim-board.yaml --batch" "write-flash 0x10000 $ESPDECK" \
            "read-flash 0 4K $TMP/x.bin" "erase" "info"; do
     name=${cmd%% *}
     timeout 20 "$ESPDECK" $cmd -p "socket://127.0.0.1:$SILENT_PORT" -b 12345678 >/dev/null 2>"$TMP/err"

@@ -57,7 +57,7 @@ else
 fi
 
 # ---- flash --batch, read-flash, erase ----
-run_cmd "$ESPDECK" flash profiles/sim-board.yaml --port "$SIM" --batch \
+run_cmd "$ESPDECK" flash tests/fixtures/profiles/sim-board.yaml --port "$SIM" --batch \
     --before "$SLOW" -v
 if [ $RC -eq 0 ] && grep -q '^Done!' "$TMP/out" &&
     grep -q 'reset: custom' "$TMP/err"; then
@@ -65,7 +65,7 @@ if [ $RC -eq 0 ] && grep -q '^Done!' "$TMP/out" &&
 else
     notok "cli --before sequence in flash --batch: rc $RC: $(tail -3 "$TMP/err")"
 fi
-run_cmd "$ESPDECK" flash profiles/sim-board.yaml --port "$SIM" --batch \
+run_cmd "$ESPDECK" flash tests/fixtures/profiles/sim-board.yaml --port "$SIM" --batch \
     --before "$NOBOOT"
 want "flash --batch without IO0 low" 4 'board booted normally'
 run_cmd "$ESPDECK" read-flash --port "$SIM" --before "$CLASSIC" 0x1000 4K \
@@ -79,13 +79,13 @@ run_cmd "$ESPDECK" erase --port "$SIM" --before "$NOBOOT" 0 4K
 want "erase without IO0 low" 4 'board booted normally'
 
 # ---- malformed: one sentence naming the bad step, exit 2 ----
-for cmd in "info --port $SIM" "flash profiles/sim-board.yaml --port $SIM --batch" \
+for cmd in "info --port $SIM" "flash tests/fixtures/profiles/sim-board.yaml --port $SIM --batch" \
     "read-flash --port $SIM 0 4K $TMP/x.bin" "erase --port $SIM" \
-    "profiles/sim-board.yaml --port $SIM"; do
+    "tests/fixtures/profiles/sim-board.yaml --port $SIM"; do
     # shellcheck disable=SC2086
     run_cmd "$ESPDECK" $cmd --before 'D0|R1|X9|D0'
     name=${cmd%% *}
-    [ "$name" = profiles/sim-board.yaml ] && name=console
+    [ "$name" = tests/fixtures/profiles/sim-board.yaml ] && name=console
     if [ $RC -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
         grep -q "bad reset step 'X9' in 'D0|R1|X9|D0'" "$TMP/err" &&
         [ ! -s "$TMP/out" ]; then

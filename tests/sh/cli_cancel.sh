@@ -31,9 +31,9 @@ cancel_after() {
     fi
 }
 cancel_after "during sync attempts (silent socket://)" 1 \
-    flash profiles/sim-board.yaml --port "socket://127.0.0.1:$SILENT_PORT" --batch
+    flash tests/fixtures/profiles/sim-board.yaml --port "socket://127.0.0.1:$SILENT_PORT" --batch
 cancel_after "during a reset sequence's wait" 0.7 \
-    flash profiles/sim-board.yaml --port sim:esp32 --batch \
+    flash tests/fixtures/profiles/sim-board.yaml --port sim:esp32 --batch \
     --before 'D0|R1|W0.1|D1|R0|W5|D0'
 cancel_after "erase during sync attempts" 1 \
     erase --port "socket://127.0.0.1:$SILENT_PORT"

@@ -5,7 +5,7 @@
 # job's own failure code).  Never killed by SIGPIPE (141), never exit 0.
 source tests/lib.sh
 
-PROFILE=profiles/sim-board.yaml
+PROFILE=tests/fixtures/profiles/sim-board.yaml
 OUTPUT_LOST='standard output failed \(%s\).*the job went on to its end'
 
 # all_skipped URL: a second flash finds every image already written

@@ -28,7 +28,7 @@ else
     notok "cli sentence check: missing image of an own profile: rc $rc: $(head -3 "$TMP/err")"
 fi
 ESPDECK_FIRMWARE=$TMP/nofirmware timeout 60 "$ESPDECK" check \
-    profiles/sim-board.yaml >"$TMP/err" 2>&1
+    tests/fixtures/profiles/sim-board.yaml >"$TMP/err" 2>&1
 rc=$?
 if [ $rc -eq 3 ] && grep -q "cannot read image $TMP/nofirmware/.*: set ESPDECK_FIRMWARE to the folder holding the firmware images (Hello-world/<CHIP>/ in it)$" "$TMP/err"; then
     ok "cli sentence check: missing image of a shipped profile names ESPDECK_FIRMWARE"
@@ -37,7 +37,7 @@ else
 fi
 
 # Ctrl-C during a paced batch flash: exit 6, the sentence says what to do.
-timeout 60 "$ESPDECK" flash profiles/sim-board.yaml --port sim:esp32 --batch \
+timeout 60 "$ESPDECK" flash tests/fixtures/profiles/sim-board.yaml --port sim:esp32 --batch \
     >"$TMP/out" 2>"$TMP/err" &
 pid=$!
 i=0

@@ -26,14 +26,14 @@ else
     notok "cli units: info says MiB"
 fi
 if [ -n "$ESPDECK_FIRMWARE" ]; then
-    out=$("$ESPDECK" check profiles/sim-board.yaml 2>&1)
+    out=$("$ESPDECK" check tests/fixtures/profiles/sim-board.yaml 2>&1)
     if echo "$out" | grep -q 'KiB to write$' && ! echo "$out" | grep -q ' KB'; then
         ok "cli units: check says KiB"
     else
         notok "cli units: check says KiB: $out"
     fi
     # `espdeck PROFILE | cat`: batch output, as `espdeck flash PROFILE | cat`
-    timeout 60 "$ESPDECK" profiles/sim-board.yaml -p "$SIM" </dev/null 2>"$TMP/err" | cat > "$TMP/out"
+    timeout 60 "$ESPDECK" tests/fixtures/profiles/sim-board.yaml -p "$SIM" </dev/null 2>"$TMP/err" | cat > "$TMP/out"
     rc=${PIPESTATUS[0]}
     if [ "$rc" -eq 0 ] && grep -q '^Done!$' "$TMP/out"; then
         ok "cli PROFILE without a terminal flashes in batch mode"
