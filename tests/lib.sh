@@ -2,6 +2,9 @@
 ESPDECK=${ESPDECK:-$PWD/build/espdeck}
 SHARED=${ESPDECK_SHARED:-../shared}
 FW=$SHARED/firmware
+# fixture profiles read their images from ${ESPDECK_FIRMWARE}
+ESPDECK_FIRMWARE=${ESPDECK_FIRMWARE:-$(cd "$FW" 2>/dev/null && pwd)}
+export ESPDECK_FIRMWARE
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/espdeck-sh.XXXXXX")
 trap 't_cleanup' EXIT INT TERM
 T_PIDS=""

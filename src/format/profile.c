@@ -1129,7 +1129,7 @@ static void load_images(struct ctx *c)
             return;
         }
         if (rc != ED_OK) {
-            /* profiles that read ${ESPDECK_FIRMWARE} (sim-board.yaml) */
+            /* profiles that read ${ESPDECK_FIRMWARE} (the test fixtures) */
             const char *fw = getenv("ESPDECK_FIRMWARE");
             bool shipped = strstr(r->source, "ESPDECK_FIRMWARE") ||
                            (fw && *fw && !strncmp(r->path, fw, strlen(fw)));
