@@ -82,6 +82,7 @@ struct bslot {
     struct rec_unit *rec;       /* the unit in progress */
     int64_t t0_us, t_flash_us, t_boot_us;
     enum engine_phase parts[ENGINE_MAX_IMAGES];
+    unsigned recoveries[ENGINE_MAX_IMAGES]; /* per image, from EV_PART */
     struct engine_chip_info chip;
     bool have_chip;
     unsigned unit_no;
@@ -666,6 +667,7 @@ static void rec_begin(struct bslot *s)
         snprintf(im->sha256, sizeof im->sha256, "%s", b->image_sha[i]);
         im->action = REC_NOT_WRITTEN;
         s->parts[i] = PHASE_WAITING;
+        s->recoveries[i] = 0;
     }
     u->revision = -1;
     snprintf(u->version, sizeof u->version, "%s", ESPDECK_VERSION);
@@ -870,8 +872,12 @@ static void unit_finished(struct bslot *s, const struct engine_event *fin)
         u->baud = s->chip.baud;
         u->stub = s->chip.stub;
     }
-    for (i = 0; i < u->n_images; i++)
+    u->recoveries = 0;
+    for (i = 0; i < u->n_images; i++) {
         u->images[i].action = action_of(s->parts[i]);
+        u->images[i].recoveries = s->recoveries[i];
+        u->recoveries += s->recoveries[i];
+    }
 
     /* the verdict */
     snprintf(u->boot, sizeof u->boot, "skipped");
@@ -1049,8 +1055,10 @@ static void on_engine_event(struct bslot *s, const struct engine_event *e)
         break;
     }
     case EV_PART:
-        if (e->u.part.index >= 0 && e->u.part.index < ENGINE_MAX_IMAGES)
+        if (e->u.part.index >= 0 && e->u.part.index < ENGINE_MAX_IMAGES) {
             s->parts[e->u.part.index] = e->u.part.phase;
+            s->recoveries[e->u.part.index] = e->u.part.recoveries;
+        }
         break;
     case EV_MONITOR:
         if (s->booting && accept_verdict(s->acc) == ACCEPT_PENDING) {

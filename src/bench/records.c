@@ -148,6 +148,7 @@ char *rec_to_json(const struct rec_unit *u)
         cJSON_AddNumberToObject(e, "size", im->size);
         cJSON_AddStringToObject(e, "sha256", im->sha256);
         cJSON_AddStringToObject(e, "action", rec_action_name(im->action));
+        cJSON_AddNumberToObject(e, "recoveries", im->recoveries);
         cJSON_AddItemToArray(arr, e);
     }
     if (u->chip[0])
@@ -187,6 +188,7 @@ char *rec_to_json(const struct rec_unit *u)
         cJSON_AddNumberToObject(d, "total", ms3(u->t_total));
     }
     cJSON_AddNumberToObject(o, "retries", u->retries);
+    cJSON_AddNumberToObject(o, "recoveries", u->recoveries);
     b = cJSON_AddObjectToObject(o, "boot");
     if (b) {
         cJSON_AddStringToObject(b, "verdict", u->boot[0] ? u->boot
@@ -281,6 +283,7 @@ int rec_from_json(struct rec_unit *u, const char *line, size_t len)
             if (!strcmp(v, action_names[a]))
                 break;
         im->action = a;
+        im->recoveries = (unsigned)jnum(e, "recoveries");
     }
     COPY(u->chip, jstr(o, "chip"));
     COPY(u->chip_display, jstr(o, "chip_description"));
@@ -306,6 +309,7 @@ int rec_from_json(struct rec_unit *u, const char *line, size_t len)
     u->t_boot = jnum(d, "boot");
     u->t_total = jnum(d, "total");
     u->retries = (unsigned)jnum(o, "retries");
+    u->recoveries = (unsigned)jnum(o, "recoveries");
     b = cJSON_GetObjectItemCaseSensitive(o, "boot");
     COPY(u->boot, jstr(b, "verdict"));
     COPY(u->boot_line, jstr(b, "line"));

@@ -66,6 +66,7 @@ struct rec_image {
     uint32_t size;
     char sha256[65];        /* hex */
     enum rec_action action;
+    unsigned recoveries;    /* recoveries from write errors (engine) */
 };
 
 /* One record: one attempt at one unit. */
@@ -100,6 +101,7 @@ struct rec_unit {
     bool stub;
     double t_connect, t_flash, t_boot, t_total;  /* seconds per phase */
     unsigned retries;           /* earlier attempts at this unit (this run) */
+    unsigned recoveries;        /* write recoveries over all images */
     char boot[16];              /* "pass", "fail", "timeout", "skipped" */
     char boot_line[240];        /* the line that decided the boot check */
     bool pass;

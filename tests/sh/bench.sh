@@ -234,3 +234,21 @@ if [ $rc -eq 0 ] && [ "$(grep -c '"verdict":"PASS"' "$TMP/s1.jsonl")" -eq 1 ] &&
 else
     notok "bench SIGINT: rc $rc / $rc2: $(cat "$TMP/s1.jsonl" "$TMP/s2.jsonl" | cut -c1-80; tail -2 "$TMP/err2")"
 fi
+
+# A unit flashed over a line that damages bytes: the engine recovers, and
+# the record counts the recoveries per image and in all.
+timeout 120 "$ESPDECK" bench tests/fixtures/profiles/sim-board.yaml --batch \
+    --units 1 --slot "sim:esp32?pacing=0&fault=h2b:flip=1e-4,seed=3" \
+    --records "$TMP/rec.jsonl" >"$TMP/out3" 2>"$TMP/err3"
+rc=$?
+rec=$(python3 -c '
+import json, sys
+o = json.loads(open(sys.argv[1]).readline())
+per = sum(i["recoveries"] for i in o["images"])
+print(o["verdict"], o["recoveries"], per)' "$TMP/rec.jsonl" 2>/dev/null)
+set -- $rec
+if [ $rc -eq 0 ] && [ "$1" = PASS ] && [ "${2:-0}" -gt 0 ] && [ "$2" = "$3" ]; then
+    ok "bench: a unit flashed over a damaging line is recorded with its recoveries ($2)"
+else
+    notok "bench recoveries: rc $rc: $rec: $(tail -2 "$TMP/err3")"
+fi

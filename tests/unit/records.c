@@ -34,6 +34,8 @@ static void sample(struct rec_unit *u, const char *unit, bool pass,
     snprintf(u->images[1].name, sizeof u->images[1].name, "factory");
     u->images[1].offset = 0x10000;
     u->images[1].action = pass ? REC_WRITTEN : REC_FAILED;
+    u->images[1].recoveries = 3;
+    u->recoveries = 3;
     snprintf(u->chip, sizeof u->chip, "esp32");
     u->revision = 300;
     u->have_mac = true;
@@ -71,6 +73,9 @@ void test_records__json_round_trip(void)
     T_EQ_INT(b.images[1].offset, 0x10000);
     T_EQ_INT(b.images[1].action, REC_FAILED);
     T_EQ_INT(b.images[0].action, REC_UNCHANGED);
+    T_EQ_INT(b.images[1].recoveries, 3);
+    T_EQ_INT(b.images[0].recoveries, 0);
+    T_EQ_INT(b.recoveries, 3);
     T_EQ_INT(b.cls, REC_CLASS_VERIFY);
     T_EQ_INT(b.revision, -1);
     T_ASSERT(b.have_mac && b.mac[5] == 0x42);
