@@ -1538,17 +1538,16 @@ static int verify_image(struct engine *e, size_t i, const uint8_t want[16],
     return memcmp(got, want, 16) ? ED_ERR_VERIFY : ED_OK;
 }
 
-/* Write every image.  Returns ED_OK or the failure (msg set). */
-static int write_images(struct engine *e, struct flash_result *res,
-                        char *msg, size_t msglen)
+/* write_images with the plan its caller frees, whatever the way out. */
+static int write_images_planned(struct engine *e, struct flash_result *res,
+                                char *msg, size_t msglen,
+                                struct image_plan *pp)
 {
     struct engine_job *j = &e->job;
     const struct chip_desc *d = chip_get(e->chip.chip);
-    struct image_plan plan;
     size_t i, r;
     int rc = ED_OK;
 
-    memset(&plan, 0, sizeof plan);
     for (i = 0; i < j->n_images; i++) {
         struct engine_image *im = &j->images[i];
         struct engine_part_info *pi = &e->parts[i];
@@ -1557,7 +1556,7 @@ static int write_images(struct engine *e, struct flash_result *res,
         uint64_t settled;
         int64_t t0;
 
-        plan_free(&plan);
+        plan_free(pp);
         if (atomic_load(&e->cancel)) {
             mark_rest_not_written(e, i);
             return ed_seterr(msg, msglen, ED_ERR_CANCELLED,
@@ -1612,14 +1611,14 @@ static int write_images(struct engine *e, struct flash_result *res,
         pi->total = im->len;
         rc = ED_ERR_ARG;
         if (!j->force) {
-            rc = plan_image(e, im, want, &plan);
+            rc = plan_image(e, im, want, pp);
             if (rc == ED_ERR_CANCELLED) {
                 mark_rest_not_written(e, i);
                 return ed_seterr(msg, msglen, rc, "cancelled: %u of %zu "
                                  "images written", res->written,
                                  j->n_images);
             }
-            if (rc == ED_OK && plan.same) {
+            if (rc == ED_OK && pp->same) {
                 pi->done = im->len;
                 set_phase(e, i, PHASE_SKIPPED, "unchanged");
                 res->skipped++;
@@ -1629,22 +1628,22 @@ static int write_images(struct engine *e, struct flash_result *res,
                 log_msg(&e->log, ED_LOG_DEBUG, "%s: flash MD5 not read: %s",
                         im->name, loader_errmsg(e->l));
         }
-        if (rc && plan_whole(&plan, (uint32_t)im->len))
+        if (rc && plan_whole(pp, (uint32_t)im->len))
             return ed_seterr(msg, msglen, ED_ERR_NOMEM, "out of memory");
-        if (plan.delta)
+        if (pp->delta)
             log_msg(&e->log, ED_LOG_INFO, "%s: %zu run%s of changed sectors, "
-                    "%s of %s", im->name, plan.n_runs,
-                    plan.n_runs == 1 ? "" : "s",
-                    size_text(plan.run_bytes, a, sizeof a),
+                    "%s of %s", im->name, pp->n_runs,
+                    pp->n_runs == 1 ? "" : "s",
+                    size_text(pp->run_bytes, a, sizeof a),
                     size_text(im->len, b, sizeof b));
         set_phase(e, i, PHASE_ERASING, NULL);
         t0 = clock_us();
-        settled = im->len - plan.run_bytes;
-        for (r = 0; r < plan.n_runs && rc != ED_ERR_CANCELLED; r++) {
-            const struct delta_run *run = &plan.runs[r];
+        settled = im->len - pp->run_bytes;
+        for (r = 0; r < pp->n_runs && rc != ED_ERR_CANCELLED; r++) {
+            const struct delta_run *run = &pp->runs[r];
 
             rc = write_run(e, i, run->start, run->start + run->len,
-                           plan.delta, settled, t0, msg, msglen);
+                           pp->delta, settled, t0, msg, msglen);
             if (rc)
                 break;
             settled += run->len;
@@ -1657,7 +1656,7 @@ static int write_images(struct engine *e, struct flash_result *res,
             md5_of(im->data, im->len, want); /* the data as it is now */
             hex16(want, hw);
             rc = verify_image(e, i, want, hg);
-            if (rc == ED_ERR_VERIFY && plan.delta) {
+            if (rc == ED_ERR_VERIFY && pp->delta) {
                 log_msg(&e->log, ED_LOG_WARN, "%s reads back different "
                         "after writing the changed sectors: rewriting the "
                         "whole image", im->name);
@@ -1697,7 +1696,7 @@ static int write_images(struct engine *e, struct flash_result *res,
                              "\xe2\x89\xa0 image MD5 %s%s (the flash may be "
                              "worn or write-protected: flash again, then "
                              "try another board)", im->name, im->offset, hg,
-                             hw, plan.delta ? " even after rewriting the "
+                             hw, pp->delta ? " even after rewriting the "
                              "whole image" : "");
         }
         if (rc && pi->phase == PHASE_VERIFYING) {
@@ -1712,20 +1711,33 @@ static int write_images(struct engine *e, struct flash_result *res,
         if (rc) {
             set_phase(e, i, PHASE_FAILED, "write failed: %.140s", msg);
             mark_rest_not_written(e, i + 1);
-            plan_free(&plan);
+            plan_free(pp);
             return rc;
         }
         pi->rate = pi->elapsed > 0 ? (double)pi->written / pi->elapsed : 0;
-        if (plan.delta)
+        if (pp->delta)
             set_phase(e, i, PHASE_DONE, "%zu changed run%s, %s written",
-                      plan.n_runs, plan.n_runs == 1 ? "" : "s",
+                      pp->n_runs, pp->n_runs == 1 ? "" : "s",
                       size_text(pi->written, a, sizeof a));
         else
             set_phase(e, i, PHASE_DONE, NULL);
         res->written++;
     }
-    plan_free(&plan);
+    plan_free(pp);
     return ED_OK;
+}
+
+/* Write every image.  Returns ED_OK or the failure (msg set). */
+static int write_images(struct engine *e, struct flash_result *res,
+                        char *msg, size_t msglen)
+{
+    struct image_plan plan;
+    int rc;
+
+    memset(&plan, 0, sizeof plan);
+    rc = write_images_planned(e, res, msg, msglen, &plan);
+    plan_free(&plan);
+    return rc;
 }
 
 /* --after, unless the monitor resets the board itself. */
