@@ -517,6 +517,54 @@ static int need_chip(struct loader *l)
 /* READ_REG is harmless to repeat: a damaged or lost reply is read again. */
 #define READ_REG_ATTEMPTS 3
 
+/* The chip says it could not read the command (the line damaged it), so it
+ * did nothing: ROM 0x05 invalid format / 0x07 checksum, stub 0xC0 bad
+ * length / 0xC1 bad checksum. */
+static bool not_read(const struct loader *l, const struct proto_reply *r)
+{
+    if (l->stub)
+        return r->status == 0xC0 || r->status == 0xC1;
+    return r->status != 0 && (r->error == 0x05 || r->error == 0x07);
+}
+
+/*
+ * A command that is harmless to repeat (it reads, or sets the same thing
+ * again): sent again, at most READ_REG_ATTEMPTS times, when the chip says
+ * it could not read it, and - unless only_not_read (a command whose effect
+ * a lost reply would hide, such as CHANGE_BAUDRATE) - when its reply is
+ * damaged or lost (one more timeout at most).
+ */
+static int command_again(struct loader *l, uint8_t op, const uint8_t *data,
+                         size_t len, size_t want, int timeout_ms,
+                         bool only_not_read, struct proto_reply *out)
+{
+    struct proto_reply r;
+    int rc = ED_OK, a, timeouts = 0;
+
+    for (a = 0; a < READ_REG_ATTEMPTS; a++) {
+        memset(&r, 0, sizeof r);
+        rc = proto_command(l->proto, op, data, len, 0, want, timeout_ms, &r);
+        if (rc == ED_OK) {
+            if (out)
+                *out = r;
+            return ED_OK;
+        }
+        if (rc == ED_ERR_DEVICE) {
+            if (!not_read(l, &r))
+                break;
+        } else if (only_not_read || (rc != ED_ERR_PROTO &&
+                                     rc != ED_ERR_TIMEOUT) ||
+                   (rc == ED_ERR_TIMEOUT && ++timeouts > 1)) {
+            break;
+        }
+        if (cancelled(l))
+            break;
+        log_msg(&l->log, ED_LOG_DEBUG, "%s; sending it again",
+                proto_errmsg(l->proto));
+    }
+    return rc;
+}
+
 int loader_read_reg(struct loader *l, uint32_t addr, uint32_t *out)
 {
     struct proto_reply r;
@@ -525,6 +573,7 @@ int loader_read_reg(struct loader *l, uint32_t addr, uint32_t *out)
 
     put32(pkt, addr);
     for (a = 0; a < READ_REG_ATTEMPTS; a++) {
+        memset(&r, 0, sizeof r);
         rc = proto_command(l->proto, OP_READ_REG, pkt, sizeof pkt, 0, 0,
                            DEFAULT_TIMEOUT_MS, &r);
         if (rc == ED_OK) {
@@ -534,7 +583,8 @@ int loader_read_reg(struct loader *l, uint32_t addr, uint32_t *out)
         /* one more try after a timeout: 3 s each */
         if (rc == ED_ERR_TIMEOUT && ++timeouts > 1)
             break;
-        if (rc != ED_ERR_PROTO && rc != ED_ERR_TIMEOUT)
+        if (rc != ED_ERR_PROTO && rc != ED_ERR_TIMEOUT &&
+            !(rc == ED_ERR_DEVICE && not_read(l, &r)))
             break;
         log_msg(&l->log, ED_LOG_DEBUG, "READ_REG 0x%08x: %s; reading again",
                 addr, proto_errmsg(l->proto));
@@ -1164,8 +1214,8 @@ int loader_change_baud(struct loader *l, uint32_t baud)
         return ED_OK;
     put32(pkt, rom_baud_request(l, baud));
     put32(pkt + 4, l->stub ? l->baud : 0);
-    rc = proto_command(l->proto, OP_CHANGE_BAUDRATE, pkt, 8, 0, 0,
-                       DEFAULT_TIMEOUT_MS, NULL);
+    rc = command_again(l, OP_CHANGE_BAUDRATE, pkt, 8, 0, DEFAULT_TIMEOUT_MS,
+                       true, NULL);
     if (rc)
         return fail_proto(l, rc);
     rc = port_set_baud(l->port, baud);
@@ -1211,8 +1261,8 @@ int loader_flash_attach(struct loader *l, uint32_t flash_size)
 
     memset(pkt, 0, sizeof pkt);
     /* config 0 (eFuse pins); the ROM takes 4 more bytes (is_legacy 0) */
-    rc = proto_command(l->proto, OP_SPI_ATTACH, pkt, l->stub ? 4 : 8, 0, 0,
-                       DEFAULT_TIMEOUT_MS, NULL);
+    rc = command_again(l, OP_SPI_ATTACH, pkt, l->stub ? 4 : 8, 0,
+                       DEFAULT_TIMEOUT_MS, false, NULL);
     if (rc)
         return fail_proto(l, rc);
     if (!flash_size) {
@@ -1231,8 +1281,8 @@ int loader_flash_attach(struct loader *l, uint32_t flash_size)
     put32(pkt + 12, 4 * 1024);
     put32(pkt + 16, 256);
     put32(pkt + 20, 0xFFFF);
-    rc = proto_command(l->proto, OP_SPI_SET_PARAMS, pkt, 24, 0, 0,
-                       DEFAULT_TIMEOUT_MS, NULL);
+    rc = command_again(l, OP_SPI_SET_PARAMS, pkt, 24, 0, DEFAULT_TIMEOUT_MS,
+                       false, NULL);
     if (rc)
         return fail_proto(l, rc);
     l->flash_size = flash_size;
@@ -1547,9 +1597,8 @@ int loader_md5(struct loader *l, uint32_t offset, uint32_t len,
     put32(pkt + 4, len);
     put32(pkt + 8, 0);
     put32(pkt + 12, 0);
-    rc = proto_command(l->proto, OP_SPI_FLASH_MD5, pkt, 16, 0,
-                       l->stub ? 16 : 32,
-                       loader_timeout_per_mb(MD5_S_PER_MB, len), &r);
+    rc = command_again(l, OP_SPI_FLASH_MD5, pkt, 16, l->stub ? 16 : 32,
+                       loader_timeout_per_mb(MD5_S_PER_MB, len), false, &r);
     if (rc)
         return fail_proto(l, rc);
     if (l->stub) {

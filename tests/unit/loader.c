@@ -873,6 +873,8 @@ static int tamper_write(struct port *p, const uint8_t *b, size_t n, int t)
         memcpy(c, b, n);
         if (tamper_op == OP_MEM_END)
             c[2] = 0x66; /* the opcode byte hit: the ROM cannot read it */
+        else if (tamper_op == OP_SPI_ATTACH)
+            c[3] ^= 0x01; /* the size field: a length that disagrees */
         else
             c[n / 2] ^= 0x10; /* one data bit: checksum error */
         rc = tamper_inner->write(p, c, n, t);
@@ -946,6 +948,25 @@ void test_loader__stub_that_never_starts_says_so(void)
     T_CONTAINS(loader_errmsg(l), "checksum error: the data was damaged");
     T_ASSERT(strstr(loader_errmsg(l), "Secure Download") == NULL);
     T_ASSERT(strchr(loader_errmsg(l), '\n') == NULL);
+    port->ops = orig;
+    loader_free(l);
+    port_close(port);
+}
+
+/* A command the ROM could not read (its size field damaged: 0x05) did
+ * nothing, and SPI_ATTACH is harmless to repeat: it is sent again. */
+void test_loader__unread_attach_is_sent_again(void)
+{
+    struct port *port;
+    struct loader *l = connect_sim("esp32?pacing=0", &port);
+    const struct port_ops *orig;
+
+    if (!l)
+        return;
+    orig = port->ops;
+    tamper(port, OP_SPI_ATTACH, 1);
+    T_EQ_INT(loader_flash_attach(l, 4u << 20), ED_OK);
+    T_EQ_INT(tamper_seen, 2);
     port->ops = orig;
     loader_free(l);
     port_close(port);
