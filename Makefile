@@ -8,7 +8,7 @@ PKG_CONFIG ?= pkg-config
 PKGS := ncursesw libserialport libcjson zlib libdeflate yaml-0.1 libmd libdw
 # Debian packages behind PKGS, plus what the tests drive.
 DEB_LIBS := pkg-config libncurses-dev libserialport-dev libcjson-dev zlib1g-dev libdeflate-dev libyaml-dev libmd-dev libdw-dev
-DEB_TOOLS := tmux ser2net nodejs npm time python3 python3-serial iproute2 binutils-multiarch
+DEB_TOOLS := tmux ser2net nodejs npm time python3 python3-serial iproute2 binutils-multiarch groff-base
 
 CC ?= cc
 SANITIZE ?=
