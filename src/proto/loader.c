@@ -514,8 +514,8 @@ static int need_chip(struct loader *l)
     return ED_OK;
 }
 
-/* READ_REG is harmless to repeat: a damaged or lost reply is read again. */
-#define READ_REG_ATTEMPTS 3
+/* How often a command that is harmless to repeat is sent (command_again). */
+#define COMMAND_ATTEMPTS 3
 
 /* The chip says it could not read the command (the line damaged it), so it
  * did nothing: ROM 0x05 invalid format / 0x07 checksum, stub 0xC0 bad
@@ -529,7 +529,7 @@ static bool not_read(const struct loader *l, const struct proto_reply *r)
 
 /*
  * A command that is harmless to repeat (it reads, or sets the same thing
- * again): sent again, at most READ_REG_ATTEMPTS times, when the chip says
+ * again): sent again, at most COMMAND_ATTEMPTS times, when the chip says
  * it could not read it, and - unless only_not_read (a command whose effect
  * a lost reply would hide, such as CHANGE_BAUDRATE) - when its reply is
  * damaged or lost (one more timeout at most).
@@ -541,7 +541,7 @@ static int command_again(struct loader *l, uint8_t op, const uint8_t *data,
     struct proto_reply r;
     int rc = ED_OK, a, timeouts = 0;
 
-    for (a = 0; a < READ_REG_ATTEMPTS; a++) {
+    for (a = 0; a < COMMAND_ATTEMPTS; a++) {
         memset(&r, 0, sizeof r);
         rc = proto_command(l->proto, op, data, len, 0, want, timeout_ms, &r);
         if (rc == ED_OK) {
@@ -569,27 +569,15 @@ int loader_read_reg(struct loader *l, uint32_t addr, uint32_t *out)
 {
     struct proto_reply r;
     uint8_t pkt[4];
-    int rc = ED_OK, a, timeouts = 0;
+    int rc;
 
     put32(pkt, addr);
-    for (a = 0; a < READ_REG_ATTEMPTS; a++) {
-        memset(&r, 0, sizeof r);
-        rc = proto_command(l->proto, OP_READ_REG, pkt, sizeof pkt, 0, 0,
-                           DEFAULT_TIMEOUT_MS, &r);
-        if (rc == ED_OK) {
-            *out = r.value;
-            return ED_OK;
-        }
-        /* one more try after a timeout: 3 s each */
-        if (rc == ED_ERR_TIMEOUT && ++timeouts > 1)
-            break;
-        if (rc != ED_ERR_PROTO && rc != ED_ERR_TIMEOUT &&
-            !(rc == ED_ERR_DEVICE && not_read(l, &r)))
-            break;
-        log_msg(&l->log, ED_LOG_DEBUG, "READ_REG 0x%08x: %s; reading again",
-                addr, proto_errmsg(l->proto));
-    }
-    return fail_proto(l, rc);
+    rc = command_again(l, OP_READ_REG, pkt, sizeof pkt, 0, DEFAULT_TIMEOUT_MS,
+                       false, &r);
+    if (rc)
+        return fail_proto(l, rc);
+    *out = r.value;
+    return ED_OK;
 }
 
 /* Read lo and hi until two reads in a row agree (at most 4 pairs). */
