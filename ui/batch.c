@@ -853,17 +853,26 @@ int batch_profile_job(struct engine_job *job, struct profile *p,
     return 0;
 }
 
+int batch_load_user_config(struct profile_user_config *cfg, bool json)
+{
+    char err[ED_ERRMSG_MAX];
+
+    if (profile_user_config(cfg, err, sizeof err) != ED_OK) {
+        batch_print_error(json, EXIT_PROFILE, "%s (your per-user "
+                          "defaults)", err);
+        return EXIT_PROFILE;
+    }
+    return 0;
+}
+
 int batch_user_config(struct engine_job *job, const struct batch_opts *o,
                       bool use_baud)
 {
     struct profile_user_config cfg;
-    char err[ED_ERRMSG_MAX];
+    int rc = batch_load_user_config(&cfg, o->json);
 
-    if (profile_user_config(&cfg, err, sizeof err) != ED_OK) {
-        batch_print_error(o->json, EXIT_PROFILE, "%s (your per-user "
-                          "defaults)", err);
-        return EXIT_PROFILE;
-    }
+    if (rc)
+        return rc;
     if (cfg.port[0] && (!job->port[0] || !strcmp(job->port, "auto")))
         snprintf(job->port, sizeof job->port, "%s", cfg.port);
     if (use_baud && cfg.baud && !o->baud_given)

@@ -70,11 +70,17 @@ int batch_profile_job(struct engine_job *job, struct profile *p,
 
 /*
  * The per-user defaults (profile_user_config): the config's port where
- * job->port is "" or "auto", and with use_baud its baud where --baud was
- * not given.  0, or EXIT_PROFILE after printing the config's error.
+ * job->port is "" or "auto", and with use_baud (no profile, or one without
+ * baud:) its baud where --baud was not given: command line > profile >
+ * config.yaml > built-in.  0, or EXIT_PROFILE after printing the config's
+ * error.
  */
 int batch_user_config(struct engine_job *job, const struct batch_opts *o,
                       bool use_baud);
+/* Read config.yaml into cfg: 0, or EXIT_PROFILE after printing its error
+ * (as JSON with json). */
+struct profile_user_config;
+int batch_load_user_config(struct profile_user_config *cfg, bool json);
 
 /* Exit code for a finished job's status and stage (docs/cli.md). */
 int batch_exit_code(int status, enum engine_state stage);

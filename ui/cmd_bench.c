@@ -504,25 +504,25 @@ int cmd_bench(int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
-    if (records) {
-        snprintf(conf.records_path, sizeof conf.records_path, "%s", records);
-    } else if (!conf.records_path[0]) {
-        /* the per-user records folder (config.yaml), file name as usual */
+    {
+        /* the per-user defaults (config.yaml): records folder, baud */
         struct profile_user_config cfg;
-        char def[512], cerr[ED_ERRMSG_MAX];
+        char def[512];
 
-        if (profile_user_config(&cfg, cerr, sizeof cerr) != ED_OK) {
-            batch_print_error(o.json, EXIT_PROFILE, "%s (your per-user "
-                              "defaults)", cerr);
-            rc = EXIT_PROFILE;
+        if ((rc = batch_load_user_config(&cfg, o.json)) != 0)
             goto out;
-        }
-        if (cfg.records[0] &&
-            records_default_path(def, sizeof def,
-                                 p ? profile_name(p) : NULL) == 0 &&
-            strrchr(def, '/'))
+        if (records) {
+            snprintf(conf.records_path, sizeof conf.records_path, "%s",
+                     records);
+        } else if (!conf.records_path[0] && cfg.records[0] &&
+                   records_default_path(def, sizeof def,
+                                        p ? profile_name(p) : NULL) == 0 &&
+                   strrchr(def, '/')) {
             snprintf(conf.records_path, sizeof conf.records_path, "%s%s",
                      cfg.records, strrchr(def, '/'));
+        }
+        if (!baud && cfg.baud && !(p && profile_baud_set(p)))
+            baud = cfg.baud;
     }
     if (station)
         snprintf(conf.station, sizeof conf.station, "%s", station);

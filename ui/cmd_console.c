@@ -319,6 +319,8 @@ static int run_pickers(struct console_opts *o, char *profile, size_t plen,
         }
         if (o->port)
             break;
+        if ((!pport[0] || !strcmp(pport, "auto")) && o->cfg_port)
+            snprintf(pport, sizeof pport, "%s", o->cfg_port);
         r = pick_port(port, portlen,
                       !strcmp(last_profile, profile) ? last_port : "",
                       pport, pchip);
@@ -341,6 +343,7 @@ quit:
 
 int cmd_console(int argc, char **argv)
 {
+    static struct profile_user_config cfg;
     struct console_opts o;
     char profile[512], port[256];
     int i, r;
@@ -417,6 +420,11 @@ int cmd_console(int argc, char **argv)
     /* like `espdeck flash PROFILE`: no terminal, so the batch output */
     if (o.profile_path && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
         return cmd_flash(argc, argv);
+    /* the per-user defaults (config.yaml), read before the screen opens */
+    if ((r = batch_load_user_config(&cfg, false)) != 0)
+        return r;
+    o.cfg_port = cfg.port[0] ? cfg.port : NULL;
+    o.cfg_baud = cfg.baud;
     if (!o.profile_path) {
         r = run_pickers(&o, profile, sizeof profile, port, sizeof port);
         if (r)

@@ -68,7 +68,6 @@ int cmd_flash(int argc, char **argv)
     engine_job_init(&cli);
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
-        uint32_t before_baud = cli.baud;
         enum port_before bb = cli.before;
         enum port_after aa = cli.after;
         int r;
@@ -81,7 +80,6 @@ int cmd_flash(int argc, char **argv)
         if (r < 0)
             return EXIT_USAGE;
         if (r > 0) {
-            have_baud |= cli.baud != before_baud;
             have_before |= !strcmp(a, "--before") || cli.before != bb;
             have_after |= !strcmp(a, "--after") || cli.after != aa;
             continue;
@@ -148,6 +146,7 @@ int cmd_flash(int argc, char **argv)
         accept_rules_from_profile(&rules, profile_accept(p));
         o.accept = &rules;
     }
+    have_baud = o.baud_given;   /* --baud, also when it names the default */
     if (have_baud)
         job.baud = cli.baud;
     if (have_before) {
@@ -158,7 +157,7 @@ int cmd_flash(int argc, char **argv)
     if (have_after)
         job.after = cli.after;
     o.monitor_seconds = monitor;
-    rc = batch_user_config(&job, &o, false);
+    rc = batch_user_config(&job, &o, !profile_baud_set(p));
     if (rc) {
         engine_job_clear(&job);
         profile_free(p);

@@ -137,15 +137,17 @@ int cmd_info(int argc, char **argv)
         if (missing)
             return info_fail(json, EXIT_USAGE, "%s needs a value", argv[i]);
     }
-    if (!url) {
-        /* the per-user default port */
+    if (!url || !baud) {
+        /* the per-user default port and baud */
         static struct profile_user_config cfg;
 
         if (profile_user_config(&cfg, err, sizeof err) != ED_OK)
             return info_fail(json, EXIT_PROFILE, "%s (your per-user "
                              "defaults)", err);
-        if (cfg.port[0])
+        if (!url && cfg.port[0])
             url = cfg.port;
+        if (!baud)
+            baud = cfg.baud;
     }
     if (!url)
         return info_fail(json, EXIT_USAGE, "info needs --port URL (e.g. "

@@ -115,8 +115,14 @@ static void start_flash(struct console *c, struct engine_job *job)
     job->force = o->force;
     if (o->no_stub)
         job->no_stub = true;
+    /* command line > profile > config.yaml > built-in (docs/cli.md) */
+    if (o->cfg_port && !o->port &&
+        (!job->port[0] || !strcmp(job->port, "auto")))
+        snprintf(job->port, sizeof job->port, "%s", o->cfg_port);
     if (o->baud)
         job->baud = o->baud;
+    else if (o->cfg_baud && !profile_baud_set(p))
+        job->baud = o->cfg_baud;
     job->no_compress = job->no_compress || o->no_compress;
     if (o->before &&
         batch_parse_before(o->before, &job->before, job->reset_seq,

@@ -20,6 +20,10 @@ struct console_opts {
     const char *profile_path;   /* flash mode */
     const char *port;           /* overrides the profile's port; NULL */
     uint32_t baud;              /* 0 = the profile's */
+    const char *cfg_port;       /* config.yaml's port: where neither --port
+                                 * nor the profile names one; NULL */
+    uint32_t cfg_baud;          /* config.yaml's baud: where neither --baud
+                                 * nor the profile gives one; 0 */
     uint32_t monitor_baud;      /* monitor-only; 0 = 115200 */
     bool force;                 /* write even when unchanged */
     bool no_stub;

@@ -60,6 +60,7 @@ struct profile {
     enum chip_id chip;
     char port[256];
     uint32_t baud, monitor_baud;
+    bool baud_set;              /* baud: given in the file */
     char elf[SRC_MAX];          /* the app's ELF (resolved), "" = none */
     enum port_before before;
     enum port_after after;
@@ -1759,6 +1760,7 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
         if (parse_baud(c, v, "baud", &p->baud)) {
             char why[ED_ERRMSG_MAX];
 
+            p->baud_set = true;
             /* the flashing baud: what the chips and adapters can do */
             if (chip_baud_check(p->baud, "baud", why, sizeof why))
                 ERR(c, v, "%.300s", why);
@@ -2103,6 +2105,7 @@ const char *profile_chip_name(const struct profile *p) { return p->chip_name; }
 const char *profile_port(const struct profile *p) { return p->port; }
 const char *profile_elf(const struct profile *p) { return p->elf; }
 uint32_t profile_baud(const struct profile *p) { return p->baud; }
+bool profile_baud_set(const struct profile *p) { return p->baud_set; }
 uint32_t profile_monitor_baud(const struct profile *p)
 {
     return p->monitor_baud;

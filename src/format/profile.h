@@ -128,7 +128,8 @@ const char *profile_sha256(const struct profile *p);
  * $XDG_CONFIG_HOME/espdeck/config.yaml (else ~/.config/espdeck/config.yaml),
  * like esptool.cfg and espflash.toml:
  *   port: /dev/ttyUSB0      # used where no --port and no profile port is given
- *   baud: 460800            # used where no --baud and no profile is given
+ *   baud: 460800            # used where neither --baud nor the profile
+ *                           # gives one (every command that connects)
  *   records: ~/bench-logs   # the folder for bench records
  * The command line always wins.  A missing file is not an error.
  */
@@ -154,6 +155,9 @@ const char *profile_port(const struct profile *p);   /* "auto" when absent */
  * folder; "" when the profile names none. */
 const char *profile_elf(const struct profile *p);
 uint32_t profile_baud(const struct profile *p);
+/* The file gives baud: (else profile_baud() is the built-in default, and
+ * the per-user config's baud goes before it). */
+bool profile_baud_set(const struct profile *p);
 uint32_t profile_monitor_baud(const struct profile *p);
 const char *profile_flash_mode(const struct profile *p);  /* "dio", "keep" */
 const char *profile_flash_freq(const struct profile *p);
