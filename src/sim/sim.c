@@ -340,6 +340,7 @@ static void stop_running_keep(struct sim *s, bool keep_mem)
     s->stub_err = 0;
     s->n_wregs = 0;
     s->busy_until = 0;
+    s->flash_ready = 0;
     s->wdt_at = -1;
 }
 

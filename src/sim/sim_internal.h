@@ -53,7 +53,10 @@ struct sim_flash_job {
     uint32_t total;       /* stub: exact bytes to write; ROM: erase size */
     uint32_t written;     /* bytes written so far */
     uint32_t num_blocks, block_size, next_seq;
-    uint32_t erased_to;   /* stub: flash erased up to here (absolute) */
+    uint32_t erased_to;   /* stub: erases issued up to here (absolute) */
+    uint32_t erase_end;   /* stub: ... and to be issued up to here */
+    bool dirty_seen;      /* stub: a non-blank sector was found: erase
+                           * every sector from here on without reading */
     struct sim_inflater *inf;
 };
 
@@ -113,6 +116,7 @@ struct sim {
     int64_t rx_free_us;        /* host->chip line idle from */
     int64_t tx_free_us;        /* chip->host line idle from */
     int64_t busy_until;        /* chip busy (stub write in progress) */
+    int64_t flash_ready;       /* stub: an erase it started runs until then */
     struct slip_decoder dec;
     uint8_t *frame;            /* decoder storage */
     size_t frame_cap;

@@ -11,8 +11,15 @@
  * before they are done; the chip is then busy and the next command waits
  * (sim.c delays dispatch until busy_until).  A failure found while writing
  * is reported in the status of the next command, which is not executed.
- * Flash is erased as the writes reach it: a 64 KiB block when aligned and
- * wholly inside the announced size, else a 4 KiB sector.
+ * Erasing follows esp-flasher-stub (src/command_handler.c, v1.1.0 and
+ * later, the stubs espdeck and esptool-js upload): FLASH_(DEFL_)BEGIN
+ * starts the first erase of the announced range without waiting for it,
+ * each data block starts the next one when the flash is idle, and a write
+ * waits until the erases have reached it; the flash erases while the host
+ * sends.  Until the first sector that is not blank, each sector is read
+ * first and left alone when it is all 0xFF ("skip erase on already-blank
+ * sectors"); from then on every erase is a 64 KiB block when aligned and
+ * the rest of the range holds one, else a 4 KiB sector.
  */
 #include <md5.h>
 #include <stdlib.h>
@@ -82,10 +89,52 @@ static int64_t paced(const struct sim *s, int64_t us)
 
 /* ---- flash writing ---- */
 
+/*
+ * The stub's next erase (esp-flasher-stub s_conditional_erase_next): while
+ * no dirty sector was seen, read the next sector and skip it when blank;
+ * else start erasing it (or its 64 KiB block) unless the flash is still
+ * busy - then nothing happens, or with wait, the stub spins until it is
+ * idle.  *now is the stub's clock (absolute us), moved by the reads and
+ * the waiting.
+ */
+static void erase_next(struct sim *s, int64_t *now, bool wait)
+{
+    uint32_t a = s->fj.erased_to;
+    uint32_t len;
+    bool blank = true;
+
+    if (a >= s->fj.erase_end)
+        return;
+    if (!s->fj.dirty_seen) {
+        if (*now < s->flash_ready)
+            *now = s->flash_ready;
+        *now += paced(s, sim_flash_md5_us(0x1000)); /* read it */
+        for (uint32_t i = 0; i < 0x1000 && a + i < s->flash_size && blank;
+             i++)
+            blank = s->flash[a + i] == 0xFF;
+        if (blank) {
+            s->fj.erased_to = a + 0x1000;
+            return;
+        }
+        s->fj.dirty_seen = true;
+    }
+    if (*now < s->flash_ready) {
+        if (!wait)
+            return;
+        *now = s->flash_ready;
+    }
+    len = a % 0x10000 == 0 && s->fj.erase_end - a >= 0x10000 ? 0x10000
+                                                               : 0x1000;
+    sim_flash_erase(s, a, len);
+    s->flash_ready = *now + paced(s, sim_flash_erase_us(len, len == 0x10000));
+    s->fj.erased_to = a + len;
+}
+
 static void flash_begin(struct sim *s, uint8_t op, const uint8_t *d,
                         size_t n, int64_t t)
 {
     uint32_t size, offset, bs;
+    uint64_t end;
 
     if (n != 16 && n != 20)
         return status(s, op, ST_BAD_DATA_LEN, t);
@@ -106,36 +155,21 @@ static void flash_begin(struct sim *s, uint8_t op, const uint8_t *d,
     s->fj.num_blocks = sim_get32(d + 4);
     s->fj.block_size = bs;
     s->fj.erased_to = offset & ~0xFFFu;
+    end = ((uint64_t)offset + size + 0xFFF) & ~(uint64_t)0xFFF;
+    s->fj.erase_end = (uint32_t)(end < s->flash_size ? end : s->flash_size);
     if (s->fj.deflate && !(s->fj.inf = sim_inflater_new()))
         return status(s, op, ST_FAILED_SPI_OP, t);
+    /* the first erase starts without waiting; its blank check delays the
+     * reply */
+    erase_next(s, &t, false);
+    s->busy_until = t;
     status(s, op, ST_OK, t);
 }
 
-/* Erase ahead of a write ending at `end`; returns the time it takes. */
-static int64_t erase_ahead(struct sim *s, uint64_t end)
-{
-    uint64_t region_end = (uint64_t)s->fj.start + s->fj.total;
-    int64_t us = 0;
-
-    while (s->fj.erased_to < end) {
-        uint32_t a = s->fj.erased_to;
-
-        if (a % 0x10000 == 0 && a + 0x10000ull <= region_end) {
-            sim_flash_erase(s, a, 0x10000);
-            us += sim_flash_erase_us(0x10000, true);
-            s->fj.erased_to = a + 0x10000;
-        } else {
-            sim_flash_erase(s, a, 0x1000);
-            us += sim_flash_erase_us(0x1000, false);
-            s->fj.erased_to = a + 0x1000;
-        }
-    }
-    return us;
-}
-
-/* Write data at the job's position (clipped to the announced size). */
+/* Write data at the job's position (clipped to the announced size) once
+ * the erases have reached its end; *now is the stub's clock. */
 static int write_out(struct sim *s, const uint8_t *data, size_t len,
-                     int64_t *us)
+                     int64_t *now)
 {
     uint32_t left = s->fj.total - s->fj.written;
 
@@ -145,9 +179,14 @@ static int write_out(struct sim *s, const uint8_t *data, size_t len,
         return SIM_E_OK;
     if ((uint64_t)s->fj.offset + len > s->flash_size)
         return SIM_E_RANGE;
-    *us += erase_ahead(s, (uint64_t)s->fj.offset + len);
+    while (s->fj.erased_to < s->fj.offset + len &&
+           s->fj.erased_to < s->fj.erase_end)
+        erase_next(s, now, true);
+    if (*now < s->flash_ready)
+        *now = s->flash_ready;
     sim_flash_program(s, s->fj.offset, data, len);
-    *us += sim_flash_program_us(len);
+    *now += paced(s, sim_flash_program_us(len));
+    s->flash_ready = *now;
     s->fj.offset += (uint32_t)len;
     s->fj.written += (uint32_t)len;
     return SIM_E_OK;
@@ -155,20 +194,25 @@ static int write_out(struct sim *s, const uint8_t *data, size_t len,
 
 struct write_ctx {
     struct sim *s;
-    int64_t us;
+    int64_t now;
 };
 
 static int write_sink(void *ctx, const uint8_t *data, size_t len)
 {
     struct write_ctx *w = ctx;
-    return write_out(w->s, data, len, &w->us);
+    int e = write_out(w->s, data, len, &w->now);
+
+    /* the next round of the stub's inflate loop starts the next erase */
+    if (!e)
+        erase_next(w->s, &w->now, false);
+    return e;
 }
 
 static void flash_data(struct sim *s, uint8_t op, const uint8_t *d,
                        size_t n, uint32_t chk, int64_t t)
 {
     uint32_t len;
-    int64_t us = 0;
+    struct write_ctx w = {s, t};
     int e;
 
     if (n < 16)
@@ -184,19 +228,18 @@ static void flash_data(struct sim *s, uint8_t op, const uint8_t *d,
      * meanwhile). */
     status(s, op, ST_OK, t);
     if (!s->fj.deflate) {
-        e = write_out(s, d + 16, len, &us);
+        e = write_out(s, d + 16, len, &w.now);
     } else {
         /* as the stubs: inflate through a 32 KiB buffer, no further than
-         * the size FLASH_DEFL_BEGIN announced (TOO_MUCH_DATA beyond) */
-        struct write_ctx w = {s, 0};
-
+         * the size FLASH_DEFL_BEGIN announced (TOO_MUCH_DATA beyond); an
+         * erase is started before inflating, as the stub's loop does */
+        erase_next(s, &w.now, false);
         e = sim_inflate(s->fj.inf, d + 16, len, s->fj.total - s->fj.written,
                         write_sink, &w);
-        us = w.us;
     }
     if (e)
         s->stub_err = code_of(e);
-    s->busy_until = t + paced(s, us);
+    s->busy_until = w.now;
 }
 
 static void flash_end(struct sim *s, uint8_t op, const uint8_t *d, size_t n,
@@ -367,6 +410,8 @@ void sim_stub_command(struct sim *s, const uint8_t *f, size_t len, int64_t t)
         if ((uint64_t)addr + size > s->flash_size)
             return status(s, op, ST_FAILED_SPI_OP, t);
         sim_md5(s->flash + addr, size, dig);
+        if (t < s->flash_ready) /* an erase the stub started runs on */
+            t = s->flash_ready;
         return reply(s, op, 0, dig, 16, ST_OK,
                      t + paced(s, sim_flash_md5_us(size)));
     }

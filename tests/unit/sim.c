@@ -924,6 +924,31 @@ static int64_t paced_cmd(struct sim *s, uint8_t op, const uint8_t *d,
     return -1;
 }
 
+/* Upload a (dummy) stub through the paced ROM; when it said OHAI. */
+static int64_t paced_stub(struct sim *s, int64_t now)
+{
+    uint8_t d[16], e[8], pkt[16 + 64], code[64];
+
+    memset(code, 0x13, sizeof code);
+    put32(d, sizeof code);
+    put32(d + 4, 1);
+    put32(d + 8, 0x1800);
+    put32(d + 12, 0x40380000);
+    if ((now = paced_cmd(s, 0x05, d, 16, 0, now, now + 100000)) < 0)
+        return -1;
+    memset(pkt, 0, 16);
+    put32(pkt, sizeof code);
+    memcpy(pkt + 16, code, sizeof code);
+    if ((now = paced_cmd(s, 0x07, pkt, sizeof pkt, xsum(code, sizeof code),
+                         now, now + 100000)) < 0)
+        return -1;
+    put32(e, 0);
+    put32(e + 4, 0x40380004);
+    if ((now = paced_cmd(s, 0x06, e, 8, 0, now, now + 100000)) < 0)
+        return -1;
+    return now + 100000;
+}
+
 void test_sim__rom_erase_and_stub_overlap_timing(void)
 {
     struct sim *s = mk("esp32c3", true);
@@ -944,31 +969,23 @@ void test_sim__rom_erase_and_stub_overlap_timing(void)
     wire_us = 26 * 10 * 1000000 / 115200;
     T_ASSERT(t >= 2000000 + wire_us + 150000);
     T_ASSERT(t < 2000000 + wire_us + 160000);
+    /* one ROM block of zeros at 0x10000: the stub below finds a sector
+     * that is not blank and erases every sector it writes */
+    memset(blk, 0, 16 + 0x400);
+    put32(blk, 0x400);
+    T_ASSERT(paced_cmd(s, 0x03, blk, 16 + 0x400, xsum(blk + 16, 0x400),
+                       t + 1000, t + 1000000) > 0);
 
     /* stub: upload, then two 16 KiB blocks and FLASH_END */
     {
-        uint8_t code[64], e[8];
-        int64_t now = 3000000, arrive;
+        uint8_t e[8];
+        int64_t now = paced_stub(s, 3000000), arrive;
 
-        memset(code, 0x13, sizeof code);
-        put32(d, sizeof code);
-        put32(d + 4, 1);
-        put32(d + 8, 0x1800);
-        put32(d + 12, 0x40380000);
-        T_ASSERT((now = paced_cmd(s, 0x05, d, 16, 0, now, now + 100000)) > 0);
-        put32(blk, sizeof code);
-        memcpy(blk + 16, code, sizeof code);
-        T_ASSERT((now = paced_cmd(s, 0x07, blk, 16 + sizeof code,
-                                  xsum(code, sizeof code), now,
-                                  now + 100000)) > 0);
-        put32(e, 0);
-        put32(e + 4, 0x40380004);
-        T_ASSERT((now = paced_cmd(s, 0x06, e, 8, 0, now, now + 100000)) > 0);
-        now += 100000;
+        T_ASSERT(now > 0);
         put32(d, 0x8000);
         put32(d + 4, 2);
         put32(d + 8, 0x4000);
-        put32(d + 12, 0x20000);
+        put32(d + 12, 0x10000);
         T_ASSERT((now = paced_cmd(s, 0x02, d, 16, 0, now, now + 100000)) > 0);
         memset(blk, 0, 16 + 0x4000);
         put32(blk, 0x4000);
@@ -987,9 +1004,69 @@ void test_sim__rom_erase_and_stub_overlap_timing(void)
         put32(e, 1);
         arrive = now - 1000; /* when the last block was acknowledged */
         t = paced_cmd(s, 0x04, e, 4, 0, now, now + 3000000);
-        /* FLASH_END waits for the last block's write */
+        /* FLASH_END waits for the last block's write: the erase of its
+         * first sector started when it arrived (the one the first block
+         * started has long ended), then three more, then 64 pages */
         T_ASSERT(t >= arrive + 4 * 45000 + 64 * 400);
         T_ASSERT(t < arrive + 4 * 45000 + 64 * 400 + 5000);
+    }
+    sim_free(s);
+    free(blk);
+}
+
+/*
+ * The stub on blank flash (esp-flasher-stub's skip-erase): every sector is
+ * read (1 ms each at the MD5 rate) and none erased, so the last block's
+ * write costs its reads and pages only.  On written flash FLASH_BEGIN
+ * starts the first erase at once: a block that arrives after it ended is
+ * written without waiting for it.
+ */
+void test_sim__stub_skips_blank_and_erases_at_begin(void)
+{
+    struct sim *s = mk("esp32c3", true);
+    uint8_t d[16], e[4], *blk = calloc(1, 16 + 0x1000);
+    uint8_t buf[512];
+    int64_t now, t, arrive, wire_us;
+
+    T_ASSERT(s && blk);
+    sim_connect(s, false, 0);
+    while (sim_tx(s, buf, sizeof buf, 1000000) > 0)
+        ;
+    now = paced_stub(s, 2000000);
+    T_ASSERT(now > 0);
+    wire_us = (int64_t)(2 + 8 + 16 + 0x1000) * 10 * 1000000 / 115200;
+    for (int pass = 0; pass < 2; pass++) {
+        /* 8 KiB at 0x20000 in two 4 KiB blocks of zeros */
+        put32(d, 0x2000);
+        put32(d + 4, 2);
+        put32(d + 8, 0x1000);
+        put32(d + 12, 0x20000);
+        T_ASSERT((now = paced_cmd(s, 0x02, d, 16, 0, now, now + 100000)) > 0);
+        memset(blk, 0, 16 + 0x1000);
+        put32(blk, 0x1000);
+        for (uint32_t b = 0; b < 2; b++) {
+            put32(blk + 4, b);
+            arrive = now + wire_us;
+            t = paced_cmd(s, 0x03, blk, 16 + 0x1000, xsum(blk + 16, 0x1000),
+                          now, now + 3000000);
+            T_ASSERT(t >= arrive && t < arrive + 5000);
+            now = t + 1000;
+        }
+        arrive = now - 1000;
+        put32(e, 1);
+        t = paced_cmd(s, 0x04, e, 4, 0, now, now + 3000000);
+        if (pass == 0) {
+            /* blank: the second sector read (1.024 ms) and 16 pages */
+            T_ASSERT(t >= arrive + 1024 + 16 * 400);
+            T_ASSERT(t < arrive + 1024 + 16 * 400 + 5000);
+        } else {
+            /* written: the first sector's erase ran under the first
+             * block's transfer (357 ms > 45 ms); the second sector is
+             * erased when its block arrives, then its 16 pages */
+            T_ASSERT(t >= arrive + 45000 + 16 * 400);
+            T_ASSERT(t < arrive + 45000 + 16 * 400 + 5000);
+        }
+        now = t + 1000;
     }
     sim_free(s);
     free(blk);
