@@ -225,6 +225,38 @@ out:
     engine_job_clear(&job);
 }
 
+/*
+ * The run failed or was cancelled and its engine thread has ended: a new
+ * run may try again.  Not after a command-line error (the same again).
+ */
+static bool can_retry(const struct console *c)
+{
+    if (c->exit_code)
+        return c->exit_code == EXIT_PROFILE || c->exit_code == EXIT_CONNECT;
+    return c->e && c->m.finished && c->m.status != ED_OK;
+}
+
+/* Try again: the old engine joined and freed (it owned the port), a new
+ * one on the same port with the profile read again (a fixed file counts). */
+static void retry(struct console *c)
+{
+    engine_free(c->e);
+    c->e = NULL;
+    elfsym_close(c->elf);
+    c->elf = NULL;
+    c->m.on_line = NULL;
+    c->fatal[0] = '\0';
+    c->exit_code = 0;
+    c->user_cancelled = false;
+    c->v.overlay = VIEW_NONE;
+    model_restart(&c->m);
+    model_log(&c->m, MODEL_LVL_I, wall_ms(),
+              c->m.mode == MODEL_MODE_FLASH
+                  ? "trying again: connecting to the board"
+                  : "trying again: opening the port");
+    start_engine(c);
+}
+
 /* ---- monitor log file ---- */
 
 static void logfile_toggle(struct console *c)
@@ -532,8 +564,14 @@ static void do_action(struct console *c, enum ui_action a)
             model_log(&c->m, MODEL_LVL_I, wall_ms(),
                       "flashing again with the same profile");
         } else {
-            set_status(c, "the engine has stopped: run espdeck again");
+            retry(c);   /* the engine has ended: a new run */
         }
+        break;
+    case UI_ACT_RETRY:
+        if (can_retry(c))
+            retry(c);
+        else
+            set_status(c, "nothing to retry: the job did not fail");
         break;
     case UI_ACT_LOGFILE:
         logfile_toggle(c);
@@ -617,6 +655,11 @@ static void handle_key(struct console *c, int ch)
         return;
     }
     if (c->fatal[0]) {
+        if (can_retry(c) &&
+            ui_key_action(ch, UI_IN_OVER) == UI_ACT_RETRY) {
+            retry(c);
+            return;
+        }
         if (ch == 'q' || ch == 'Q' || ch == 27 || ch == UI_CTRL(']') ||
             ch == UI_CTRL('c') || ch == '\r' || ch == '\n')
             c->quit = true;
@@ -775,6 +818,7 @@ int console_run(const struct console_opts *o)
             c->v.wall_ms = wall_ms();
             c->v.where = where_now(c);
             c->v.no_reflash = c->m.mode != MODEL_MODE_FLASH;
+            c->v.can_retry = can_retry(c);
             c->v.no_reset = c->e &&
                             !strncmp(engine_job(c->e)->port, "socket://", 9);
             c->v.fatal = c->fatal[0] ? c->fatal : NULL;

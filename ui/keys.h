@@ -55,6 +55,9 @@
     X(UI_ACT_CANCEL, 'c', 0, "c",                                             \
       UI_IN_FLASH, 1, "cancel",                                               \
       "cancel flashing (asks first)")                                         \
+    X(UI_ACT_RETRY, 'r', KEY_F(5), "r",                                       \
+      UI_IN_OVER, 1, "retry",                                                 \
+      "after a failure: try again, same port and profile (also F5)")          \
     X(UI_ACT_RESET, UI_CHORD('r'), UI_CHORD(UI_CTRL('r')), "Ctrl-T R",        \
       UI_IN_MON, 1, "reset",                                                  \
       "reset the target (hard reset into the app)")                           \

@@ -34,6 +34,7 @@ struct view_state {
     bool chord;                 /* Ctrl-T typed, waiting for the second key */
     bool no_reflash;            /* monitor only: no profile to flash again */
     bool no_reset;              /* the port has no reset lines (socket://) */
+    bool can_retry;             /* the run failed or was cancelled: r tries again */
     /* monitor */
     bool follow;                /* auto-scroll */
     uint64_t top;               /* first line shown when not following */

@@ -236,6 +236,8 @@ static bool view_key_works(const struct view_state *v, const struct ui_key *k)
         return !v->no_reflash;
     if (k->action == UI_ACT_RESET)
         return !v->no_reset;
+    if (k->action == UI_ACT_RETRY)
+        return v->can_retry;
     return true;
 }
 
@@ -277,8 +279,9 @@ void view_keybar(const struct view_state *v, int y, int w)
         int sw = v->status && *v->status ? view_width(v->status) : 0;
         int limit;
 
-        if (sw > w - 24)
-            sw = w - 24;
+        /* the keys keep room for three ("F1 help   q quit   r retry") */
+        if (sw > w - 32)
+            sw = w - 32;
         if (sw < 0)
             sw = 0;
         limit = w - 1 - (sw ? sw + 2 : 0);

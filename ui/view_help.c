@@ -109,5 +109,6 @@ void view_fatal(const struct view_state *v, int y, int h, int w)
         bh = h;
     view_box(y, 0, bh, w, "error", NULL, TERM_ERROR);
     put_wrapped(y + 1, 2, w - 4, bh - 3, TERM_ERROR, v->fatal);
-    view_put(y + bh - 2, 2, w - 4, TERM_DIM, "press q to quit");
+    view_put(y + bh - 2, 2, w - 4, TERM_DIM,
+             v->can_retry ? "press r to retry, q to quit" : "press q to quit");
 }

@@ -466,6 +466,16 @@ void model_restart_flash(struct model *m, int64_t mono_ms)
     m->flash_end_ms = 0;
 }
 
+void model_restart(struct model *m)
+{
+    model_restart_flash(m, 0);
+    m->state = STATE_IDLE;
+    m->have_chip = false;
+    m->finished = false;
+    m->status = ED_OK;
+    m->finish_msg[0] = '\0';
+}
+
 void model_apply(struct model *m, const struct engine_event *ev,
                  int64_t mono_ms, int64_t wall_ms)
 {

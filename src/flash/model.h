@@ -123,6 +123,10 @@ void model_monitor_bytes(struct model *m, const uint8_t *data, size_t len,
 
 /* A flash run is starting again (Ctrl-T F): parts back to waiting. */
 void model_restart_flash(struct model *m, int64_t mono_ms);
+/* A new engine run after one that ended (the console's retry): the end,
+ * the chip and the clocks forgotten, every image waiting again; the log
+ * and the monitor lines stay. */
+void model_restart(struct model *m);
 
 /* The job ended before these images were touched (a failure, or an error
  * the console found): parts still waiting say "not written". */

@@ -379,3 +379,36 @@ void test_model__connect_failure_marks_images_not_written(void)
     T_ASSERT(!model_busy(&m));
     model_free(&m);
 }
+
+void test_model__restart_after_failure_waits_again(void)
+{
+    struct model m;
+    struct engine_job job;
+    struct engine_event ev;
+    uint64_t logged;
+
+    model_init(&m, MODEL_MODE_FLASH);
+    job_with(&job, 2);
+    model_set_job(&m, &job);
+    ev = part_ev(0, PHASE_FAILED, 10, 1000, 0);
+    model_apply(&m, &ev, 10, 0);
+    memset(&ev, 0, sizeof ev);
+    ev.kind = EV_FINISHED;
+    ev.u.finished.status = ED_ERR_VERIFY;
+    snprintf(ev.u.finished.message, sizeof ev.u.finished.message,
+             "verify failed");
+    model_apply(&m, &ev, 20, 0);
+    T_ASSERT(m.finished);
+    T_ASSERT(!model_busy(&m));
+    logged = model_ring_end(&m.log);
+    model_restart(&m);
+    T_ASSERT(!m.finished);
+    T_EQ_INT(m.status, ED_OK);
+    T_EQ_STR(m.finish_msg, "");
+    T_EQ_INT(m.parts[0].phase, PHASE_WAITING);
+    T_EQ_INT(m.parts[1].phase, PHASE_WAITING);
+    T_ASSERT(model_busy(&m));
+    /* what the failed run logged stays */
+    T_EQ_INT(model_ring_end(&m.log), logged);
+    model_free(&m);
+}
