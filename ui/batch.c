@@ -69,6 +69,7 @@ struct batch {
     /* esptool-style lines */
     bool line_open;         /* "Connecting..." waits for its dots */
     bool stub;              /* the stub runs (reads are MD5-checked) */
+    uint32_t chip_baud;     /* the baud the chip line said (0: none yet) */
     uint32_t erase_offset, erase_size;
     uint32_t flash_size;
     size_t n_written, n_skipped;
@@ -186,6 +187,7 @@ cJSON *batch_event_json(const struct engine_event *ev, const char *name,
         cJSON_AddNumberToObject(o, "flash_size", c->flash_size);
         cJSON_AddNumberToObject(o, "crystal_mhz", c->crystal_mhz);
         cJSON_AddNumberToObject(o, "baud", c->baud);
+        cJSON_AddBoolToObject(o, "usb_jtag", c->usb_jtag);
         cJSON_AddBoolToObject(o, "stub", c->stub);
         cJSON_AddStringToObject(o, "reset", c->reset_used);
         break;
@@ -505,13 +507,26 @@ static void text_event(struct batch *b, const struct engine_event *ev)
         break;
     case EV_CHIP: {
         const struct engine_chip_info *c = &ev->u.chip;
+        char link[32];
 
+        if (b->chip_baud && c->baud != b->chip_baud) {
+            /* --baud auto stepped down in the middle of a write */
+            out_line(b, "Baud rate now %u", c->baud);
+            b->chip_baud = c->baud;
+            break;
+        }
+        b->chip_baud = c->baud;
         b->stub = c->stub;
         b->flash_size = c->flash_size;
+        if (c->usb_jtag)
+            snprintf(link, sizeof link, "USB-Serial/JTAG");
+        else
+            snprintf(link, sizeof link, "%u baud", c->baud);
         out_line(b, "Connected to target (%s, MAC "
-                 "%02x:%02x:%02x:%02x:%02x:%02x, %s)",
+                 "%02x:%02x:%02x:%02x:%02x:%02x, %s, %s)",
                  c->display, c->mac[0], c->mac[1], c->mac[2], c->mac[3],
-                 c->mac[4], c->mac[5], c->stub ? "stub" : "ROM loader");
+                 c->mac[4], c->mac[5], c->stub ? "stub" : "ROM loader",
+                 link);
         if (b->o->verbose)
             fprintf(stderr, "espdeck: flash id 0x%06x, %u bytes, crystal "
                     "%d MHz, %u baud, reset: %s\n", c->flash_id,

@@ -110,14 +110,20 @@ static int load(struct profile **p, const char *path)
 static int cmd_show(int argc, char **argv)
 {
     struct profile *p;
+    char baud[64];
     if (argc != 1) {
         usage(stderr);
         return EXIT_USAGE;
     }
     if (load(&p, argv[0]) != EXIT_OK_)
         return EXIT_PROFILE;
-    printf("%s (%s) on %s, %u baud; flash %s %s %s\n", profile_name(p),
-           profile_chip_name(p), profile_port(p), profile_baud(p),
+    if (profile_baud(p))
+        snprintf(baud, sizeof baud, "%u baud", profile_baud(p));
+    else
+        snprintf(baud, sizeof baud, "the port's baud (auto on USB and "
+                 "RFC 2217, else 921600)");
+    printf("%s (%s) on %s, %s; flash %s %s %s\n", profile_name(p),
+           profile_chip_name(p), profile_port(p), baud,
            profile_flash_mode(p), profile_flash_freq(p),
            profile_flash_size(p));
     printf("  %-16s %-5s %-9s %-10s %-10s %s\n", "name", "type", "subtype",

@@ -213,7 +213,10 @@ void view_chipline(const struct view_state *v, int y, int w)
     n = add_field(f, n, 7, true, "(%02x %02x %02x)", c->flash_id & 0xff,
                   (c->flash_id >> 8) & 0xff, (c->flash_id >> 16) & 0xff);
     n = add_field(f, n, 4, false, "%s", c->stub ? "stub" : "ROM loader");
-    n = add_field(f, n, 3, false, "%u baud", c->baud);
+    if (c->usb_jtag) /* no UART on the link: its baud means nothing */
+        n = add_field(f, n, 3, false, "USB-Serial/JTAG");
+    else
+        n = add_field(f, n, 3, false, "%u baud", c->baud);
     if (c->crystal_mhz)
         n = add_field(f, n, 6, false, "%d MHz xtal", c->crystal_mhz);
     if (c->reset_used[0])

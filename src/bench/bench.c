@@ -215,7 +215,8 @@ void bench_conf_init(struct bench_conf *conf, const struct profile *p)
     conf->n_slots = i;
     conf->accept_enabled = profile_accept(p)->present;
     /* settings only: the images are read once in bench_new */
-    conf->job.baud = profile_baud(p);
+    if (profile_baud(p))
+        conf->job.baud = profile_baud(p);
     conf->job.monitor_baud = profile_monitor_baud(p);
     {
         struct engine_job tmp;

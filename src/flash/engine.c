@@ -341,7 +341,7 @@ void engine_job_init(struct engine_job *job)
 {
     memset(job, 0, sizeof *job);
     job->op = ENGINE_OP_FLASH;
-    job->baud = 921600;
+    job->baud = ENGINE_BAUD_DEFAULT;
     job->monitor_baud = 115200;
     job->before = BEFORE_DEFAULT_RESET;
     job->after = AFTER_HARD_RESET;
@@ -845,6 +845,14 @@ static int do_baud(struct engine *e, char *msg, size_t msglen)
     uint32_t baud = e->job.baud;
     int rc;
 
+    if (baud == ENGINE_BAUD_DEFAULT) {
+        baud = links_auto_by_default(e->port) ? ENGINE_BAUD_AUTO
+                                               : ENGINE_BAUD_FIXED;
+        e->job.baud = baud;
+        log_msg(&e->log, ED_LOG_DEBUG, "no baud asked for: %s on %s",
+                baud == ENGINE_BAUD_AUTO ? "--baud auto" : "921600",
+                e->port->url);
+    }
     if (baud == ENGINE_BAUD_AUTO) {
         set_state(e, STATE_BAUD);
         return baud_auto(e, msg, msglen);
@@ -929,6 +937,7 @@ static int bring_up(struct engine *e, bool want_stub, bool attach,
             return rc;
     }
     e->chip.baud = loader_baud(e->l) ? loader_baud(e->l) : e->chip.baud;
+    e->chip.usb_jtag = e->port->usb_jtag;
     emit_chip(e);
     return ED_OK;
 }

@@ -55,7 +55,8 @@ struct engine_job {
     enum engine_op op;
     char port[256];
     uint32_t baud;          /* after the stub runs (sync is at 115200);
-                               ENGINE_BAUD_AUTO: the fastest that holds */
+                               ENGINE_BAUD_AUTO: the fastest that holds;
+                               ENGINE_BAUD_DEFAULT: the port's default */
     uint32_t monitor_baud;  /* 0 = 115200 */
     enum port_before before;
     enum port_after after;
@@ -100,8 +101,17 @@ struct engine_job {
 
 /* --baud auto: climb a ladder of rates, check each, step down. */
 #define ENGINE_BAUD_AUTO 0xFFFFFFFFu
+/*
+ * No --baud, no profile or config.yaml baud: decided once the port is
+ * open (links_auto_by_default): ENGINE_BAUD_AUTO on a local USB serial
+ * port, rfc2217:// and a sim: board behind a simulated USB adapter,
+ * else ENGINE_BAUD_FIXED.
+ */
+#define ENGINE_BAUD_DEFAULT 0xFFFFFFFEu
+#define ENGINE_BAUD_FIXED 921600u
 
-/* Defaults: 921600 baud, default-reset, hard-reset, keep, auto chip. */
+/* Defaults: the port's baud (above), default-reset, hard-reset, keep,
+ * auto chip. */
 void engine_job_init(struct engine_job *job);
 /* Free the images and read_out. */
 void engine_job_clear(struct engine_job *job);
@@ -148,6 +158,7 @@ struct engine_chip_info {
     uint32_t flash_size;
     int crystal_mhz;
     uint32_t baud;
+    bool usb_jtag;          /* USB-Serial/JTAG: the baud has no effect */
     bool stub;
     char reset_used[32];    /* "classic reset", "no reset", ... */
 };

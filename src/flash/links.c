@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "port.h"
 
 #define LINKS_MAX_FILE (256 * 1024)
 
@@ -282,4 +283,18 @@ uint32_t links_adapter_baud(const char *id)
 int links_adapter_put(const char *id, uint32_t baud)
 {
     return write_entry("adapters", id, adapter_set, &baud);
+}
+
+bool links_auto_by_default(const struct port *p)
+{
+    switch (p->kind) {
+    case PORT_RFC2217:
+        return true;
+    case PORT_SERIAL:
+    case PORT_SIM:
+        return p->usb;
+    case PORT_SOCKET:
+        break;
+    }
+    return false;
 }

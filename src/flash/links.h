@@ -45,4 +45,18 @@ int links_port_put(const char *url, const struct links_port *in);
 uint32_t links_adapter_baud(const char *id);
 int links_adapter_put(const char *id, uint32_t baud);
 
+struct port;
+/*
+ * Whether --baud auto is the default on port p (no --baud, no profile or
+ * config.yaml baud): a local serial port that is USB (libserialport's
+ * transport, so a VID:PID is known; Espressif's USB-Serial/JTAG too,
+ * where auto keeps the baud), rfc2217:// (a remote adapter: its rate is
+ * unknown, and the lines reset a board a rate left out of reach), and a
+ * sim: board behind a simulated USB adapter (it reports that adapter's
+ * VID:PID).  Not: a local non-USB UART (/dev/ttyS0, /dev/ttyAMA0: no
+ * adapter to learn), socket:// (no reset lines: a rate that does not hold
+ * leaves the stub out of reach), a sim: board with no adapter.
+ */
+bool links_auto_by_default(const struct port *p);
+
 #endif

@@ -393,7 +393,8 @@ int idfimport_text(char **out, const char *build_dir, const char *profile_dir,
             "generated from it).\n");
     put(&b, "name: ");
     put_quoted(&b, name);
-    put(&b, "\nchip: %s\nport: auto\nbaud: 921600\nmonitor: {baud: 115200}\n",
+    /* no baud: the port's default (--baud auto on USB and RFC 2217) */
+    put(&b, "\nchip: %s\nport: auto\nmonitor: {baud: 115200}\n",
         chip ? chip : "auto");
     put(&b, "reset: {before: %s, after: %s}\n", before, after);
     if (app_elf(rel, build_dir, profile_dir)) {

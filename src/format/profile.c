@@ -1359,7 +1359,7 @@ static void set_defaults(struct profile *p, const char *path)
     p->chip = CHIP_UNKNOWN;
     snprintf(p->chip_name, sizeof p->chip_name, "auto");
     snprintf(p->port, sizeof p->port, "auto");
-    p->baud = 921600;
+    p->baud = 0; /* not set: the port's default (engine.h) */
     p->monitor_baud = 115200;
     p->before = BEFORE_DEFAULT_RESET;
     p->after = AFTER_HARD_RESET;
@@ -2051,7 +2051,8 @@ int profile_to_job(const struct profile *p, const char *port_override,
 
     scpy(job->port, sizeof job->port,
          port_override && *port_override ? port_override : p->port);
-    job->baud = p->baud;
+    if (p->baud)
+        job->baud = p->baud;
     job->monitor_baud = p->monitor_baud;
     job->before = p->before;
     job->after = p->after;

@@ -154,9 +154,11 @@ const char *profile_port(const struct profile *p);   /* "auto" when absent */
 /* elf: the app's ELF for panic decoding, resolved against the profile's
  * folder; "" when the profile names none. */
 const char *profile_elf(const struct profile *p);
+/* The profile's baud:, 0 when it names none (the per-user config's baud,
+ * else the port's default: engine.h ENGINE_BAUD_DEFAULT). */
 uint32_t profile_baud(const struct profile *p);
-/* The file gives baud: (else profile_baud() is the built-in default, and
- * the per-user config's baud goes before it). */
+/* The file gives baud: (else profile_baud() is 0, and the per-user
+ * config's baud goes before the port's default). */
 bool profile_baud_set(const struct profile *p);
 uint32_t profile_monitor_baud(const struct profile *p);
 const char *profile_flash_mode(const struct profile *p);  /* "dio", "keep" */

@@ -67,6 +67,8 @@ struct port {
     char url[256];
     uint32_t baud;
     bool has_lines;     /* DTR/RTS reach the board (not for socket://) */
+    bool usb;           /* a USB device (libserialport's transport; a sim:
+                           board behind a simulated adapter) */
     bool usb_jtag;      /* Espressif USB-Serial/JTAG (303A:1001) */
     uint16_t usb_vid, usb_pid;
     char usb_serial[64];   /* the adapter's USB serial number, or "" */

@@ -608,7 +608,8 @@ static int open_sp(struct serial_port *s, uint32_t baud, char *err,
                          (unsigned)baud, text);
     }
     s->base.has_lines = true;
-    if (sp_get_port_transport(s->sp) == SP_TRANSPORT_USB &&
+    s->base.usb = sp_get_port_transport(s->sp) == SP_TRANSPORT_USB;
+    if (s->base.usb &&
         sp_get_port_usb_vid_pid(s->sp, &vid, &pid) == SP_OK) {
         s->base.usb_vid = (uint16_t)vid;
         s->base.usb_pid = (uint16_t)pid;

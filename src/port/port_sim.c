@@ -240,6 +240,11 @@ int port_sim_open(struct port **out, const char *spec, uint32_t baud,
     sp->base.kind = PORT_SIM;
     sp->base.baud = baud ? baud : 115200;
     sp->base.has_lines = true;
+    /* behind a simulated USB adapter the port is a USB port to the host,
+     * with that adapter's VID:PID (links.c: --baud auto by default) */
+    sp->base.usb = cfg.usb_vid != 0;
+    sp->base.usb_vid = cfg.usb_vid;
+    sp->base.usb_pid = cfg.usb_pid;
     snprintf(sp->base.description, sizeof sp->base.description,
              "simulated %s (espdeck)", sim_chip_find(cfg.chip)->display);
     sp->base.dtr = sp->base.rts = 0;

@@ -756,26 +756,29 @@ static int parse_rev(const char *v)
 }
 
 /*
- * USB-serial adapters and the highest baud each makes, from their
- * datasheets (docs/simulator.md cites them).  The simulator's own copy:
- * the host's table is in src/proto/chip.c.
+ * USB-serial adapters: the highest baud each makes, from their datasheets
+ * (docs/simulator.md cites them), and the USB VID:PID each reports (the
+ * makers' defaults).  The simulator's own copy: the host's table is in
+ * src/proto/chip.c.
  */
-uint32_t sim_adapter_max_baud(const char *name)
+static const struct sim_adapter adapters[] = {
+    {"cp2102", 0x10C4, 0xEA60, 1000000},
+    {"cp2102n", 0x10C4, 0xEA60, 3000000},
+    {"cp2104", 0x10C4, 0xEA60, 2000000},
+    {"ch340", 0x1A86, 0x7523, 2000000},
+    {"ch343", 0x1A86, 0x55D3, 6000000},
+    {"ch9102", 0x1A86, 0x55D4, 4000000},
+    {"ft232r", 0x0403, 0x6001, 3000000},
+};
+
+const struct sim_adapter *sim_adapter_find(const char *name)
 {
-    static const struct {
-        const char *name;
-        uint32_t max;
-    } t[] = {
-        {"cp2102", 1000000},  {"cp2102n", 3000000}, {"cp2104", 2000000},
-        {"ch340", 2000000},   {"ch343", 6000000},   {"ch9102", 6000000},
-        {"ft232r", 3000000},
-    };
     size_t i;
 
-    for (i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (!strcasecmp(name, t[i].name))
-            return t[i].max;
-    return 0;
+    for (i = 0; i < sizeof adapters / sizeof adapters[0]; i++)
+        if (!strcasecmp(name, adapters[i].name))
+            return &adapters[i];
+    return NULL;
 }
 
 int sim_config_option(struct sim_config *cfg, const char *name,
@@ -826,14 +829,16 @@ int sim_config_option(struct sim_config *cfg, const char *name,
         return ED_OK;
     }
     if (!strcmp(name, "adapter")) {
-        uint32_t max = sim_adapter_max_baud(value);
+        const struct sim_adapter *a = sim_adapter_find(value);
 
-        if (!max)
+        if (!a)
             return ed_seterr(err, errlen, ED_ERR_ARG,
                              "adapter '%s' is not one the simulator knows "
                              "(cp2102, cp2102n, cp2104, ch340, ch343, "
                              "ch9102, ft232r)", value);
-        cfg->max_baud = max;
+        cfg->max_baud = a->max_baud;
+        cfg->usb_vid = a->vid;
+        cfg->usb_pid = a->pid;
         return ED_OK;
     }
     if (!strcmp(name, "max-baud")) {

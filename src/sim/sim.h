@@ -47,6 +47,9 @@ struct sim_config {
      * every byte is garbled both ways (0 = no limit).  "adapter" sets it
      * from the datasheet table in sim.c, "max-baud" directly. */
     uint32_t max_baud;
+    /* ... and the USB VID:PID it reports ("adapter"; 0:0 = none): an
+     * in-process sim: port is then a USB port to the host */
+    uint16_t usb_vid, usb_pid;
     struct sim_fault_spec fault; /* a faulty line ("fault", sim_fault.h) */
     /* A fixture of units (docs/simulator.md): units come and go, each with
      * its own MAC (counting up from mac) and blank flash.  Options
@@ -92,8 +95,15 @@ struct sim;
 int sim_config_option(struct sim_config *cfg, const char *name,
                       const char *value, char *err, size_t errlen);
 
-/* Highest baud of a USB-serial adapter by name ("cp2102n"), 0 unknown. */
-uint32_t sim_adapter_max_baud(const char *name);
+/* A USB-serial adapter the simulator models (docs/simulator.md). */
+struct sim_adapter {
+    const char *name;        /* "cp2102n" */
+    uint16_t vid, pid;       /* what it reports on USB */
+    uint32_t max_baud;       /* its datasheet's maximum */
+};
+
+/* The adapter by name (case-insensitive), NULL when unknown. */
+const struct sim_adapter *sim_adapter_find(const char *name);
 
 /* Create a board, powered off until sim_connect(). */
 int sim_new(struct sim **out, const struct sim_config *cfg, char *err,

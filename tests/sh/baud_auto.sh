@@ -88,3 +88,66 @@ check "mid-write: every image verified" \
 check "mid-write: the lower rate is remembered" \
     grep -q "\"$URL\":{\"baud\":\(2000000\|1500000\|921600\|460800\)}" "$LINKS"
 sim_stop
+
+# ---- no baud named anywhere: the port decides (docs/cli.md) ----
+# the same profile without its baud: line
+NOBAUD=$TMP/nobaud.yaml
+grep -v '^baud:' "$PROFILE" >"$NOBAUD"
+export XDG_CONFIG_HOME=$TMP/config-default
+mkdir -p "$XDG_CONFIG_HOME/espdeck"
+if ! sim_start --chip esp32 --listen rfc2217://127.0.0.1:0 --no-pacing \
+    --adapter cp2102n; then
+    notok "baud_auto: default rfc2217 espdeck sim did not start"
+    exit 1
+fi
+URL=rfc2217://127.0.0.1:$SIM_PORT
+"$ESPDECK" flash "$NOBAUD" --port "$URL" --batch --json \
+    >"$TMP/o6" 2>"$TMP/e6"
+check "default: rfc2217 flashes with no baud named" test $? -eq 0
+check "default: rfc2217 takes --baud auto (3 Mbaud in the JSON)" \
+    grep -q '"baud":3000000' "$TMP/o6"
+"$ESPDECK" flash "$NOBAUD" --port "$URL" --batch --force \
+    >"$TMP/o7" 2>"$TMP/e7"
+check "default: the batch chip line says the rate auto chose" \
+    grep -q '^Connected to target (.*, stub, 3000000 baud)$' "$TMP/o7"
+"$ESPDECK" flash "$NOBAUD" --port "$URL" --batch --force --baud 460800 \
+    --json >"$TMP/o8" 2>"$TMP/e8"
+check "default: --baud N wins" grep -q '"baud":460800' "$TMP/o8"
+"$ESPDECK" flash "$PROFILE" --port "$URL" --batch --force --json \
+    >"$TMP/o9" 2>"$TMP/e9"
+check "default: the profile's baud wins" grep -q '"baud":921600' "$TMP/o9"
+printf 'baud: 230400\n' >"$XDG_CONFIG_HOME/espdeck/config.yaml"
+"$ESPDECK" flash "$NOBAUD" --port "$URL" --batch --force --json \
+    >"$TMP/o10" 2>"$TMP/e10"
+check "default: config.yaml's baud wins where the profile names none" \
+    grep -q '"baud":230400' "$TMP/o10"
+"$ESPDECK" flash "$PROFILE" --port "$URL" --batch --force --json \
+    >"$TMP/o11" 2>"$TMP/e11"
+check "default: ... but not over the profile's" \
+    grep -q '"baud":921600' "$TMP/o11"
+rm -f "$XDG_CONFIG_HOME/espdeck/config.yaml"
+sim_stop
+
+if ! sim_start --chip esp32 --listen socket://127.0.0.1:0 --no-pacing \
+    --adapter cp2102n; then
+    notok "baud_auto: default socket espdeck sim did not start"
+    exit 1
+fi
+URL=socket://127.0.0.1:$SIM_PORT
+"$ESPDECK" flash "$NOBAUD" --port "$URL" --batch --json -v \
+    >"$TMP/o12" 2>"$TMP/e12"
+check "default: socket:// flashes with no baud named" test $? -eq 0
+check "default: socket:// keeps 921600" grep -q '"baud":921600' "$TMP/o12"
+check "default: socket:// climbs no ladder" \
+    test "$(grep -c -- '--baud auto' "$TMP/e12")" -eq 0
+sim_stop
+
+# in-process: a sim: board behind a simulated USB adapter is a USB port
+"$ESPDECK" write-flash --port 'sim:esp32?pacing=0&adapter=ch340' --json \
+    0x10000 "$FW/Hello-world/ESP32/hello_world.bin" >"$TMP/o13" 2>"$TMP/e13"
+check "default: a USB sim: port (CH340) takes auto: 2 Mbaud" \
+    grep -q '"baud":2000000' "$TMP/o13"
+"$ESPDECK" write-flash --port 'sim:esp32?pacing=0' --json \
+    0x10000 "$FW/Hello-world/ESP32/hello_world.bin" >"$TMP/o14" 2>"$TMP/e14"
+check "default: a plain sim: UART keeps 921600" \
+    grep -q '"baud":921600' "$TMP/o14"

@@ -53,7 +53,7 @@ rc=$?
 check "flash: exits 0" test "$rc" -eq 0
 [ "$rc" -eq 0 ] || cat "$TMP/err1" >&2
 check "flash: Connected to target line" \
-    grep -qE '^Connected to target \(ESP32-D0WDQ6-V3 \(revision v3\.0\), MAC ([0-9a-f]{2}:){5}[0-9a-f]{2}, stub\)$' "$TMP/out1"
+    grep -qE '^Connected to target \(ESP32-D0WDQ6-V3 \(revision v3\.0\), MAC ([0-9a-f]{2}:){5}[0-9a-f]{2}, stub, 921600 baud\)$' "$TMP/out1"
 for line in 'Loading bootloader...' 'Loading partition-table...' \
     'Loading factory...' 'Erasing flash (this may take a while)...' \
     'Start programming' 'Progress: 50 %' 'Progress: 100 %' \

@@ -55,7 +55,7 @@ check "after cancel: the bootloader is unchanged" \
 rc=$?
 check "--no-stub: exits 0" test "$rc" -eq 0
 check "--no-stub: connected to the ROM loader" \
-    grep -q '^Connected to target (ESP32-D0WDQ6-V3 (revision v3.0), MAC .*, ROM loader)$' "$TMP/outr"
+    grep -q '^Connected to target (ESP32-D0WDQ6-V3 (revision v3.0), MAC .*, ROM loader, [0-9]* baud)$' "$TMP/outr"
 check "--no-stub: says it flashes through the ROM" grep -q 'ROM loader' "$TMP/errr"
 
 # ---- a stub that never says OHAI (a RAM app posing as the stub) ----
@@ -83,7 +83,7 @@ EOF
     check "stub without OHAI: says the stub did not start" \
         grep -q 'the flasher stub did not start' "$TMP/errs"
     check "stub without OHAI: flashed through the ROM loader" \
-        grep -q ', ROM loader)$' "$TMP/outs"
+        grep -q ', ROM loader, [0-9]* baud)$' "$TMP/outs"
 else
     skip "stub without OHAI: needs RAM_APP/ESP32/app.bin and python3"
 fi

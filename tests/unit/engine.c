@@ -145,9 +145,10 @@ static void collect(struct result *res, const struct engine_event *ev)
     }
 }
 
-/* Run to EV_FINISHED (bounded); the engine is returned for engine_job(). */
-static int run(struct engine_job *job, const struct engine_hooks *h,
-               struct result *res, struct engine **keep)
+/* Run to EV_FINISHED (bounded); the engine is returned for engine_job().
+ * The job's baud as it is: ENGINE_BAUD_DEFAULT is decided by the port. */
+static int run_job(struct engine_job *job, const struct engine_hooks *h,
+                   struct result *res, struct engine **keep)
 {
     struct engine *e;
     char err[256];
@@ -178,6 +179,20 @@ static int run(struct engine_job *job, const struct engine_hooks *h,
     else
         engine_free(e);
     return res->finished ? 0 : -1;
+}
+
+/*
+ * run_job() at the rate these tests were written for: the old default,
+ * 921600, where the job asks for nothing.  rfc2217://, their usual rig,
+ * defaults to --baud auto now, which has its own tests (engine__default_*
+ * here, tests/sh/baud_auto.sh).
+ */
+static int run(struct engine_job *job, const struct engine_hooks *h,
+               struct result *res, struct engine **keep)
+{
+    if (job->baud == ENGINE_BAUD_DEFAULT)
+        job->baud = ENGINE_BAUD_FIXED;
+    return run_job(job, h, res, keep);
 }
 
 /* ---- firmware ---- */
@@ -1411,4 +1426,111 @@ void test_engine__resume_after_cut_rfc2217(void)
 {
     fault_case("rfc2217://127.0.0.1:0", FAULT_CUT, 3,
                "the link to the board closed");
+}
+
+/* ---- the baud when the job asks for none (ENGINE_BAUD_DEFAULT) ---- */
+
+/* Flash the ESP32 hello-world set through url with the job's default
+ * baud; links.json in the test's own folder. */
+static void default_baud_run(const char *url, struct result *res)
+{
+    struct engine_job job;
+
+    setenv("XDG_STATE_HOME", t_tmpdir(), 1);
+    if (!hello_job(&job, 0, url))
+        T_SKIP("shared firmware folder absent (set ESPDECK_SHARED)");
+    T_EQ_INT((int)job.baud, (int)ENGINE_BAUD_DEFAULT);
+    T_EQ_INT(run_job(&job, NULL, res, NULL), 0);
+    if (res->status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s: %s\n%s", url, res->message,
+               res->log);
+    T_ASSERT(res->got_chip);
+}
+
+/* rfc2217:// climbs the --baud auto ladder by default (the board has no
+ * adapter limit, so the top rung holds); 921600 was the old default. */
+void test_engine__default_is_auto_on_rfc2217(void)
+{
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start(&r, "esp32"), 0);
+    default_baud_run(r.url, &res);
+    rig_free(&r);
+    T_EQ_INT((int)res.chip.baud, 3000000);
+    T_ASSERT(strstr(res.log, "--baud auto: 3000000 baud holds"));
+}
+
+/* An rfc2217:// board behind a 1 Mbaud adapter: the default ladder steps
+ * down to the rate that holds. */
+void test_engine__default_auto_steps_down_on_rfc2217(void)
+{
+    struct sim_config cfg;
+    struct result res;
+    struct rig r;
+    char err[256];
+
+    memset(&r, 0, sizeof r);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.chip = "esp32";
+    cfg.no_pacing = true;
+    cfg.max_baud = 1000000; /* a CP2102 */
+    T_EQ_INT(sim_new(&r.sim, &cfg, err, sizeof err), 0);
+    r.listen = "rfc2217://127.0.0.1:0";
+    T_EQ_INT(rig_serve(&r), 0);
+    default_baud_run(r.url, &res);
+    rig_free(&r);
+    T_EQ_INT((int)res.chip.baud, 921600);
+    T_ASSERT(strstr(res.log, "3000000 baud does not hold"));
+}
+
+/* socket:// keeps the fixed default: no reset lines, so a rate that does
+ * not hold would leave the stub out of reach. */
+void test_engine__default_is_fixed_on_socket(void)
+{
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start_on(&r, "esp32", "socket://127.0.0.1:0"), 0);
+    default_baud_run(r.url, &res);
+    rig_free(&r);
+    T_EQ_INT((int)res.chip.baud, (int)ENGINE_BAUD_FIXED);
+    T_ASSERT(!strstr(res.log, "--baud auto"));
+}
+
+/* A sim: board behind a simulated USB adapter is a USB port to the host
+ * (the adapter's VID:PID): auto; without an adapter a plain UART: 921600. */
+void test_engine__default_follows_the_sim_adapter(void)
+{
+    struct result res;
+
+    default_baud_run("sim:esp32?pacing=0&adapter=cp2102n", &res);
+    T_EQ_INT((int)res.chip.baud, 3000000);
+    T_ASSERT(strstr(res.log, "--baud auto: 3000000 baud holds on "
+                             "usb:10c4:ea60:"));
+    default_baud_run("sim:esp32?pacing=0", &res);
+    T_EQ_INT((int)res.chip.baud, (int)ENGINE_BAUD_FIXED);
+    T_ASSERT(!strstr(res.log, "--baud auto"));
+}
+
+/* A baud the job names (--baud N, a profile's, config.yaml's) wins over
+ * the port's default. */
+void test_engine__named_baud_wins_over_the_default(void)
+{
+    struct engine_job job;
+    struct result res;
+    struct rig r;
+
+    setenv("XDG_STATE_HOME", t_tmpdir(), 1);
+    T_EQ_INT(rig_start(&r, "esp32"), 0);
+    if (!hello_job(&job, 0, r.url)) {
+        rig_free(&r);
+        T_SKIP("shared firmware folder absent (set ESPDECK_SHARED)");
+    }
+    job.baud = 460800;
+    T_EQ_INT(run_job(&job, NULL, &res, NULL), 0);
+    rig_free(&r);
+    T_EQ_INT(res.status, ED_OK);
+    T_EQ_INT((int)res.chip.baud, 460800);
+    T_ASSERT(!strstr(res.log, "--baud auto"));
 }

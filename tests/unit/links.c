@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "links.h"
+#include "port.h"
 #include "test.h"
 
 static void state_here(void)
@@ -95,4 +96,31 @@ void test_links__boards_side_by_side_lose_nothing(void)
             T_EQ_INT(links_port_get(key, &got), ED_OK);
             T_EQ_INT(got.baud, t * 1000 + i);
         }
+}
+
+/* Which ports take --baud auto when nothing names a baud. */
+void test_links__auto_by_default(void)
+{
+    struct port p;
+
+    memset(&p, 0, sizeof p);
+    p.kind = PORT_SERIAL; /* /dev/ttyS0: not USB */
+    T_ASSERT(!links_auto_by_default(&p));
+    p.usb = true;         /* /dev/ttyUSB0, a CP2102N */
+    p.usb_vid = 0x10C4;
+    p.usb_pid = 0xEA60;
+    T_ASSERT(links_auto_by_default(&p));
+    p.usb_vid = 0x303A;   /* USB-Serial/JTAG: auto, which keeps the baud */
+    p.usb_pid = 0x1001;
+    p.usb_jtag = true;
+    T_ASSERT(links_auto_by_default(&p));
+    memset(&p, 0, sizeof p);
+    p.kind = PORT_RFC2217;
+    T_ASSERT(links_auto_by_default(&p));
+    p.kind = PORT_SOCKET;
+    T_ASSERT(!links_auto_by_default(&p));
+    p.kind = PORT_SIM;    /* no adapter */
+    T_ASSERT(!links_auto_by_default(&p));
+    p.usb = true;         /* adapter=cp2102n */
+    T_ASSERT(links_auto_by_default(&p));
 }
