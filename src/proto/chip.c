@@ -248,8 +248,8 @@ uint32_t chip_flash_size_from_id(uint32_t jedec_id)
 /*
  * USB-serial adapters on ESP boards and their maximum baud (datasheets,
  * cited in docs/simulator.md): CP2102/CP2109 1 Mbps (the ladder's
- * 921600); CP2102N 3 Mbps; CP2104 2 Mbps; CH340 2 Mbps; CH343 and CH9102
- * (WCH's third generation) 6 Mbps; FT232R 3 Mbaud.  The CP2102 and the
+ * 921600); CP2102N 3 Mbps; CP2104 2 Mbps; CH340 2 Mbps; CH343 6 Mbps;
+ * CH9102 4 Mbps; FT232R 3 Mbaud.  The CP2102 and the
  * CP2102N share 10C4:EA60: the table keeps the CP2102N's 3 Mbps, and
  * --baud auto checks each rate and steps down on a CP2102.  Espressif's
  * USB-Serial/JTAG has no UART in between: its "baud" is ignored.
@@ -259,7 +259,7 @@ static const struct chip_adapter adapters[] = {
     {0x10C4, 0xEA70, "CP2105", 2000000},
     {0x1A86, 0x7523, "CH340", 2000000},
     {0x1A86, 0x55D3, "CH343", 6000000},
-    {0x1A86, 0x55D4, "CH9102", 6000000},
+    {0x1A86, 0x55D4, "CH9102", 4000000},
     {0x0403, 0x6001, "FT232R", 3000000},
     {0x0403, 0x6010, "FT2232H", 12000000},
     {0x303A, 0x1001, "USB-Serial/JTAG", 0},

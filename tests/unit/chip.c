@@ -95,3 +95,15 @@ void test_chip__flash_size_from_id(void)
     T_EQ_INT(chip_flash_size_from_id(0xFFFFFF), 0);
     T_EQ_INT(chip_flash_size_from_id(0), 0);
 }
+
+/* The host's adapter table follows the datasheets (docs/simulator.md):
+ * the CH9102 makes 4 Mbaud, not the CH343's 6. */
+void test_chip__adapter_maxima(void)
+{
+    T_EQ_INT((int)chip_link_max_baud(0x1A86, 0x55D4), 4000000);  /* CH9102 */
+    T_EQ_INT((int)chip_link_max_baud(0x1A86, 0x55D3), 5000000);  /* CH343:
+                                              6 M, the chip's UART caps */
+    T_EQ_INT((int)chip_link_max_baud(0x1A86, 0x7523), 2000000);  /* CH340 */
+    T_EQ_INT((int)chip_link_max_baud(0x0403, 0x6001), 3000000);  /* FT232R */
+    T_EQ_INT((int)chip_link_max_baud(0x10C4, 0xEA60), 3000000);  /* CP210x */
+}

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "err.h"
 #include "sim/sim.h"
 #include "sim/sim_chip.h"
 #include "slip.h"
@@ -1197,4 +1198,25 @@ void test_sim__deflate_bounded_by_begin(void)
     sim_free(s);
     free(zeros);
     free(z);
+}
+
+/* The simulator's adapters: datasheet maxima and the VID:PID each
+ * reports (docs/simulator.md); the option sets both. */
+void test_sim__adapter_table(void)
+{
+    struct sim_config cfg;
+    char err[256];
+
+    T_EQ_INT((int)sim_adapter_find("ch9102")->max_baud, 4000000);
+    T_EQ_INT((int)sim_adapter_find("CH343")->max_baud, 6000000);
+    T_EQ_INT((int)sim_adapter_find("cp2102")->max_baud, 1000000);
+    T_ASSERT(!sim_adapter_find("pl2303"));
+    memset(&cfg, 0, sizeof cfg);
+    T_EQ_INT(sim_config_option(&cfg, "adapter", "ch340", err, sizeof err),
+             ED_OK);
+    T_EQ_INT((int)cfg.max_baud, 2000000);
+    T_EQ_INT(cfg.usb_vid, 0x1A86);
+    T_EQ_INT(cfg.usb_pid, 0x7523);
+    T_EQ_INT(sim_config_option(&cfg, "adapter", "pl2303", err, sizeof err),
+             ED_ERR_ARG);
 }
