@@ -297,11 +297,8 @@ static void finish(struct engine *e, int status, enum engine_state stage,
     struct engine_event ev;
     va_list ap;
 
-    if (status != ED_OK)
-        after_failure(e);
-    set_state(e, status == ED_OK ? STATE_DONE
-                 : status == ED_ERR_CANCELLED ? STATE_CANCELLED
-                                              : STATE_FAILED);
+    /* the sentence first: it may quote loader_errmsg(), which the reset
+     * below overwrites */
     memset(&ev, 0, sizeof ev);
     ev.kind = EV_FINISHED;
     ev.u.finished.status = status;
@@ -309,6 +306,11 @@ static void finish(struct engine *e, int status, enum engine_state stage,
     va_start(ap, fmt);
     vsnprintf(ev.u.finished.message, sizeof ev.u.finished.message, fmt, ap);
     va_end(ap);
+    if (status != ED_OK)
+        after_failure(e);
+    set_state(e, status == ED_OK ? STATE_DONE
+                 : status == ED_ERR_CANCELLED ? STATE_CANCELLED
+                                              : STATE_FAILED);
     push(e, &ev);
 }
 
@@ -546,6 +548,9 @@ static void after_failure(struct engine *e)
         a != AFTER_NO_RESET_STUB) {
         log_msg(&e->log, ED_LOG_INFO, "resetting the board after the "
                 "failure (--after %s)", port_after_name(a));
+        /* also after a cancel: the reset is short, and it stops what the
+         * board was still doing (an erase, an MD5) */
+        loader_set_cancel(e->l, NULL, NULL);
         if (loader_after(e->l, AFTER_HARD_RESET) != ED_OK)
             log_msg(&e->log, ED_LOG_WARN, "reset after the failure: %s",
                     loader_errmsg(e->l));
@@ -2150,6 +2155,11 @@ static void run_erase(struct engine *e)
         log_msg(&e->log, ED_LOG_INFO, "erasing 0x%x..0x%x", j->erase_offset,
                 j->erase_offset + j->erase_size);
         rc = loader_erase_region(e->l, j->erase_offset, j->erase_size);
+    }
+    if (rc == ED_ERR_CANCELLED) {
+        finish(e, rc, STATE_FLASHING, "cancelled while erasing: the flash "
+               "is partly erased; run the erase again to finish");
+        return;
     }
     if (rc) {
         finish(e, rc, STATE_FLASHING, "erase failed: %s",

@@ -124,13 +124,30 @@ void port_close(struct port *p)
 
 int port_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms)
 {
+    int64_t deadline;
+
     if (!p || (!buf && cap))
         return ED_ERR_ARG;
     if (cap == 0)
         return 0;
     if (timeout_ms < 0)
         timeout_ms = 0;
-    return p->ops->read(p, buf, cap, timeout_ms);
+    if (!p->cancel || timeout_ms <= PORT_CANCEL_SLICE_MS)
+        return p->ops->read(p, buf, cap, timeout_ms);
+    /* every wait is interruptible: a long one (a whole-chip erase, the
+     * MD5 of megabytes) in slices, the cancel hook between them */
+    deadline = clock_ms() + timeout_ms;
+    for (;;) {
+        int left = clock_remaining_ms(deadline), n;
+
+        if (p->cancel(p->cancel_ctx))
+            return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_CANCELLED,
+                             "cancelled while waiting for the board");
+        n = p->ops->read(p, buf, cap, left < PORT_CANCEL_SLICE_MS
+                                          ? left : PORT_CANCEL_SLICE_MS);
+        if (n != 0 || left <= PORT_CANCEL_SLICE_MS)
+            return n;
+    }
 }
 
 int port_write(struct port *p, const uint8_t *buf, size_t len, int timeout_ms)

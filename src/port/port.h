@@ -90,10 +90,12 @@ int port_open(struct port **out, const char *url, uint32_t baud,
               const struct log_sink *log, char *err, size_t errlen);
 void port_close(struct port *p); /* NULL is fine */
 /*
- * Make the port's own waits (W steps of a reset sequence) interruptible:
- * fn(ctx) is polled every few ms and a true return ends the wait with
- * ED_ERR_CANCELLED.  fn NULL removes it.
+ * Make the port's waits interruptible: the W steps of a reset sequence
+ * (fn(ctx) polled every few ms) and every port_read() longer than
+ * PORT_CANCEL_SLICE_MS (read in slices, fn polled between them); a true
+ * return ends the wait with ED_ERR_CANCELLED.  fn NULL removes it.
  */
+#define PORT_CANCEL_SLICE_MS 50
 void port_set_cancel(struct port *p, port_cancel_fn fn, void *ctx);
 
 int port_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms);

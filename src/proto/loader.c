@@ -450,6 +450,8 @@ int loader_connect(struct loader *l, enum port_before before,
                              seq ? port_reset_seq_name(seq) : "no reset");
                 return after_sync(l, stub_seen);
             }
+            if (rc == ED_ERR_CANCELLED)
+                return connect_cancelled(l);
             if (rc != ED_ERR_TIMEOUT && rc != ED_ERR_PROTO &&
                 rc != ED_ERR_DEVICE && rc != ED_ERR_UNSUPPORTED)
                 return ed_seterr(l->errmsg, sizeof l->errmsg, rc,

@@ -37,4 +37,47 @@ cancel_after "during a reset sequence's wait" 0.7 \
     --before 'D0|R1|W0.1|D1|R0|W5|D0'
 cancel_after "erase during sync attempts" 1 \
     erase --port "socket://127.0.0.1:$SILENT_PORT"
+
+# Every wait is interruptible, not only while connecting: a whole-chip
+# erase (~45 s on a paced 16 MB board) and a large erase_region, cut by
+# SIGINT 0.3 s after they start, end with exit 6 and the cancel sentence;
+# then the same board (a simulator that lives on) erases again.  Only
+# "it ended, exit 6" is checked; `timeout 30` is a hang guard.
+if sim_start --chip esp32 --flash-size 16MB --listen rfc2217://127.0.0.1:0; then
+    # cancel_wait NAME ARGS...: SIGINT 0.3 s after "Erasing" appears
+    cancel_wait() {
+        local name=$1; shift
+        : > "$TMP/out"
+        timeout 30 "$ESPDECK" "$@" --port "rfc2217://127.0.0.1:$SIM_PORT" \
+            >"$TMP/out" 2>"$TMP/err" &
+        local pid=$! i
+        for i in $(seq 1 300); do
+            grep -q '^Erasing' "$TMP/out" && break
+            sleep 0.1
+        done
+        sleep 0.3
+        kill -INT $pid
+        wait $pid
+        local rc=$?
+        if [ $rc -eq 6 ] &&
+            grep -q '^espdeck: cancelled while erasing' "$TMP/err"; then
+            ok "cli cancel $name: it ends, exit 6"
+        else
+            notok "cli cancel $name: rc $rc: $(cat "$TMP/out" "$TMP/err")"
+        fi
+    }
+    cancel_wait "during a whole-chip erase" erase
+    timeout 60 "$ESPDECK" erase 0x10000 4K --port "rfc2217://127.0.0.1:$SIM_PORT" \
+        >"$TMP/out" 2>"$TMP/err"
+    check "cli cancel: the board erases again after a cancelled chip erase" \
+        test $? -eq 0
+    cancel_wait "during a 12 MiB erase_region" erase_region 0x400000 12M
+    timeout 60 "$ESPDECK" read-flash 0 4K "$TMP/rf.bin" \
+        --port "rfc2217://127.0.0.1:$SIM_PORT" >"$TMP/out" 2>"$TMP/err"
+    check "cli cancel: the board reads again after a cancelled erase_region" \
+        test $? -eq 0
+    sim_stop
+else
+    notok "cli cancel: a 16 MB simulator: $(cat "$TMP/sim.err")"
+fi
 exit 0
