@@ -49,8 +49,12 @@ static void sim_usage(FILE *f)
             "  --adapter NAME        USB-serial adapter (cp2102, cp2102n, "
             "cp2104, ch340, ch343,\n"
             "                        ch9102, ft232r): garbles above its "
-            "maximum baud\n"
+            "maximum baud;\n"
+            "                        usb-serial-jtag: the chip's own USB "
+            "(S3, C3, C6, H2, C5, P4)\n"
             "  --max-baud N          the same with a maximum of N baud\n"
+            "  --usb-rate B          USB-Serial/JTAG bytes per second "
+            "(default 1216000)\n"
             "  --fault SPEC          a faulty line: h2b:flip=1e-4,b2h:drop="
             "1e-5,\n"
             "                        stall=5s@200000,cut@300000,seed=7 "
@@ -144,6 +148,7 @@ int cmd_sim(int argc, char **argv)
                    (v = batch_opt(argc, argv, &i, "--fault", &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--adapter", &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--max-baud", &missing)) ||
+                   (v = batch_opt(argc, argv, &i, "--usb-rate", &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--units", &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--arrive", &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--leave", &missing)) ||

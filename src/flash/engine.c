@@ -769,7 +769,12 @@ static int baud_auto(struct engine *e, char *msg, size_t msglen)
     int rc = ED_OK;
 
     if (e->port->usb_jtag) {
-        log_msg(&e->log, ED_LOG_INFO, "USB-Serial/JTAG: no baud to pick");
+        /* no UART between host and chip: USB full speed and the stub
+         * draining 64-byte packets set the pace (docs/simulator.md) */
+        log_msg(&e->log, ED_LOG_INFO, "USB-Serial/JTAG: no baud to pick "
+                "(the link runs at USB speed whatever the baud): --baud "
+                "auto keeps %u", loader_baud(e->l));
+        e->chip.baud = loader_baud(e->l);
         return ED_OK;
     }
     adapter_id(e->port, id, sizeof id);

@@ -245,6 +245,7 @@ int port_sim_open(struct port **out, const char *spec, uint32_t baud,
     sp->base.usb = cfg.usb_vid != 0;
     sp->base.usb_vid = cfg.usb_vid;
     sp->base.usb_pid = cfg.usb_pid;
+    sp->base.usb_jtag = cfg.usb_jtag;
     snprintf(sp->base.description, sizeof sp->base.description,
              "simulated %s (espdeck)", sim_chip_find(cfg.chip)->display);
     sp->base.dtr = sp->base.rts = 0;

@@ -122,6 +122,15 @@ static int64_t byte_due(int64_t t0, size_t i, uint32_t baud)
     return t0 + (int64_t)(((uint64_t)(i + 1) * 10000000u + baud - 1) / baud);
 }
 
+/* The rate bytes move at, as a baud (10 bits a byte): the UART's, or on
+ * USB-Serial/JTAG the USB link's throughput, whatever baud was set. */
+static uint32_t line_baud(const struct sim *s, uint32_t uart_baud)
+{
+    if (!s->cfg.usb_jtag)
+        return uart_baud;
+    return (s->cfg.usb_rate ? s->cfg.usb_rate : SIM_USJ_BYTES_PER_S) * 10;
+}
+
 /* ---- accessors (sim_internal.h) ---- */
 
 const struct sim_chip *sim_chip_of(const struct sim *s)
@@ -182,6 +191,8 @@ static bool baud_bad(const struct sim *s)
 {
     uint32_t h = s->host_baud, c = s->baud;
 
+    if (s->cfg.usb_jtag)
+        return false; /* no UART between host and chip: rates are moot */
     /* the adapter cannot make (or follow) a rate above its maximum */
     if (s->cfg.max_baud &&
         (h > s->cfg.max_baud ||
@@ -208,7 +219,7 @@ void sim_uart_emit(struct sim *s, const void *data, size_t len,
     }
     for (size_t i = 0; i < len; i++) {
         if (!s->cfg.no_pacing)
-            t = byte_due(t0, i, s->baud);
+            t = byte_due(t0, i, line_baud(s, s->baud));
         line_push(s, &s->tx, SIM_FAULT_B2H, bad ? garble(p[i]) : p[i], &t);
     }
     if (!s->cfg.no_pacing)
@@ -443,7 +454,9 @@ static void apply_pins(struct sim *s, bool en, int64_t now)
  * strap when the transport has no modem lines). */
 static void leave_reset(struct sim *s, int64_t at)
 {
-    bool io0_low = s->has_lines ? (s->dtr && !s->rts) : s->strap_low;
+    bool io0_low = !s->has_lines    ? s->strap_low
+                   : s->cfg.usb_jtag ? s->usj_boot_dl
+                                     : (s->dtr && !s->rts);
 
     s->boot_at = -1;
     s->boot_hold = false;
@@ -454,11 +467,43 @@ static void leave_reset(struct sim *s, int64_t at)
 
 static void advance(struct sim *s, int64_t now);
 
+/*
+ * USB-Serial/JTAG has no auto-reset circuit: the controller reads the
+ * CDC-ACM lines itself.  DTR without RTS sets a download flag, neither
+ * line clears it, RTS without DTR holds the chip in reset (latching the
+ * flag: set = download mode at the release, else the straps, i.e. flash
+ * boot), both change nothing.  That is why esptool's USB-JTAG sequence
+ * goes from (DTR 1, RTS 0) to reset through (1, 1), not (0, 0), and why
+ * the classic sequence lands in flash boot there (docs/simulator.md).
+ */
+static void usj_set_lines(struct sim *s, bool dtr, bool rts, int64_t now)
+{
+    if (dtr && !rts)
+        s->usj_dl = true;
+    else if (!dtr && !rts)
+        s->usj_dl = false;
+    if (rts && !dtr) {
+        if (s->en)
+            s->usj_boot_dl = s->usj_dl;
+        apply_pins(s, false, now);
+        return;
+    }
+    if (!s->en) {
+        apply_pins(s, true, now);
+        if (s->boot_at >= 0)
+            s->boot_at = now; /* an internal reset: no RC on EN */
+    }
+}
+
 void sim_set_lines(struct sim *s, bool dtr, bool rts, int64_t now_us)
 {
     advance(s, now_us);
     s->dtr = dtr;
     s->rts = rts;
+    if (s->cfg.usb_jtag) {
+        usj_set_lines(s, dtr, rts, now_us);
+        return;
+    }
     /* Two-transistor bridge: EN low only with RTS asserted and DTR not;
      * IO0 low only with DTR asserted and RTS not (sampled at boot). */
     apply_pins(s, !(rts && !dtr), now_us);
@@ -610,7 +655,7 @@ static void advance(struct sim *s, int64_t now)
         watchdog_fires(s, s->wdt_at);
 
     if (s->boot_at >= 0 && s->boot_at <= now) {
-        if (s->has_lines && s->dtr && s->rts &&
+        if (s->has_lines && !s->cfg.usb_jtag && s->dtr && s->rts &&
             s->boot_at < s->en_rise + EN_HOLD_MAX_US) {
             s->boot_hold = true;
             s->boot_at = s->en_rise + EN_HOLD_MAX_US;
@@ -661,7 +706,7 @@ void sim_rx(struct sim *s, const uint8_t *buf, size_t len, int64_t now_us)
     advance(s, now_us);
     if (!len || s->state == SIM_OFF)
         return;
-    hb = s->host_baud ? s->host_baud : s->baud;
+    hb = line_baud(s, s->host_baud ? s->host_baud : s->baud);
     bad = baud_bad(s);
     t0 = now_us > s->rx_free_us ? now_us : s->rx_free_us;
     if (q_reserve(&s->rx, len * FAULT_GROWTH) != 0)
@@ -762,13 +807,14 @@ static int parse_rev(const char *v)
  * src/proto/chip.c.
  */
 static const struct sim_adapter adapters[] = {
-    {"cp2102", 0x10C4, 0xEA60, 1000000},
-    {"cp2102n", 0x10C4, 0xEA60, 3000000},
-    {"cp2104", 0x10C4, 0xEA60, 2000000},
-    {"ch340", 0x1A86, 0x7523, 2000000},
-    {"ch343", 0x1A86, 0x55D3, 6000000},
-    {"ch9102", 0x1A86, 0x55D4, 4000000},
-    {"ft232r", 0x0403, 0x6001, 3000000},
+    {"cp2102", 0x10C4, 0xEA60, 1000000, false},
+    {"cp2102n", 0x10C4, 0xEA60, 3000000, false},
+    {"cp2104", 0x10C4, 0xEA60, 2000000, false},
+    {"ch340", 0x1A86, 0x7523, 2000000, false},
+    {"ch343", 0x1A86, 0x55D3, 6000000, false},
+    {"ch9102", 0x1A86, 0x55D4, 4000000, false},
+    {"ft232r", 0x0403, 0x6001, 3000000, false},
+    {"usb-serial-jtag", 0x303A, 0x1001, 0, true},
 };
 
 const struct sim_adapter *sim_adapter_find(const char *name)
@@ -835,10 +881,23 @@ int sim_config_option(struct sim_config *cfg, const char *name,
             return ed_seterr(err, errlen, ED_ERR_ARG,
                              "adapter '%s' is not one the simulator knows "
                              "(cp2102, cp2102n, cp2104, ch340, ch343, "
-                             "ch9102, ft232r)", value);
+                             "ch9102, ft232r, usb-serial-jtag)", value);
         cfg->max_baud = a->max_baud;
         cfg->usb_vid = a->vid;
         cfg->usb_pid = a->pid;
+        cfg->usb_jtag = a->usb_jtag;
+        return ED_OK;
+    }
+    if (!strcmp(name, "usb-rate")) {
+        char *end;
+        unsigned long b = strtoul(value, &end, 10);
+
+        if (*end || !*value || b < 1000 || b > SIM_USJ_BYTES_PER_S)
+            return ed_seterr(err, errlen, ED_ERR_ARG,
+                             "usb-rate '%s' is not a USB-Serial/JTAG "
+                             "throughput in bytes per second (1000 to %u)",
+                             value, SIM_USJ_BYTES_PER_S);
+        cfg->usb_rate = (uint32_t)b;
         return ED_OK;
     }
     if (!strcmp(name, "max-baud")) {
@@ -915,6 +974,15 @@ int sim_new(struct sim **out, const struct sim_config *cfg, char *err,
                        "unknown chip \"%s\" for the simulator: use esp32, "
                        "esp32s2, esp32s3, esp32c2, esp32c3, esp32c6, "
                        "esp32h2, esp32c5 or esp32p4", cfg->chip);
+        goto fail;
+    }
+    if (cfg->usb_jtag && (!strcmp(s->chip->name, "esp32") ||
+                          !strcmp(s->chip->name, "esp32s2") ||
+                          !strcmp(s->chip->name, "esp32c2"))) {
+        rc = ed_seterr(err, errlen, ED_ERR_ARG,
+                       "the %s has no USB-Serial/JTAG (the S3, C3, C6, "
+                       "H2, C5 and P4 have): use a USB-serial adapter",
+                       s->chip->display);
         goto fail;
     }
     s->chip_own = *s->chip;

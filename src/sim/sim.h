@@ -50,6 +50,12 @@ struct sim_config {
     /* ... and the USB VID:PID it reports ("adapter"; 0:0 = none): an
      * in-process sim: port is then a USB port to the host */
     uint16_t usb_vid, usb_pid;
+    /* "adapter=usb-serial-jtag": no UART at all but the chip's own
+     * USB-Serial/JTAG (S3, C3, C6, H2, C5, P4): any baud works and none
+     * changes the line, whose bytes move at SIM_USJ_BYTES_PER_S; DTR/RTS
+     * drive its reset logic instead of the two-transistor circuit */
+    bool usb_jtag;
+    uint32_t usb_rate;       /* "usb-rate": its bytes/s; 0 = the bound */
     struct sim_fault_spec fault; /* a faulty line ("fault", sim_fault.h) */
     /* A fixture of units (docs/simulator.md): units come and go, each with
      * its own MAC (counting up from mac) and blank flash.  Options
@@ -99,8 +105,18 @@ int sim_config_option(struct sim_config *cfg, const char *name,
 struct sim_adapter {
     const char *name;        /* "cp2102n" */
     uint16_t vid, pid;       /* what it reports on USB */
-    uint32_t max_baud;       /* its datasheet's maximum */
+    uint32_t max_baud;       /* its datasheet's maximum (0: no UART) */
+    bool usb_jtag;           /* Espressif's USB-Serial/JTAG */
 };
+
+/*
+ * The USB-Serial/JTAG line's throughput in bytes per second, each way:
+ * USB 2.0 full speed moves at most 19 bulk packets of 64 bytes in a 1 ms
+ * frame (USB 2.0 5.8.4), and the controller's endpoints are 64 bytes.
+ * An upper bound: real links are slower, bound by how fast the ROM or
+ * stub drains the 64-byte FIFO (docs/simulator.md has the sources).
+ */
+#define SIM_USJ_BYTES_PER_S 1216000u
 
 /* The adapter by name (case-insensitive), NULL when unknown. */
 const struct sim_adapter *sim_adapter_find(const char *name);

@@ -104,6 +104,9 @@ struct sim {
     bool dtr, rts;
     bool en;                   /* EN pin released (high) */
     bool strap_low;            /* no modem lines: IO0 held low at boot */
+    bool usj_dl;               /* USB-Serial/JTAG: download flag (DTR
+                                  without RTS sets it, neither clears) */
+    bool usj_boot_dl;          /* ... as it was when RTS reset the chip */
     int64_t boot_at;           /* chip leaves reset then (EN RC), or -1 */
     int64_t en_rise;           /* when EN was last released */
     bool boot_hold;            /* both lines asserted: sample at next change */

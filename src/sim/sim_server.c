@@ -1080,7 +1080,7 @@ int sim_server_parse_spec(char *buf, struct sim_config *cfg, char *err,
                 return ed_seterr(err, errlen, ED_ERR_ARG,
                                  "sim: unknown option '%s' (flash, pacing, "
                                  "boot, flash-file, mac, trace, chip-rev, "
-                                 "xtal, flash-id, adapter, max-baud, "
+                                 "xtal, flash-id, adapter, max-baud, usb-rate, "
                                  "fault, units, arrive, "
                                  "leave, stay, faults, cycle, hotplug)", kv);
             if (rc != ED_OK)

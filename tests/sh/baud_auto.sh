@@ -151,3 +151,35 @@ check "default: a USB sim: port (CH340) takes auto: 2 Mbaud" \
     0x10000 "$FW/Hello-world/ESP32/hello_world.bin" >"$TMP/o14" 2>"$TMP/e14"
 check "default: a plain sim: UART keeps 921600" \
     grep -q '"baud":921600' "$TMP/o14"
+
+# ---- USB-Serial/JTAG: no baud to pick (docs/simulator.md) ----
+C3=$FW/Hello-world/ESP32_C3/hello_world.bin
+"$ESPDECK" write-flash --port 'sim:esp32c3?pacing=0&adapter=usb-serial-jtag' \
+    --json 0x10000 "$C3" >"$TMP/o15" 2>"$TMP/e15"
+check "usb-jtag: a USB-Serial/JTAG sim: port flashes with no baud named" \
+    test $? -eq 0
+check "usb-jtag: the JSON chip event says usb_jtag" \
+    grep -q '"baud":115200,"usb_jtag":true' "$TMP/o15"
+"$ESPDECK" write-flash --port 'sim:esp32c3?pacing=0&adapter=usb-serial-jtag' \
+    -v 0x10000 "$C3" >"$TMP/o16" 2>"$TMP/e16"
+check "usb-jtag: reset by its own sequence" \
+    grep -q 'reset usb-jtag-serial' "$TMP/e16"
+check "usb-jtag: auto keeps the baud and says why" \
+    grep -q 'USB-Serial/JTAG: no baud to pick (the link runs at USB speed whatever the baud): --baud auto keeps 115200' "$TMP/e16"
+check "usb-jtag: the batch chip line names the link, not a baud" \
+    grep -q '^Connected to target (.*, stub, USB-Serial/JTAG)$' "$TMP/o16"
+# over RFC 2217 the host cannot tell: it asks for the USB-JTAG reset
+if ! sim_start --chip esp32s3 --listen rfc2217://127.0.0.1:0 --no-pacing \
+    --adapter usb-serial-jtag; then
+    notok "baud_auto: usb-serial-jtag espdeck sim did not start"
+    exit 1
+fi
+URL=rfc2217://127.0.0.1:$SIM_PORT
+"$ESPDECK" write-flash --port "$URL" --before usb-reset --json \
+    0x10000 "$FW/Hello-world/ESP32_S3/hello_world.bin" >"$TMP/o17" 2>"$TMP/e17"
+rc=$?
+check "usb-jtag: over rfc2217 with --before usb-reset exits 0" test $rc -eq 0
+[ $rc -eq 0 ] || tail -3 "$TMP/e17"
+check "usb-jtag: any rate holds there (the baud changes nothing)" \
+    grep -q '"baud":3000000' "$TMP/o17"
+sim_stop

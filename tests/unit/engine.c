@@ -1432,12 +1432,13 @@ void test_engine__resume_after_cut_rfc2217(void)
 
 /* Flash the ESP32 hello-world set through url with the job's default
  * baud; links.json in the test's own folder. */
-static void default_baud_run(const char *url, struct result *res)
+static void default_baud_run_chip(const char *url, size_t k,
+                                  struct result *res)
 {
     struct engine_job job;
 
     setenv("XDG_STATE_HOME", t_tmpdir(), 1);
-    if (!hello_job(&job, 0, url))
+    if (!hello_job(&job, k, url))
         T_SKIP("shared firmware folder absent (set ESPDECK_SHARED)");
     T_EQ_INT((int)job.baud, (int)ENGINE_BAUD_DEFAULT);
     T_EQ_INT(run_job(&job, NULL, res, NULL), 0);
@@ -1445,6 +1446,11 @@ static void default_baud_run(const char *url, struct result *res)
         t_fail(__FILE__, __LINE__, "%s: %s\n%s", url, res->message,
                res->log);
     T_ASSERT(res->got_chip);
+}
+
+static void default_baud_run(const char *url, struct result *res)
+{
+    default_baud_run_chip(url, 0, res);
 }
 
 /* rfc2217:// climbs the --baud auto ladder by default (the board has no
@@ -1533,4 +1539,22 @@ void test_engine__named_baud_wins_over_the_default(void)
     T_EQ_INT(res.status, ED_OK);
     T_EQ_INT((int)res.chip.baud, 460800);
     T_ASSERT(!strstr(res.log, "--baud auto"));
+}
+
+/* Espressif's USB-Serial/JTAG (303A:1001): auto is the default there and
+ * keeps the ROM's baud (no ladder, no CHANGE_BAUDRATE), and says so; the
+ * chip info says the link is USB-Serial/JTAG. */
+void test_engine__usb_jtag_keeps_the_baud(void)
+{
+    struct result res;
+
+    default_baud_run_chip("sim:esp32c3?pacing=0&adapter=usb-serial-jtag",
+                          4, &res);
+    T_EQ_INT(res.status, ED_OK);
+    T_ASSERT(res.chip.usb_jtag);
+    T_EQ_INT((int)res.chip.baud, 115200);
+    T_ASSERT(strstr(res.log, "USB-Serial/JTAG: no baud to pick"));
+    T_ASSERT(!strstr(res.log, "baud holds"));
+    T_ASSERT(!strstr(res.log, "does not hold"));
+    T_EQ_STR(res.chip.reset_used, "usb-jtag-serial");
 }

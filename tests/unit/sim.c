@@ -754,7 +754,7 @@ void test_sim__baud_mismatch_is_garbage(void)
     sim_connect(s, true, 0);
     classic_reset(s, 1000000);
     drain(s, r, 1200000);
-    T_CONTAINS(r->text, "waiting for download");
+    T_CONTAINS(r->text, "download\r\n");
     sim_set_host_baud(s, 460800, 1300000);
     send_cmd(s, 0x08, sync_data, sizeof sync_data, 0, 1300000);
     drain(s, r, 1300000);
@@ -1219,4 +1219,128 @@ void test_sim__adapter_table(void)
     T_EQ_INT(cfg.usb_pid, 0x7523);
     T_EQ_INT(sim_config_option(&cfg, "adapter", "pl2303", err, sizeof err),
              ED_ERR_ARG);
+    T_EQ_INT(sim_config_option(&cfg, "adapter", "usb-serial-jtag", err,
+                               sizeof err), ED_OK);
+    T_ASSERT(cfg.usb_jtag);
+    T_EQ_INT(cfg.usb_vid, 0x303A);
+    T_EQ_INT(cfg.usb_pid, 0x1001);
+    T_EQ_INT((int)cfg.max_baud, 0);
+    T_EQ_INT(sim_config_option(&cfg, "usb-rate", "300000", err, sizeof err),
+             ED_OK);
+    T_EQ_INT((int)cfg.usb_rate, 300000);
+    T_EQ_INT(sim_config_option(&cfg, "usb-rate", "2000000", err, sizeof err),
+             ED_ERR_ARG);
+}
+
+/* ---- USB-Serial/JTAG (adapter=usb-serial-jtag) ---- */
+
+static struct sim *mk_usj(const char *chip, bool pacing, char *err,
+                          size_t errlen)
+{
+    struct sim_config cfg;
+    struct sim *s = NULL;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.chip = chip;
+    cfg.no_pacing = !pacing;
+    if (sim_config_option(&cfg, "adapter", "usb-serial-jtag", err,
+                          errlen) != ED_OK)
+        return NULL;
+    if (sim_new(&s, &cfg, err, errlen) != ED_OK)
+        return NULL;
+    return s;
+}
+
+/* esptool's USBJTAGSerialReset: (0,0) 100 ms, DTR=1 100 ms, RTS=1, DTR=0,
+ * RTS=1, 100 ms, DTR=0 RTS=0 (src/port/port.c SEQ_USB_JTAG) */
+static void usj_reset(struct sim *s, int64_t t0)
+{
+    sim_set_lines(s, false, false, t0);
+    sim_set_lines(s, true, false, t0 + 100000);
+    sim_set_lines(s, true, true, t0 + 200000);
+    sim_set_lines(s, false, true, t0 + 200010);
+    sim_set_lines(s, false, false, t0 + 300010);
+}
+
+/* The controller's reset logic, not the two-transistor circuit: esptool's
+ * USB-JTAG sequence reaches download mode, the classic one boots the
+ * flash, an RTS pulse is a hard reset. */
+void test_sim__usb_jtag_reset_logic(void)
+{
+    char err[256];
+    struct sim *s = mk_usj("esp32c3", false, err, sizeof err);
+    struct rx *r = R();
+
+    if (!s)
+        t_fail(__FILE__, __LINE__, "%s", err);
+    sim_connect(s, true, 0);
+    drain(s, r, 0);
+    T_CONTAINS(r->text, "SPI_FAST_FLASH_BOOT"); /* power-up: flash */
+    usj_reset(s, 1000000);
+    drain(s, r, 1400000);
+    T_CONTAINS(r->text, "download\r\n");
+    send_cmd(s, 0x08, sync_data, sizeof sync_data, 0, 1500000);
+    drain(s, r, 1500000);
+    T_EQ_INT(r->nframes, 8);
+    /* the classic sequence passes (0,0) before its reset: flash boot */
+    classic_reset(s, 2000000);
+    drain(s, r, 2300000);
+    T_CONTAINS(r->text, "SPI_FAST_FLASH_BOOT");
+    T_ASSERT(!strstr(r->text, "download\r\n"));
+    /* hard reset after the USB-JTAG sequence: flash boot */
+    usj_reset(s, 3000000);
+    drain(s, r, 3400000);
+    T_CONTAINS(r->text, "download\r\n");
+    sim_set_lines(s, false, true, 4000000);
+    sim_set_lines(s, false, false, 4200000);
+    drain(s, r, 4300000);
+    T_CONTAINS(r->text, "SPI_FAST_FLASH_BOOT");
+    sim_free(s);
+}
+
+/* No UART on the line: bytes move at the USB link's throughput whatever
+ * the baud, and a host baud that differs from the chip's garbles
+ * nothing. */
+void test_sim__usb_jtag_line_ignores_the_baud(void)
+{
+    char err[256];
+    struct sim *s = mk_usj("esp32s3", true, err, sizeof err);
+    char buf[256];
+    struct rx *r = R();
+    uint8_t a[4];
+    size_t got = 0;
+    int64_t t;
+
+    if (!s)
+        t_fail(__FILE__, __LINE__, "%s", err);
+    sim_connect(s, false, 0); /* no lines: powers up in download mode */
+    /* the banner (> 80 bytes) is out within 100 us: at 115200 baud its
+     * first 10 bytes alone take 868 us */
+    for (t = 0; t <= 100; t++)
+        got += sim_tx(s, (uint8_t *)buf + got, sizeof buf - 1 - got, t);
+    buf[got] = '\0';
+    T_ASSERT(got > 80);
+    T_CONTAINS(buf, "download");
+    /* the host at 921600, the chip's UART at 115200: still answered */
+    sim_set_host_baud(s, 921600, 200);
+    put32(a, 0x40001000);
+    send_cmd(s, 0x0A, a, 4, 0, 1000);
+    drain(s, r, 100000);
+    T_EQ_INT(r->nframes, 1);
+    T_EQ_INT(r->frames[0][1], 0x0A);
+    sim_free(s);
+}
+
+void test_sim__usb_jtag_only_where_the_chip_has_one(void)
+{
+    char err[256];
+    struct sim *s = mk_usj("esp32", false, err, sizeof err);
+
+    T_ASSERT(!s);
+    T_CONTAINS(err, "has no USB-Serial/JTAG");
+    s = mk_usj("esp32c2", false, err, sizeof err);
+    T_ASSERT(!s);
+    s = mk_usj("esp32p4", false, err, sizeof err);
+    T_ASSERT(s);
+    sim_free(s);
 }
