@@ -117,7 +117,9 @@ static int cmd_show(int argc, char **argv)
     }
     if (load(&p, argv[0]) != EXIT_OK_)
         return EXIT_PROFILE;
-    if (profile_baud(p))
+    if (profile_baud(p) == ENGINE_BAUD_AUTO)
+        snprintf(baud, sizeof baud, "baud auto");
+    else if (profile_baud(p))
         snprintf(baud, sizeof baud, "%u baud", profile_baud(p));
     else
         snprintf(baud, sizeof baud, "the port's baud (auto on USB and "

@@ -1756,7 +1756,11 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
         scalar(c, v, "port", p->port, sizeof p->port) && !p->port[0])
         ERR(c, v, "'port' is empty; use auto, /dev/ttyUSB0, "
             "rfc2217://host:port or sim:CHIP");
-    if ((v = get(c, root, "baud")))
+    if ((v = get(c, root, "baud")) && v->type == YAML_SCALAR_NODE &&
+        !strcmp((const char *)v->data.scalar.value, "auto")) {
+        p->baud = ENGINE_BAUD_AUTO; /* the ladder, on any port */
+        p->baud_set = true;
+    } else if (v)
         if (parse_baud(c, v, "baud", &p->baud)) {
             char why[ED_ERRMSG_MAX];
 

@@ -615,3 +615,35 @@ void test_profile__import_names_the_elf(void)
     T_CONTAINS(text, "\nelf: \"hello_world.elf\"\n");
     free(text);
 }
+
+/* baud: auto asks for the --baud auto ladder on any port; no baud: is 0,
+ * the port's default (engine.h ENGINE_BAUD_DEFAULT stays in the job). */
+void test_profile__baud_auto_and_none(void)
+{
+    char path[600], err[ED_ERRMSG_MAX];
+    struct profile *p;
+    struct engine_job job;
+
+    T_ASSERT(tmp_file("auto.yaml", "chip: esp32\nbaud: auto\n", path,
+                      sizeof path));
+    T_EQ_INT(profile_load(&p, path, err, sizeof err), ED_OK);
+    T_EQ_INT((int)profile_baud(p), (int)ENGINE_BAUD_AUTO);
+    T_ASSERT(profile_baud_set(p));
+    engine_job_init(&job);
+    T_EQ_INT(profile_to_job(p, "socket://127.0.0.1:1", &job, err,
+                            sizeof err), ED_OK);
+    T_EQ_INT((int)job.baud, (int)ENGINE_BAUD_AUTO);
+    engine_job_clear(&job);
+    profile_free(p);
+
+    T_ASSERT(tmp_file("none.yaml", "chip: esp32\n", path, sizeof path));
+    T_EQ_INT(profile_load(&p, path, err, sizeof err), ED_OK);
+    T_EQ_INT((int)profile_baud(p), 0);
+    T_ASSERT(!profile_baud_set(p));
+    engine_job_init(&job);
+    T_EQ_INT(profile_to_job(p, "socket://127.0.0.1:1", &job, err,
+                            sizeof err), ED_OK);
+    T_EQ_INT((int)job.baud, (int)ENGINE_BAUD_DEFAULT);
+    engine_job_clear(&job);
+    profile_free(p);
+}
