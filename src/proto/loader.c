@@ -95,6 +95,13 @@ static int loader_wire_ms(const struct loader *l, size_t n)
     return (int)((uint64_t)n * 10 * 1000 / baud);
 }
 
+/* A wait for a frame of n body bytes: base_ms plus its worst-case wire
+ * time at the port's baud (SLIP may double every byte). */
+static int frame_ms(const struct loader *l, int base_ms, size_t n)
+{
+    return base_ms + loader_wire_ms(l, SLIP_ENCODED_MAX(n));
+}
+
 int loader_timeout_per_mb(double seconds_per_mb, size_t bytes)
 {
     double ms = seconds_per_mb * ((double)bytes / 1e6) * 1000.0;
@@ -214,7 +221,8 @@ static int sync_once(struct loader *l, bool *stub_seen)
     for (i = 0; i < 7; i++) {
         const uint8_t *f;
         size_t n;
-        if (proto_read_frame(l->proto, &f, &n, SYNC_TIMEOUT_MS) != ED_OK)
+        if (proto_read_frame(l->proto, &f, &n,
+                             frame_ms(l, SYNC_TIMEOUT_MS, 12)) != ED_OK)
             break;
         if (n >= 8 && f[0] == 1 && f[1] == OP_SYNC && get32(f + 4) != 0)
             all_zero = false;
@@ -1056,7 +1064,7 @@ static int run_stub_once(struct loader *l, const struct loader_segment *segs,
     if (rc)
         return fail_proto(l, rc);
     /* the MEM_END reply (maybe), then the stub's raw "OHAI" frame */
-    deadline = clock_ms() + OHAI_TIMEOUT_MS;
+    deadline = clock_ms() + frame_ms(l, OHAI_TIMEOUT_MS, 12 + 4);
     for (;;) {
         const uint8_t *f;
         size_t fl;
@@ -1748,10 +1756,11 @@ int loader_read_flash(struct loader *l, uint32_t offset, uint8_t *buf,
     if (rc)
         return fail_proto(l, rc);
     while (done < len) {
-        /* a 4 KiB packet takes 4.3 s at 9600 baud: wait for the wire too */
+        /* a 4 KiB packet takes 4.3 s at 9600 baud, 8.5 s when every
+         * byte is escaped: wait for the wire too */
         rc = proto_read_frame(l->proto, &f, &fl,
-                              DEFAULT_TIMEOUT_MS +
-                                  loader_wire_ms(l, READ_FLASH_PACKET));
+                              frame_ms(l, DEFAULT_TIMEOUT_MS,
+                                       READ_FLASH_PACKET));
         if (rc == ED_ERR_TIMEOUT)
             return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_TIMEOUT,
                              "READ_FLASH stalled after %zu of %zu bytes",
@@ -1775,7 +1784,8 @@ int loader_read_flash(struct loader *l, uint32_t offset, uint8_t *buf,
                              "cancelled after %zu of %zu bytes (the stub "
                              "must be reset)", done, len);
     }
-    rc = proto_read_frame(l->proto, &f, &fl, DEFAULT_TIMEOUT_MS);
+    rc = proto_read_frame(l->proto, &f, &fl,
+                          frame_ms(l, DEFAULT_TIMEOUT_MS, 16));
     if (rc)
         return fail_proto(l, rc);
     if (fl != 16)

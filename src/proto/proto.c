@@ -193,11 +193,17 @@ static int grow(uint8_t **buf, size_t *cap, size_t want)
     return ED_OK;
 }
 
+/* Time n bytes take on the wire at the port's baud (10 bits a byte). */
+static int wire_ms(const struct proto *p, size_t n)
+{
+    uint32_t baud = p->port->baud ? p->port->baud : 115200;
+    return (int)((uint64_t)n * 10 * 1000 / baud);
+}
+
 /* Time to push n bytes through the UART, plus a margin. */
 static int write_timeout_ms(const struct proto *p, size_t n)
 {
-    uint32_t baud = p->port->baud ? p->port->baud : 115200;
-    return 1000 + (int)((uint64_t)n * 10 * 1000 / baud);
+    return 1000 + wire_ms(p, n);
 }
 
 int proto_send_frame(struct proto *p, const uint8_t *body, size_t len)
@@ -546,10 +552,13 @@ static int exchange(struct proto *p, uint8_t op, const uint8_t *data,
     /*
      * The reply cannot come before the request has crossed the UART: at a
      * low baud that is most of the wait (a 16 KiB block at 9600 baud takes
-     * ~17 s), and the port's write may return as soon as the OS buffered it.
+     * ~17 s), and the port's write may return as soon as the OS buffered it;
+     * then the reply crosses it too (header, want_data, status; SLIP may
+     * double every byte).
      */
     int64_t deadline = clock_ms() + timeout_ms +
-                       (send ? write_timeout_ms(p, 16 + len) - 1000 : 0);
+                       (send ? wire_ms(p, SLIP_ENCODED_MAX(8 + len)) : 0) +
+                       wire_ms(p, SLIP_ENCODED_MAX(8 + want_data + 4));
     size_t junk_before = p->dec.junk_total;
     unsigned bad_before = p->dec.bad_escapes + p->dec.overflows;
     int skipped = 0, rc;

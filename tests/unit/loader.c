@@ -308,6 +308,40 @@ out:
     free(back);
 }
 
+/*
+ * Timeouts scale with the bytes on the wire at the baud in use: at 9600
+ * baud (paced) a 4 KiB READ_FLASH packet of 0xC0 bytes is 8 KiB after SLIP
+ * escaping, 8.5 s on the wire, more than a timeout counted from the raw
+ * packet size (3 s + 4.3 s); then the final MD5 frame.
+ */
+void test_loader__slow_baud_read_of_escaped_bytes(void)
+{
+    struct port *port;
+    struct loader *l = connect_sim("esp32c3", &port);
+    size_t n = 4096;
+    uint8_t *data = malloc(n), *back = malloc(n);
+
+    if (!l)
+        goto out;
+    T_EQ_INT(fake_stub(l, chip_get(CHIP_ESP32C3)), ED_OK);
+    memset(data, 0xC0, n);
+    T_EQ_INT(loader_flash_attach(l, 0), ED_OK);
+    T_EQ_INT(loader_flash_write(l, 0x10000, data, n, true, NULL, NULL),
+             ED_OK);
+    T_EQ_INT(loader_flash_finish(l, false), ED_OK);
+    T_EQ_INT(loader_change_baud(l, 9600), ED_OK);
+    memset(back, 0, n);
+    if (loader_read_flash(l, 0x10000, back, n, NULL, NULL) != ED_OK)
+        t_fail(__FILE__, __LINE__, "read at 9600 baud: %s",
+               loader_errmsg(l));
+    T_EQ_MEM(back, data, n);
+out:
+    loader_free(l);
+    port_close(l ? port : NULL);
+    free(data);
+    free(back);
+}
+
 void test_loader__stub_uncompressed_write(void)
 {
     struct port *port;
