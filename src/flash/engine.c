@@ -1377,11 +1377,14 @@ static int write_span(struct engine *e, size_t i, uint32_t pos, uint32_t end,
     int rc;
 
     const uint8_t *z;
+    unsigned resends = loader_resends(e->l);
 
     loader_set_flash_block(e->l, e->block_max);
-    if (e->job.no_compress)
-        return loader_flash_write(e->l, im->offset + pos, im->data + pos,
-                                  end - pos, false, on_progress, pc);
+    if (e->job.no_compress) {
+        rc = loader_flash_write(e->l, im->offset + pos, im->data + pos,
+                                end - pos, false, on_progress, pc);
+        goto out;
+    }
     /* the whole image: its stream is in the cache (made while connecting);
      * a part of it (a delta run, the rest after a recovery): a new one */
     if (pos == 0 && end == im->len) {
@@ -1400,6 +1403,12 @@ static int write_span(struct engine *e, size_t i, uint32_t pos, uint32_t end,
         rc = loader_flash_write(e->l, im->offset + pos, im->data + pos,
                                 end - pos, false, on_progress, pc);
     free(comp);
+out:
+    /* blocks the chip rejected unread (damaged on the way): sent again */
+    if (loader_resends(e->l) != resends)
+        log_msg(&e->log, ED_LOG_INFO, "%s: %u damaged data block%s sent "
+                "again", im->name, loader_resends(e->l) - resends,
+                loader_resends(e->l) - resends == 1 ? "" : "s");
     return rc;
 }
 

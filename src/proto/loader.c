@@ -51,6 +51,7 @@ struct loader {
     bool secure_download;
     bool usb_otg;
     uint32_t block_max;         /* loader_set_flash_block, 0 = own */
+    unsigned resends;           /* data blocks sent again (loader_resends) */
     uint32_t baud;
     uint32_t flash_size;
     bool defl_pending;  /* last write used FLASH_DEFL_*, not finished */
@@ -973,6 +974,71 @@ int loader_security_info(struct loader *l, uint32_t *flags, uint32_t *chip_id)
     return ED_OK;
 }
 
+/* ---- data blocks ---- */
+
+/*
+ * How often one data block the chip rejected unread (ROM 0x05/0x07, stub
+ * 0xC0/0xC1: it never used it) is sent again before the write fails.
+ */
+#define BLOCK_RESENDS 16
+
+/* The smallest piece a rejected compressed block is cut into (stubs). */
+#define MIN_PIECE 0x100
+
+/*
+ * One data block (MEM_DATA, FLASH_DATA, FLASH_DEFL_DATA), sent once.
+ * *unread tells that the chip rejected it unread - its length or checksum
+ * did not match, so the stubs and the ROM dropped it before using it (the
+ * legacy stub checks both before handle_flash_deflated_data, the new one
+ * before it registers the block's post-processing) - and it may go again.
+ * A block whose fate is unknown (no reply, a damaged one) never goes
+ * again: the loader may have taken it and only its reply was lost, and a
+ * block fed twice into a live inflate stream (or written twice at the
+ * stub's moving position) breaks the image; the engine proves what
+ * reached the flash by MD5 and resumes with a fresh begin instead.
+ */
+static int data_block(struct loader *l, uint8_t op, uint8_t *pkt,
+                      const uint8_t *data, size_t len, uint32_t seq,
+                      int timeout, bool *unread)
+{
+    struct proto_reply r;
+    int rc;
+
+    put32(pkt, (uint32_t)len);
+    put32(pkt + 4, seq);
+    put32(pkt + 8, 0);
+    put32(pkt + 12, 0);
+    memcpy(pkt + 16, data, len);
+    memset(&r, 0, sizeof r);
+    rc = proto_command(l->proto, op, pkt, 16 + len, proto_checksum(data, len),
+                       0, timeout, &r);
+    *unread = rc == ED_ERR_DEVICE && not_read(l, &r);
+    if (rc == ED_OK)
+        return ED_OK;
+    if (rc == ED_ERR_CLOSED)
+        snprintf(l->errmsg, sizeof l->errmsg, "the link to the board "
+                 "closed%s%s%s", port_errmsg(l->port)[0] ? " (" : "",
+                 port_errmsg(l->port), port_errmsg(l->port)[0] ? ")" : "");
+    else
+        fail_proto(l, rc);
+    snprintf(l->errmsg + strlen(l->errmsg),
+             sizeof l->errmsg - strlen(l->errmsg), " (block %u)", seq);
+    return rc;
+}
+
+/* After block seq was rejected unread for the *tries-th time: may it go
+ * again?  Counts and logs the resend. */
+static bool may_resend(struct loader *l, unsigned *tries, uint32_t seq,
+                       size_t len)
+{
+    if (++*tries > BLOCK_RESENDS || cancelled(l))
+        return false;
+    l->resends++;
+    log_msg(&l->log, ED_LOG_DEBUG, "%s; sending block %u (%zu bytes) again",
+            l->errmsg, seq, len);
+    return true;
+}
+
 /* ---- RAM ---- */
 
 static uint32_t ram_block(const struct loader *l)
@@ -980,11 +1046,33 @@ static uint32_t ram_block(const struct loader *l)
     return l->usb_otg ? USB_OTG_BLOCK : LOADER_RAM_BLOCK;
 }
 
+/* MEM_BEGIN for len bytes at addr in blocks of bs. */
+static int mem_begin(struct loader *l, uint32_t addr, size_t len, uint32_t bs)
+{
+    uint8_t hdr[16];
+    int rc;
+
+    put32(hdr, (uint32_t)len);
+    put32(hdr + 4, (uint32_t)((len + bs - 1) / bs));
+    put32(hdr + 8, bs);
+    put32(hdr + 12, addr);
+    /* harmless to repeat: it only names where the next blocks go */
+    rc = command_again(l, OP_MEM_BEGIN, hdr, 16, 0, DEFAULT_TIMEOUT_MS,
+                       false, NULL);
+    return rc ? fail_proto(l, rc) : ED_OK;
+}
+
+/*
+ * The segments into RAM.  A MEM_DATA the chip rejected unread (damaged on
+ * the way) goes again; a rejected block longer than LOADER_MIN_FLASH_BLOCK
+ * first makes the rest of its segment a new MEM_BEGIN with blocks of that
+ * size, so that fewer tries meet a damaged byte (the ROM writes a block at
+ * its MEM_BEGIN's address plus seq times its block size).
+ */
 static int mem_segments(struct loader *l, const struct loader_segment *segs,
                         size_t n)
 {
-    uint32_t bs = ram_block(l);
-    uint8_t *pkt = malloc(16 + bs);
+    uint8_t *pkt = malloc(16 + ram_block(l));
     size_t i;
     int rc = ED_OK;
 
@@ -993,33 +1081,31 @@ static int mem_segments(struct loader *l, const struct loader_segment *segs,
                          "out of memory");
     for (i = 0; i < n && !rc; i++) {
         const struct loader_segment *s = &segs[i];
-        uint32_t blocks = (uint32_t)((s->len + bs - 1) / bs), b;
-        uint8_t hdr[16];
+        uint32_t bs = ram_block(l), seq = 0;
+        size_t off = 0;
+        unsigned tries = 0;
 
-        put32(hdr, (uint32_t)s->len);
-        put32(hdr + 4, blocks);
-        put32(hdr + 8, bs);
-        put32(hdr + 12, s->addr);
-        rc = proto_command(l->proto, OP_MEM_BEGIN, hdr, 16, 0, 0,
-                           DEFAULT_TIMEOUT_MS, NULL);
-        if (rc) {
-            rc = fail_proto(l, rc);
-            break;
-        }
-        for (b = 0; b < blocks; b++) {
-            size_t off = (size_t)b * bs;
+        rc = mem_begin(l, s->addr, s->len, bs);
+        while (!rc && off < s->len) {
             size_t len = s->len - off < bs ? s->len - off : bs;
-            put32(pkt, (uint32_t)len);
-            put32(pkt + 4, b);
-            put32(pkt + 8, 0);
-            put32(pkt + 12, 0);
-            memcpy(pkt + 16, s->data + off, len);
-            rc = proto_command(l->proto, OP_MEM_DATA, pkt, 16 + len,
-                               proto_checksum(s->data + off, len), 0,
-                               DEFAULT_TIMEOUT_MS, NULL);
-            if (rc) {
-                rc = fail_proto(l, rc);
+            bool unread;
+
+            rc = data_block(l, OP_MEM_DATA, pkt, s->data + off, len, seq,
+                            DEFAULT_TIMEOUT_MS, &unread);
+            if (rc == ED_OK) {
+                off += len;
+                seq++;
+                tries = 0;
+                continue;
+            }
+            if (!unread || !may_resend(l, &tries, seq, len))
                 break;
+            if (len > LOADER_MIN_FLASH_BLOCK) {
+                bs = LOADER_MIN_FLASH_BLOCK;
+                seq = 0;
+                rc = mem_begin(l, s->addr + (uint32_t)off, s->len - off, bs);
+            } else {
+                rc = ED_OK;
             }
         }
     }
@@ -1053,7 +1139,7 @@ static int run_stub_once(struct loader *l, const struct loader_segment *segs,
 {
     int64_t deadline;
     uint8_t end[8];
-    int rc;
+    int rc, resent = 0;
 
     rc = mem_segments(l, segs, n);
     if (rc)
@@ -1084,6 +1170,16 @@ static int run_stub_once(struct loader *l, const struct loader_segment *segs,
             return fail_proto(l, rc);
         if (fl == 4 && !memcmp(f, "OHAI", 4))
             return ED_OK;
+        if (fl >= 10 && f[0] == 1 && f[1] == OP_MEM_END && f[8] != 0 &&
+            (f[9] == 0x05 || f[9] == 0x07) && ++resent < 3) {
+            /* damaged on the way, so not run: send it again */
+            log_msg(&l->log, ED_LOG_DEBUG, "MEM_END rejected unread "
+                    "(0x%02x); sending it again", f[9]);
+            rc = proto_send(l->proto, OP_MEM_END, end, 8, 0);
+            if (rc)
+                return fail_proto(l, rc);
+            continue;
+        }
         if (fl >= 10 && f[0] == 1 && f[1] == OP_MEM_END && f[8] != 0)
             return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_DEVICE,
                              "MEM_END failed: the chip said %s: %s",
@@ -1119,7 +1215,7 @@ static int resync(struct loader *l, bool *stub)
  * Only when nothing answers after a failed upload, or every upload fails,
  * does the caller fall back to the ROM loader.
  */
-#define STUB_UPLOADS 3
+#define STUB_UPLOADS 4
 
 int loader_run_stub(struct loader *l, const struct loader_segment *segs,
                     size_t n, uint32_t entry)
@@ -1328,44 +1424,74 @@ static int flash_begin(struct loader *l, uint8_t op, uint32_t size,
         put32(pkt + 16, 0);
         n = 20;
     }
-    rc = proto_command(l->proto, op, pkt, n, 0, 0,
+    /* harmless to repeat: a begin again starts the same write afresh */
+    rc = command_again(l, op, pkt, n, 0,
                        loader_timeout_per_mb(ERASE_REGION_S_PER_MB,
-                                             erase_bytes), NULL);
+                                             erase_bytes), false, NULL);
     return rc ? fail_proto(l, rc) : ED_OK;
 }
 
-/*
- * One data block, sent once.  esptool sends a block again after a timeout;
- * espdeck does not: the loader may have taken the block and only its reply
- * was lost, and a block fed twice into a live inflate stream (or written
- * twice at the stub's moving position) breaks the image.  The engine proves
- * what reached the flash by MD5 and resumes with a fresh begin instead.
- */
+/* One data block, sent again while the chip rejects it unread. */
 static int flash_block_send(struct loader *l, uint8_t op, uint8_t *pkt,
                             const uint8_t *data, size_t len, uint32_t seq,
                             size_t uncompressed)
 {
     int timeout = loader_timeout_per_mb(ERASE_WRITE_S_PER_MB, uncompressed);
+    unsigned tries = 0;
+    bool unread;
     int rc;
 
-    put32(pkt, (uint32_t)len);
-    put32(pkt + 4, seq);
-    put32(pkt + 8, 0);
-    put32(pkt + 12, 0);
-    memcpy(pkt + 16, data, len);
-    rc = proto_command(l->proto, op, pkt, 16 + len, proto_checksum(data, len),
-                       0, timeout, NULL);
-    if (rc == ED_OK)
-        return ED_OK;
-    if (rc == ED_ERR_CLOSED)
-        snprintf(l->errmsg, sizeof l->errmsg, "the link to the board "
-                 "closed%s%s%s", port_errmsg(l->port)[0] ? " (" : "",
-                 port_errmsg(l->port), port_errmsg(l->port)[0] ? ")" : "");
-    else
-        fail_proto(l, rc);
-    snprintf(l->errmsg + strlen(l->errmsg),
-             sizeof l->errmsg - strlen(l->errmsg), " (block %u)", seq);
+    do
+        rc = data_block(l, op, pkt, data, len, seq, timeout, &unread);
+    while (rc && unread && may_resend(l, &tries, seq, len));
     return rc;
+}
+
+/*
+ * A compressed block for a stub, which takes pieces of its stream of any
+ * size (it concatenates them; only seq 0 is special: the zlib header): a
+ * piece the stub rejected unread goes again a quarter as long (down to
+ * MIN_PIECE), so fewer of its tries meet a damaged byte; *piece carries
+ * the size to the next block, doubled after every 8 pieces in a row that
+ * arrived whole.  *seq counts the pieces the stub took.
+ */
+static int defl_block_pieces(struct loader *l, uint8_t *pkt,
+                             const uint8_t *data, size_t len,
+                             size_t uncompressed, uint32_t bs, uint32_t *seq,
+                             uint32_t *piece, unsigned *whole)
+{
+    int timeout = loader_timeout_per_mb(ERASE_WRITE_S_PER_MB, uncompressed);
+    size_t off = 0;
+    unsigned tries = 0;
+
+    while (off < len) {
+        size_t n = len - off < *piece ? len - off : *piece;
+        bool unread;
+        int rc = data_block(l, OP_FLASH_DEFL_DATA, pkt, data + off, n, *seq,
+                            timeout, &unread);
+
+        if (rc == ED_OK) {
+            off += n;
+            (*seq)++;
+            tries = 0;
+            if (++*whole >= 8 && *piece < bs) {
+                *piece = *piece * 2 < bs ? *piece * 2 : bs;
+                *whole = 0;
+            }
+            continue;
+        }
+        if (!unread || !may_resend(l, &tries, *seq, n))
+            return rc;
+        *whole = 0;
+        if (*piece > MIN_PIECE)
+            *piece = *piece / 4 > MIN_PIECE ? *piece / 4 : MIN_PIECE;
+    }
+    return ED_OK;
+}
+
+unsigned loader_resends(const struct loader *l)
+{
+    return l->resends;
 }
 
 int loader_deflate(const uint8_t *data, size_t len, uint8_t **out,
@@ -1452,7 +1578,8 @@ int loader_flash_write_deflated(struct loader *l, uint32_t offset,
                                 size_t comp_len, loader_progress_fn progress,
                                 void *ctx)
 {
-    uint32_t bs = flash_block(l), blocks, seq, size;
+    uint32_t bs = flash_block(l), blocks, seq, size, sent = 0, piece = bs;
+    unsigned whole = 0;
     uint8_t *pkt = NULL, *scratch = NULL;
     size_t wire_done = 0, done = 0;
     z_stream zs;
@@ -1510,8 +1637,13 @@ int loader_flash_write_deflated(struct loader *l, uint32_t offset,
             if (zr != Z_OK && zr != Z_BUF_ERROR)
                 break;
         }
-        rc = flash_block_send(l, OP_FLASH_DEFL_DATA, pkt, comp + off, n, seq,
-                              zs.total_out - before);
+        if (l->stub)
+            rc = defl_block_pieces(l, pkt, comp + off, n,
+                                   zs.total_out - before, bs, &sent, &piece,
+                                   &whole);
+        else
+            rc = flash_block_send(l, OP_FLASH_DEFL_DATA, pkt, comp + off, n,
+                                  seq, zs.total_out - before);
         if (rc)
             goto out;
         done = zs.total_out;

@@ -47,6 +47,9 @@ void loader_set_cancel(struct loader *l, loader_cancel_fn fn, void *ctx);
  */
 void loader_set_flash_block(struct loader *l, uint32_t max);
 uint32_t loader_flash_block(const struct loader *l);
+/* Data blocks sent again so far because the chip rejected them unread
+ * (damaged on the way). */
+unsigned loader_resends(const struct loader *l);
 /* Told at the start of every connect attempt (1, 2, ...): progress dots. */
 typedef void (*loader_attempt_fn)(void *ctx, int attempt);
 void loader_set_attempt_hook(struct loader *l, loader_attempt_fn fn,

@@ -385,6 +385,8 @@ def main():
     ap.add_argument("--out", default=None, help="docs/reliability.md")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--group", default=None,
+                    help="only the runs whose group matches this regex")
     a = ap.parse_args()
 
     ctx = Ctx()
@@ -405,6 +407,8 @@ def main():
         rng = random.Random(a.seed)
         runs = plan_subset(rng) if a.subset else plan_full(rng)
         rng.shuffle(runs)
+        if a.group:
+            runs = [r for r in runs if re.search(a.group, r.group)]
         if a.limit:
             runs = runs[:a.limit]
         t0 = time.monotonic()

@@ -900,6 +900,8 @@ enum fault_kind {
     FAULT_DROP,     /* the block never arrives: no reply */
     FAULT_LOSE_REPLY, /* the block arrives, its reply is lost (a stall) */
     FAULT_CUT,      /* the connection closes as the block is sent */
+    FAULT_NOT_REQUEST, /* its direction byte flipped: stub 0xC3, which the
+                        * host does not take for "unread": it recovers */
 };
 
 struct fault {
@@ -973,6 +975,18 @@ static int fp_write(struct port *p, const uint8_t *buf, size_t len,
         while (i < len - 1 && (c[i] >= 0xC0 && c[i] <= 0xDD))
             i++;
         c[i] ^= 0x01;
+        rc = port_write(fp->inner, c, len, timeout_ms);
+        free(c);
+        return rc;
+    }
+    case FAULT_NOT_REQUEST: {
+        uint8_t *c = malloc(len);
+        int rc;
+
+        if (!c)
+            return ED_ERR_NOMEM;
+        memcpy(c, buf, len);
+        c[1] = 0x01;
         rc = port_write(fp->inner, c, len, timeout_ms);
         free(c);
         return rc;
@@ -1124,10 +1138,36 @@ static void fault_case(const char *listen, enum fault_kind kind,
     free(app);
 }
 
-/* A damaged block: the stub says 0xC1; proven prefix, new stream. */
-void test_engine__resume_after_checksum_error(void)
+/* A damaged block: the stub says 0xC1, so it never used it: the same
+ * block goes again, no recovery. */
+void test_engine__damaged_block_is_sent_again(void)
 {
-    fault_case("rfc2217://127.0.0.1:0", FAULT_FLIP, 3, "0xC1");
+    uint8_t *app = fw_data(FAULT_APP_LEN, 41);
+    struct fault f;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    memset(&f, 0, sizeof f);
+    f.kind = FAULT_FLIP;
+    f.at_block = 3;
+    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, &res);
+    if (res.status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
+    T_EQ_INT(f.fired, 1);
+    T_EQ_INT(res.parts[0].recoveries, 0);
+    T_CONTAINS(res.log, "factory: 1 damaged data block sent again");
+    T_ASSERT(strstr(res.log, "recovering") == NULL);
+    check_flash(&r, 0x10000, app, FAULT_APP_LEN);
+    rig_free(&r);
+    free(app);
+}
+
+/* A block the stub refused for another reason (0xC3, not a request):
+ * proven prefix, new stream. */
+void test_engine__resume_after_refused_block(void)
+{
+    fault_case("rfc2217://127.0.0.1:0", FAULT_NOT_REQUEST, 3, "0xC3");
 }
 
 /* A block that never arrives: no reply, re-sync, resume. */
@@ -1174,7 +1214,8 @@ void test_engine__recoveries_are_bounded(void)
     T_EQ_INT(res.status, ED_ERR_DEVICE);
     T_EQ_INT(res.parts[0].phase, PHASE_FAILED);
     T_EQ_INT(res.parts[0].recoveries, 2);
-    T_EQ_INT(f.fired, 3);
+    /* three runs, each sending its first damaged block 1 + 16 times */
+    T_EQ_INT(f.fired, 3 * 17);
     T_CONTAINS(res.message, "writing factory at 0x10000 failed after 2 "
                             "recoveries without progress (the limit per "
                             "image, "
@@ -1183,7 +1224,7 @@ void test_engine__recoveries_are_bounded(void)
     free(app);
 }
 
-/* A line that damages every fourth data frame: each recovery proves more
+/* A line that spoils every fourth data frame: each recovery proves more
  * of the image than the last, so the per-image limit (recoveries in a row
  * without progress) is never reached, however many recoveries it takes;
  * the job's limit still bounds them. */
@@ -1196,7 +1237,7 @@ void test_engine__recoveries_with_progress_go_on(void)
 
     T_EQ_INT(rig_start(&r, "esp32c3"), 0);
     memset(&f, 0, sizeof f);
-    f.kind = FAULT_FLIP;
+    f.kind = FAULT_NOT_REQUEST;
     f.at_block = 2;
     f.every = true;
     f.period = 4;

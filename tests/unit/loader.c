@@ -906,9 +906,13 @@ void test_loader__mac_read_until_it_agrees(void)
 static const struct port_ops *tamper_inner;
 static uint8_t tamper_op;
 static int tamper_nth, tamper_seen;
+static size_t tamper_len[64]; /* wire length of each frame of tamper_op */
 
 static int tamper_write(struct port *p, const uint8_t *b, size_t n, int t)
 {
+    if (n > 12 && b[0] == 0xC0 && b[1] == 0x00 && b[2] == tamper_op &&
+        tamper_seen < 64)
+        tamper_len[tamper_seen] = n;
     if (n > 12 && b[0] == 0xC0 && b[1] == 0x00 && b[2] == tamper_op &&
         (++tamper_seen == tamper_nth || tamper_nth == 0)) {
         uint8_t *c = malloc(n);
@@ -955,6 +959,9 @@ static void stub_upload_damaged(uint8_t op, int nth)
     T_EQ_INT(fake_stub(l, chip_get(CHIP_ESP32)), ED_OK);
     T_ASSERT(loader_is_stub(l));
     T_ASSERT(tamper_seen > nth); /* it was sent again */
+    /* a MEM_DATA the ROM rejected unread goes again by itself, within the
+     * same upload */
+    T_EQ_INT(loader_resends(l), op == OP_MEM_DATA ? 1 : 0);
     /* the stub answers as a stub */
     T_EQ_INT(loader_md5(l, 0, 4096, md5), ED_OK);
     port->ops = orig;
@@ -974,8 +981,8 @@ void test_loader__damaged_mem_end_is_uploaded_again(void)
 
 void test_loader__stub_that_never_starts_says_so(void)
 {
-    /* every MEM_DATA damaged: three uploads, then one sentence that
-     * blames the line, not Secure Download Mode */
+    /* every MEM_DATA damaged: each sent 1 + 16 times, in four uploads,
+     * then one sentence that blames the line, not Secure Download Mode */
     struct port *port;
     struct loader *l = connect_sim("esp32?pacing=0", &port);
     const struct port_ops *orig;
@@ -986,8 +993,9 @@ void test_loader__stub_that_never_starts_says_so(void)
     tamper(port, OP_MEM_DATA, 0);
     T_EQ_INT(fake_stub(l, chip_get(CHIP_ESP32)), ED_ERR_DEVICE);
     T_ASSERT(!loader_is_stub(l));
-    T_EQ_INT(tamper_seen, 3);
-    T_CONTAINS(loader_errmsg(l), "3 uploads failed, the first with: "
+    T_EQ_INT(tamper_seen, 4 * 17);
+    T_EQ_INT(loader_resends(l), 4 * 16);
+    T_CONTAINS(loader_errmsg(l), "4 uploads failed, the first with: "
                                  "MEM_DATA failed");
     T_CONTAINS(loader_errmsg(l), "checksum error: the data was damaged");
     T_ASSERT(strstr(loader_errmsg(l), "Secure Download") == NULL);
@@ -1014,4 +1022,63 @@ void test_loader__unread_attach_is_sent_again(void)
     port->ops = orig;
     loader_free(l);
     port_close(port);
+}
+
+/* ---- a data block the chip rejected unread is sent again (issue 8) ---- */
+
+/* A write of n bytes at 0x20000 with the nth frame of op damaged (one data
+ * bit: the chip's checksum rejects it, and never uses it): the write
+ * completes, the flash holds the data, the block went once more. */
+static void rejected_block(const char *spec, bool stub, uint8_t op,
+                           bool compress, size_t n)
+{
+    struct port *port;
+    struct loader *l = connect_sim(spec, &port);
+    const struct port_ops *orig;
+    uint8_t *data = malloc(n), got[16], want[16];
+
+    if (!l)
+        goto out;
+    if (stub)
+        T_EQ_INT(fake_stub(l, chip_get(loader_chip(l))), ED_OK);
+    T_EQ_INT(loader_flash_attach(l, 0), ED_OK);
+    fill_random(data, n, 7);
+    memset(data, 0x5A, n / 2); /* compressible */
+    orig = port->ops;
+    tamper(port, op, 2);
+    T_EQ_INT(loader_flash_write(l, 0x20000, data, n, compress, NULL, NULL),
+             ED_OK);
+    port->ops = orig;
+    T_EQ_INT(loader_resends(l), 1);
+    T_ASSERT(tamper_seen >= 3);
+    if (stub)
+        T_EQ_INT(loader_flash_finish(l, false), ED_OK);
+    T_EQ_INT(loader_md5(l, 0x20000, (uint32_t)n, got), ED_OK);
+    md5_of(data, n, want);
+    T_EQ_MEM(got, want, 16);
+out:
+    loader_free(l);
+    port_close(l ? port : NULL);
+    free(data);
+}
+
+void test_loader__rejected_compressed_block_is_sent_again(void)
+{
+    rejected_block("esp32c3?pacing=0", true, OP_FLASH_DEFL_DATA, true,
+                   100 * 1024);
+    /* to a stub, as a quarter of it first: fewer bytes to meet damage */
+    T_ASSERT(tamper_len[2] < tamper_len[1] / 2);
+}
+
+void test_loader__rejected_plain_block_is_sent_again(void)
+{
+    rejected_block("esp32s3?pacing=0", true, OP_FLASH_DATA, false, 40 * 1024);
+    T_EQ_INT(tamper_len[2], tamper_len[1]); /* the same block */
+}
+
+void test_loader__rejected_block_to_the_rom_is_sent_again(void)
+{
+    rejected_block("esp32?pacing=0", false, OP_FLASH_DEFL_DATA, true,
+                   20 * 1024);
+    T_EQ_INT(tamper_len[2], tamper_len[1]); /* the same block, same seq */
 }
