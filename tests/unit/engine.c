@@ -1106,23 +1106,37 @@ static void check_flash(struct rig *r, uint32_t off, const uint8_t *data,
 
 #define FAULT_APP_LEN (256u * 1024)
 
+/* One job writing a FAULT_APP_LEN app through a fault of kind at_block on
+ * a board listening on listen (NULL: in-process); fails on an error. */
+static uint8_t *fault_ok(struct rig *r, const char *listen,
+                         enum fault_kind kind, unsigned at_block,
+                         struct fault *f, struct result *res)
+{
+    uint8_t *app = fw_data(FAULT_APP_LEN, 41);
+
+    if ((listen ? rig_start_on(r, "esp32c3", listen)
+                : rig_start(r, "esp32c3")) != 0)
+        t_fail(__FILE__, __LINE__, "the simulated board did not start");
+    memset(f, 0, sizeof *f);
+    f->kind = kind;
+    f->at_block = at_block;
+    fault_run(r, app, FAULT_APP_LEN, f, NULL, res);
+    if (res->status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res->message, res->log);
+    if (f->fired != 1 || res->parts[0].phase != PHASE_DONE)
+        t_fail(__FILE__, __LINE__, "fault fired %u times, phase %d",
+               f->fired, (int)res->parts[0].phase);
+    return app;
+}
+
 static void fault_case(const char *listen, enum fault_kind kind,
                        unsigned at_block, const char *cause)
 {
-    uint8_t *app = fw_data(FAULT_APP_LEN, 41);
     struct fault f;
     struct result res;
     struct rig r;
+    uint8_t *app = fault_ok(&r, listen, kind, at_block, &f, &res);
 
-    T_EQ_INT(rig_start_on(&r, "esp32c3", listen), 0);
-    memset(&f, 0, sizeof f);
-    f.kind = kind;
-    f.at_block = at_block;
-    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, &res);
-    if (res.status != ED_OK)
-        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
-    T_EQ_INT(f.fired, 1);
-    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
     T_EQ_INT(res.parts[0].recoveries, 1);
     T_CONTAINS(res.log, "factory: recovering (1 of 8 without progress) "
                         "after: ");
@@ -1142,19 +1156,11 @@ static void fault_case(const char *listen, enum fault_kind kind,
  * block goes again, no recovery. */
 void test_engine__damaged_block_is_sent_again(void)
 {
-    uint8_t *app = fw_data(FAULT_APP_LEN, 41);
     struct fault f;
     struct result res;
     struct rig r;
+    uint8_t *app = fault_ok(&r, NULL, FAULT_FLIP, 3, &f, &res);
 
-    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
-    memset(&f, 0, sizeof f);
-    f.kind = FAULT_FLIP;
-    f.at_block = 3;
-    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, &res);
-    if (res.status != ED_OK)
-        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
-    T_EQ_INT(f.fired, 1);
     T_EQ_INT(res.parts[0].recoveries, 0);
     T_CONTAINS(res.log, "factory: 1 damaged data block sent again");
     T_ASSERT(strstr(res.log, "recovering") == NULL);
