@@ -1566,6 +1566,51 @@ static int verify_image(struct engine *e, size_t i, const uint8_t want[16],
     return memcmp(got, want, 16) ? ED_ERR_VERIFY : ED_OK;
 }
 
+/*
+ * verify_image after image i was written.  When the stub answers the MD5
+ * with its deferred error for one of the write's last blocks (a damaged
+ * block that passed its 8-bit checksum broke the inflate), that is a write
+ * error like any other: recovered (bounded as write_run's), the written
+ * prefix proven by MD5, the rest written again, and verified again.
+ */
+static int verify_written(struct engine *e, size_t i, const uint8_t want[16],
+                          char hg[33], int64_t t0, char *msg, size_t msglen)
+{
+    const struct engine_image *im = &e->job.images[i];
+    uint32_t len = (uint32_t)im->len;
+    unsigned stalled = 0;
+    int rc;
+
+    while ((rc = verify_image(e, i, want, hg)) == ED_ERR_DEVICE &&
+           loader_late_write_error(e->l)) {
+        char cause[ED_ERRMSG_MAX];
+        uint32_t pos = 0;
+
+        snprintf(cause, sizeof cause, "%s", loader_errmsg(e->l));
+        if (take_recovery(e, i, rc, cause, stalled, msg, msglen))
+            return rc;
+        stalled++;
+        log_msg(&e->log, ED_LOG_WARN, "%s: recovering (%u of %d without "
+                "progress) after: %s", im->name, stalled,
+                e->job.write_retries, cause);
+        rc = recover_link(e, rc);
+        if (rc == ED_OK)
+            rc = prove_written(e, im, &pos, len, len);
+        if (rc)
+            return ed_seterr(msg, msglen, rc, "writing %s at 0x%x failed: "
+                             "%s", im->name, im->offset, e->errmsg[0]
+                                 ? e->errmsg : loader_errmsg(e->l));
+        log_msg(&e->log, ED_LOG_INFO, "%s: %u bytes from 0x%x proven "
+                "written, resuming at 0x%x", im->name, pos, im->offset,
+                im->offset + pos);
+        if (pos < len)
+            rc = write_run(e, i, pos, len, false, pos, t0, msg, msglen);
+        if (rc)
+            return rc;
+    }
+    return rc;
+}
+
 /* write_images with the plan its caller frees, whatever the way out. */
 static int write_images_planned(struct engine *e, struct flash_result *res,
                                 char *msg, size_t msglen,
@@ -1683,7 +1728,7 @@ static int write_images_planned(struct engine *e, struct flash_result *res,
                 e->hooks.after_write(e->hooks.ctx, j, i);
             md5_of(im->data, im->len, want); /* the data as it is now */
             hex16(want, hw);
-            rc = verify_image(e, i, want, hg);
+            rc = verify_written(e, i, want, hg, t0, msg, msglen);
             if (rc == ED_ERR_VERIFY && pp->delta) {
                 log_msg(&e->log, ED_LOG_WARN, "%s reads back different "
                         "after writing the changed sectors: rewriting the "

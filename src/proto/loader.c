@@ -52,6 +52,7 @@ struct loader {
     bool usb_otg;
     uint32_t block_max;         /* loader_set_flash_block, 0 = own */
     unsigned resends;           /* data blocks sent again (loader_resends) */
+    uint8_t late_error; /* a stub's deferred write error after a write */
     uint32_t baud;
     uint32_t flash_size;
     bool defl_pending;  /* last write used FLASH_DEFL_*, not finished */
@@ -539,6 +540,27 @@ static bool not_read(const struct loader *l, const struct proto_reply *r)
 }
 
 /*
+ * A stub reports a data block it could not inflate or write (0xC4 failed
+ * SPI op, 0xC7 inflate error, 0xC8 not enough, 0xC9 too much data) in the
+ * reply to the next command, which it does not run: after a write, that is
+ * the write's failure, not the command's (loader_late_write_error).
+ */
+static void note_late_error(struct loader *l, int rc,
+                            const struct proto_reply *r)
+{
+    if (rc == ED_ERR_DEVICE && l->stub &&
+        (l->defl_pending || l->write_pending) &&
+        (r->status == 0xC4 || r->status == 0xC7 || r->status == 0xC8 ||
+         r->status == 0xC9))
+        l->late_error = r->status;
+}
+
+bool loader_late_write_error(const struct loader *l)
+{
+    return l->late_error != 0;
+}
+
+/*
  * A command that is harmless to repeat (it reads, or sets the same thing
  * again): sent again, at most COMMAND_ATTEMPTS times, when the chip says
  * it could not read it, and - unless only_not_read (a command whose effect
@@ -560,6 +582,7 @@ static int command_again(struct loader *l, uint8_t op, const uint8_t *data,
                 *out = r;
             return ED_OK;
         }
+        note_late_error(l, rc, &r);
         if (rc == ED_ERR_DEVICE) {
             if (!not_read(l, &r))
                 break;
@@ -1424,6 +1447,7 @@ static int flash_begin(struct loader *l, uint8_t op, uint32_t size,
         put32(pkt + 16, 0);
         n = 20;
     }
+    l->late_error = 0;
     /* harmless to repeat: a begin again starts the same write afresh */
     rc = command_again(l, op, pkt, n, 0,
                        loader_timeout_per_mb(ERASE_REGION_S_PER_MB,
@@ -1760,7 +1784,7 @@ int loader_md5_many(struct loader *l, const uint32_t *offsets,
     int rc;
 
     for (got = 0; got < n; got++) {
-        struct proto_reply r;
+        struct proto_reply r = {0};
         int i;
 
         while (sent < n && sent < got + 2) {
@@ -1782,6 +1806,7 @@ int loader_md5_many(struct loader *l, const uint32_t *offsets,
                                                          lens[got + 1])
                                  : 0),
                         &r);
+        note_late_error(l, rc, &r);
         if (rc)
             return fail_proto(l, rc);
         if (l->stub) {

@@ -50,6 +50,10 @@ uint32_t loader_flash_block(const struct loader *l);
 /* Data blocks sent again so far because the chip rejected them unread
  * (damaged on the way). */
 unsigned loader_resends(const struct loader *l);
+/* Did a command after a write get the stub's deferred error for one of
+ * the write's last blocks (it could not inflate or write it)?  Cleared by
+ * the next write. */
+bool loader_late_write_error(const struct loader *l);
 /* Told at the start of every connect attempt (1, 2, ...): progress dots. */
 typedef void (*loader_attempt_fn)(void *ctx, int attempt);
 void loader_set_attempt_hook(struct loader *l, loader_attempt_fn fn,
