@@ -1458,6 +1458,20 @@ static int take_recovery(struct engine *e, size_t i, int rc, const char *cause,
     return ED_OK;
 }
 
+/* take_recovery, and log it as the *stalled-th in a row without progress. */
+static int start_recovery(struct engine *e, size_t i, int rc,
+                          const char *cause, unsigned *stalled, char *msg,
+                          size_t msglen)
+{
+    if (take_recovery(e, i, rc, cause, *stalled, msg, msglen))
+        return rc;
+    ++*stalled;
+    log_msg(&e->log, ED_LOG_WARN, "%s: recovering (%u of %d without "
+            "progress) after: %s", e->job.images[i].name, *stalled,
+            e->job.write_retries, cause);
+    return ED_OK;
+}
+
 /*
  * Write [start, end) of image i and, when verify, check it by MD5.  On any
  * error (a bad status, a missing or malformed reply, a closed network
@@ -1516,12 +1530,8 @@ static int write_run(struct engine *e, size_t i, uint32_t start,
 
             if (atomic_load(&e->cancel))
                 return ED_ERR_CANCELLED;
-            if (take_recovery(e, i, rc, cause, stalled, msg, msglen))
+            if (start_recovery(e, i, rc, cause, &stalled, msg, msglen))
                 return rc;
-            stalled++;
-            log_msg(&e->log, ED_LOG_WARN, "%s: recovering (%u of %d "
-                    "without progress) after: %s", im->name, stalled,
-                    e->job.write_retries, cause);
             shrink_blocks(e);
             rc = recover_link(e, rc);
             if (rc == ED_OK)
@@ -1587,12 +1597,8 @@ static int verify_written(struct engine *e, size_t i, const uint8_t want[16],
         uint32_t pos = 0;
 
         snprintf(cause, sizeof cause, "%s", loader_errmsg(e->l));
-        if (take_recovery(e, i, rc, cause, stalled, msg, msglen))
+        if (start_recovery(e, i, rc, cause, &stalled, msg, msglen))
             return rc;
-        stalled++;
-        log_msg(&e->log, ED_LOG_WARN, "%s: recovering (%u of %d without "
-                "progress) after: %s", im->name, stalled,
-                e->job.write_retries, cause);
         rc = recover_link(e, rc);
         if (rc == ED_OK)
             rc = prove_written(e, im, &pos, len, len);
