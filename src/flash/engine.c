@@ -1905,10 +1905,16 @@ static bool monitor_reconnect(struct engine *e, const char *ident)
     char old[256];
 
     snprintf(old, sizeof old, "%s", e->port->url);
+    if (e->port->kind == PORT_SERIAL)
+        mon_say(e, "%s went away (unplugged, a USB reset, or the chip "
+                "sleeps); waiting for %s to come back", old,
+                ident[0] ? ident : "it");
+    else
+        mon_say(e, "the connection to %s was lost (%s); connecting again "
+                "every %.1f s", old, port_errmsg(e->port),
+                ENGINE_RECONNECT_MS / 1000.0);
     port_close(e->port);
     e->port = NULL;
-    mon_say(e, "%s went away (unplugged, a USB reset, or the chip sleeps); "
-            "waiting for %s to come back", old, ident[0] ? ident : "it");
     for (;;) {
         int64_t until = clock_ms() + ENGINE_RECONNECT_MS;
 
@@ -1964,7 +1970,11 @@ static enum mon_end monitor_loop(struct engine *e, char *msg, size_t msglen)
         n = monitor_send(e);
         if (n == ED_OK)
             n = port_read(e->port, buf, sizeof buf, ENGINE_MON_POLL_MS);
-        if (n == ED_ERR_CLOSED && e->port->kind == PORT_SERIAL) {
+        /* a port that can come back: a local one (by its USB identity),
+         * a network one (the same URL: the server restarted) */
+        if ((n == ED_ERR_CLOSED || (n == ED_ERR_IO &&
+                                    e->port->kind != PORT_SERIAL)) &&
+            e->port->kind != PORT_SIM) {
             if (!monitor_reconnect(e, ident))
                 return MON_STOP;
             continue;
