@@ -74,6 +74,7 @@ struct engine {
     uint32_t flash_size;
     unsigned recoveries;        /* write recoveries in this job */
     uint32_t block_max;         /* data blocks after write errors, 0 = full */
+    bool rom_baud_failed;       /* the ROM did not hold the job's baud */
     struct zcache *zc;          /* job.zcache, or own_zc */
     struct zcache *own_zc;
     pthread_t zth;              /* compresses the images while connecting */
@@ -645,6 +646,61 @@ static int do_connect(struct engine *e, char *msg, size_t msglen)
     return ED_OK;
 }
 
+/*
+ * Switch the ROM loader to the job's baud before the stub upload, so the
+ * stub's ~8 KiB cross the line at that rate (0.55 s at 115200, 0.07 s at
+ * 921600) and the stub needs no CHANGE_BAUDRATE of its own.  Only where
+ * the embedded stub keeps the ROM's UART divider (not chip.h's
+ * stub_resets_baud chips; not a --stub-dir stub, whose habits are
+ * unknown), with an explicit --baud (--baud auto climbs with the stub), in
+ * a ROM that changes baud (not in Secure Download Mode, esptool's C2/C5
+ * rule) on a line that has one.  The ROM's crystal quirks (C2 with 26 MHz,
+ * C5) are corrected by loader_change_baud.  ED_OK when the ROM is at the
+ * job's baud and a round trip there worked; otherwise the link is back at
+ * 115200 (the ROM refused, or the check failed and it was asked back or
+ * the board reset) and the caller uploads as before; an error only when
+ * the board cannot be reached at all.
+ */
+static int rom_baud_first(struct engine *e, char *msg, size_t msglen)
+{
+    const struct engine_job *j = &e->job;
+    const struct chip_desc *d = chip_get(e->chip.chip);
+    uint32_t baud = j->baud;
+    int rc;
+
+    if (!d || d->stub_resets_baud || j->stub_dir[0] || !baud ||
+        baud == ENGINE_BAUD_AUTO || baud <= LOADER_ROM_BAUD ||
+        loader_secure_download(e->l) || e->port->usb_jtag ||
+        e->rom_baud_failed)
+        return ED_ERR_NOT_FOUND;
+    link_note(e, false, baud);
+    rc = loader_change_baud(e->l, baud);
+    link_note_loader(e);
+    if (rc == ED_OK && (rc = loader_link_check(e->l, 2)) == ED_OK) {
+        log_msg(&e->log, ED_LOG_INFO, "ROM loader at %u baud: uploading "
+                "the flasher stub at that rate", baud);
+        return ED_OK;
+    }
+    e->rom_baud_failed = true;
+    log_msg(&e->log, ED_LOG_INFO, "the ROM loader does not hold %u baud "
+            "(%s): uploading the flasher stub at %u", baud,
+            loader_errmsg(e->l), LOADER_ROM_BAUD);
+    /* the ROM may be at the new rate: ask it back from there, else find
+     * it at 115200, else reset it (reset lines) */
+    if (loader_baud(e->l) != LOADER_ROM_BAUD &&
+        loader_change_baud(e->l, LOADER_ROM_BAUD) != ED_OK)
+        loader_rom_baud(e->l);
+    link_note_loader(e);
+    if (loader_resync(e->l) == ED_OK)
+        return ED_ERR_NOT_FOUND;
+    if (!e->port->has_lines)
+        return ed_seterr(msg, msglen, ED_ERR_TIMEOUT, "the ROM loader "
+                         "stopped answering after switching to %u baud: "
+                         "reset the board and use a lower --baud", baud);
+    rc = do_connect(e, msg, msglen);
+    return rc ? rc : ED_ERR_NOT_FOUND;
+}
+
 /* Upload the stub unless asked not to; fall back to the ROM on failure. */
 static int do_stub(struct engine *e, char *msg, size_t msglen)
 {
@@ -679,6 +735,11 @@ static int do_stub(struct engine *e, char *msg, size_t msglen)
         return ED_OK;
     }
     set_state(e, STATE_STUB);
+    rc = rom_baud_first(e, msg, msglen);
+    if (rc != ED_OK && rc != ED_ERR_NOT_FOUND) {
+        stub_free(st);
+        return rc;
+    }
     n = stub_segments(st, segs);
     rc = loader_run_stub(e->l, segs, n, st->entry);
     if (rc == ED_OK) {

@@ -32,6 +32,7 @@ static const struct chip_desc chip_table[] = {
         .rom_flash_begin_encrypted_word = false,
         .supported_flash_mhz_default = 40,
         .xtal_fixed_mhz = 0,
+        .stub_resets_baud = true,
     },
     [CHIP_ESP32S2] = {
         .id = CHIP_ESP32S2, .name = "esp32s2", .display = "ESP32-S2",
@@ -47,6 +48,7 @@ static const struct chip_desc chip_table[] = {
         .rom_flash_begin_encrypted_word = true,
         .supported_flash_mhz_default = 40,
         .xtal_fixed_mhz = 40,
+        .stub_resets_baud = true,
         .rtc_wdt = {0x3F408000, 0x94, 0x98, 0xAC},
     },
     [CHIP_ESP32S3] = {
@@ -158,6 +160,7 @@ static const struct chip_desc chip_table[] = {
         .rom_flash_begin_encrypted_word = true,
         .supported_flash_mhz_default = 80,
         .xtal_fixed_mhz = 40,
+        .stub_resets_baud = true,
         .rtc_wdt = {0x50116000, 0x00, 0x04, 0x18},
     },
 };

@@ -51,6 +51,10 @@ struct chip_desc {
     bool rom_flash_begin_encrypted_word; /* ROM takes the 5th FLASH_BEGIN word */
     uint32_t supported_flash_mhz_default;
     int xtal_fixed_mhz;        /* crystal is fixed (esptool does not measure), or 0 */
+    /* The embedded stub (esp-flasher-stub v1.1+, src/main.c) raises the
+     * clock and sets UART0 again from the ROM's UartDev baud: it may not
+     * keep a ROM CHANGE_BAUDRATE, so the stub is uploaded at 115200. */
+    bool stub_resets_baud;
     /* RTC/LP watchdog for --after watchdog-reset (base 0 = not offered):
      * register offsets of CONFIG0, CONFIG1 and the write-protect key. */
     struct {

@@ -1346,6 +1346,14 @@ int loader_change_baud(struct loader *l, uint32_t baud)
     return ED_OK;
 }
 
+void loader_rom_baud(struct loader *l)
+{
+    if (l->baud != LOADER_ROM_BAUD &&
+        port_set_baud(l->port, LOADER_ROM_BAUD) == ED_OK)
+        l->baud = LOADER_ROM_BAUD;
+    proto_flush_input(l->proto);
+}
+
 #define LINK_CHECK_TIMEOUT_MS 200
 
 int loader_link_check(struct loader *l, int rounds)
@@ -2032,9 +2040,7 @@ static int watchdog_reset(struct loader *l)
         (rc = loader_write_reg(l, base + wp, 0, 0xFFFFFFFF, 0)))
         return rc;
     /* the chip comes back at the ROM's 115200: be there for its banner */
-    if (l->baud != LOADER_ROM_BAUD &&
-        port_set_baud(l->port, LOADER_ROM_BAUD) == ED_OK)
-        l->baud = LOADER_ROM_BAUD;
+    loader_rom_baud(l);
     clock_sleep_ms(500);
     return ED_OK;
 }

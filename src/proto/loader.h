@@ -118,6 +118,9 @@ int loader_run_stub(struct loader *l, const struct loader_segment *segs,
 
 /* CHANGE_BAUDRATE (old-baud word sent to a stub), then the port follows. */
 int loader_change_baud(struct loader *l, uint32_t baud);
+/* The port back at the ROM's 115200, without a command (the chip is there
+ * again, or never left it); drops what was buffered. */
+void loader_rom_baud(struct loader *l);
 /*
  * A few quick round trips (READ_REG of the chip's magic register, short
  * timeouts, no retries): ED_OK when every one came back with the same

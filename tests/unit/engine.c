@@ -1658,3 +1658,83 @@ void test_engine__usb_jtag_keeps_the_baud(void)
     T_ASSERT(!strstr(res.log, "does not hold"));
     T_EQ_STR(res.chip.reset_used, "usb-jtag-serial");
 }
+
+/* ---- the stub uploaded at the job's baud (rom_baud_first) ---- */
+
+/* Flash one small image through URL at baud; the result in res. */
+static void flash_at(const char *url, uint32_t baud, struct result *res)
+{
+    struct engine_job job;
+
+    engine_job_init(&job);
+    snprintf(job.port, sizeof job.port, "%s", url);
+    job.baud = baud;
+    add_data(&job, "storage", 0x100000, 8192, 5);
+    if (run(&job, NULL, res, NULL) != 0)
+        res->status = ED_ERR_TIMEOUT;
+    engine_job_clear(&job);
+}
+
+/* ESP32-C3: the ROM switches to 921600 before MEM_BEGIN; the stub then
+ * answers at that rate without a CHANGE_BAUDRATE of its own. */
+void test_engine__stub_uploaded_at_the_job_baud(void)
+{
+    struct result res;
+
+    flash_at("sim:esp32c3?pacing=0", 921600, &res);
+    if (res.status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
+    T_CONTAINS(res.log, "ROM loader at 921600 baud: uploading the flasher "
+                        "stub at that rate");
+    T_ASSERT(res.chip.stub);
+    T_EQ_INT(res.chip.baud, 921600);
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
+}
+
+/* ESP32: its stub sets the UART again from the ROM's own baud record, so
+ * the upload stays at 115200 and the stub changes the baud. */
+void test_engine__esp32_stub_uploaded_at_115200(void)
+{
+    struct result res;
+
+    flash_at("sim:esp32?pacing=0", 921600, &res);
+    if (res.status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
+    T_ASSERT(!strstr(res.log, "ROM loader at"));
+    T_EQ_INT(res.chip.baud, 921600);
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
+}
+
+/* An ESP32-C2 with a 26 MHz crystal: the ROM is asked for 4 Mbaud x 40/26
+ * (its crystal belief), which it refuses; the stub goes up at 115200 and
+ * switches to 4 Mbaud itself. */
+void test_engine__rom_baud_refused_uploads_at_115200(void)
+{
+    struct result res;
+
+    flash_at("sim:esp32c2?pacing=0&xtal=26", 4000000, &res);
+    if (res.status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
+    T_CONTAINS(res.log, "the ROM loader does not hold 4000000 baud");
+    T_ASSERT(res.chip.stub);
+    T_EQ_INT(res.chip.baud, 4000000);
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
+}
+
+/* A line that garbles above 460800: the ROM's switch to 921600 fails its
+ * round trip, the board is reset (DTR/RTS) and connected at 115200 again,
+ * and the stub is uploaded there, as without the ROM switch (whose
+ * CHANGE_BAUDRATE then meets the same line: the job fails later). */
+void test_engine__rom_baud_garbled_reconnects_at_115200(void)
+{
+    struct result res;
+    const char *fb, *again;
+
+    flash_at("sim:esp32c3?pacing=0&max-baud=460800", 921600, &res);
+    T_ASSERT(res.status != ED_OK);
+    fb = strstr(res.log, "the ROM loader does not hold 921600 baud");
+    T_ASSERT(fb);
+    again = strstr(fb, "chip is ESP32-C3");
+    T_ASSERT(again);
+    T_CONTAINS(again, "flasher stub esp32c3 running");
+}
