@@ -53,7 +53,7 @@ printf 'name: broken\nchip: esp33\n' > "$TMP/bad.yaml"
 for sig in SEGV ABRT; do
     open "$sig" C.UTF-8
     run "$sig" "\"$ESPDECK\" '$TMP/bad.yaml'"
-    if wait_for "$sig" "press q to quit"; then
+    if wait_for "$sig" "q to quit"; then
         pid=$(child_pid "$sig")
         kill -"$sig" "$pid"
         if wait_re "$sig" '^EXIT=[0-9]' && prompt_back "$sig"; then
@@ -74,7 +74,7 @@ done
 
 open term C.UTF-8
 run term "\"$ESPDECK\" '$TMP/bad.yaml'"
-if wait_for term "press q to quit"; then
+if wait_for term "q to quit"; then
     kill -TERM "$(child_pid term)"
     if wait_for term "EXIT=3" && modes_sane term; then
         ok "tui_restore: SIGTERM quits cleanly (exit 3 for the bad profile)"
