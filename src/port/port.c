@@ -152,13 +152,43 @@ int port_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms)
 
 int port_write(struct port *p, const uint8_t *buf, size_t len, int timeout_ms)
 {
+    int64_t start, deadline;
+    size_t chunk;
+
     if (!p || (!buf && len))
         return ED_ERR_ARG;
     if (len == 0)
         return ED_OK;
     if (timeout_ms < 0)
         timeout_ms = 0;
-    return p->ops->write(p, buf, len, timeout_ms);
+    /* about PORT_CANCEL_SLICE_MS of wire a piece */
+    chunk = (p->baud ? p->baud : 115200) / 10 * PORT_CANCEL_SLICE_MS / 1000;
+    if (chunk < 256)
+        chunk = 256;
+    if (!p->cancel || len <= chunk || p->kind != PORT_SERIAL)
+        return p->ops->write(p, buf, len, timeout_ms);
+    /* a long write to a UART (a 16 KiB block at 9600 baud is 17 s; network
+     * ports take a block into their socket buffer at once) in pieces: the
+     * block in flight completes, unless it is still going after
+     * PORT_CANCEL_WRITE_MS and a cancel is asked for */
+    start = clock_ms();
+    deadline = start + timeout_ms;
+    while (len) {
+        size_t n = len < chunk ? len : chunk;
+        int rc;
+
+        if (clock_ms() - start >= PORT_CANCEL_WRITE_MS &&
+            p->cancel(p->cancel_ctx))
+            return ed_seterr(p->errmsg, sizeof p->errmsg, ED_ERR_CANCELLED,
+                             "cancelled while sending to the board (%zu "
+                             "bytes not sent)", len);
+        rc = p->ops->write(p, buf, n, clock_remaining_ms(deadline));
+        if (rc)
+            return rc;
+        buf += n;
+        len -= n;
+    }
+    return ED_OK;
 }
 
 int port_set_baud(struct port *p, uint32_t baud)

@@ -96,6 +96,10 @@ void port_close(struct port *p); /* NULL is fine */
  * return ends the wait with ED_ERR_CANCELLED.  fn NULL removes it.
  */
 #define PORT_CANCEL_SLICE_MS 50
+/* A port_write() to a local serial port still going after this long (a
+ * block at a low baud on a real UART, whose kernel buffer holds ~4 KiB) stops at the next piece of
+ * PORT_CANCEL_SLICE_MS of wire when the hook says so. */
+#define PORT_CANCEL_WRITE_MS 200
 void port_set_cancel(struct port *p, port_cancel_fn fn, void *ctx);
 
 int port_read(struct port *p, uint8_t *buf, size_t cap, int timeout_ms);

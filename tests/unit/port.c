@@ -691,3 +691,60 @@ void test_port__socket_refused_and_bad_address(void)
                        sizeof err),
              ED_ERR_ARG);
 }
+
+/* ---- a slow UART: writes block for their wire time ---- */
+
+struct slow_port {
+    struct port base;
+    size_t sent;
+};
+
+static void slow_close(struct port *p)
+{
+    (void)p;
+}
+
+static int slow_write(struct port *p, const uint8_t *b, size_t n, int t)
+{
+    struct slow_port *s = (struct slow_port *)p;
+
+    (void)b;
+    (void)t;
+    clock_sleep_ms((int)((uint64_t)n * 10 * 1000 / p->baud));
+    s->sent += n;
+    return ED_OK;
+}
+
+static bool always(void *ctx)
+{
+    ++*(int *)ctx;
+    return true;
+}
+
+/* A 16 KiB block at 9600 baud (17 s of wire) stops at the next piece once
+ * a cancel is asked for: the write is an interruptible wait too.  A short
+ * write (a block at a high baud) completes whatever the hook says. */
+void test_port__long_write_is_cancelled(void)
+{
+    static const struct port_ops ops = {.close = slow_close,
+                                        .write = slow_write};
+    struct slow_port s;
+    static uint8_t block[16384];
+    int polls = 0;
+
+    memset(&s, 0, sizeof s);
+    s.base.ops = &ops;
+    s.base.kind = PORT_SERIAL;
+    s.base.baud = 9600;
+    port_set_cancel(&s.base, always, &polls);
+    T_EQ_INT(port_write(&s.base, block, sizeof block, 60000),
+             ED_ERR_CANCELLED);
+    T_ASSERT(polls >= 1);
+    T_ASSERT(s.sent < sizeof block);
+    T_CONTAINS(port_errmsg(&s.base), "cancelled while sending");
+    /* 2 KiB at 921600 baud is one piece: sent whole */
+    s.sent = 0;
+    s.base.baud = 921600;
+    T_EQ_INT(port_write(&s.base, block, 2048, 60000), ED_OK);
+    T_EQ_INT(s.sent, 2048);
+}
