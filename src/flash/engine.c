@@ -1441,6 +1441,12 @@ static int write_span(struct engine *e, size_t i, uint32_t pos, uint32_t end,
     unsigned resends = loader_resends(e->l);
 
     loader_set_flash_block(e->l, e->block_max);
+    /* --baud auto above the ladder's last rung: a block damaged on the way
+     * says the rate does not hold; the write fails, and recover_link()
+     * steps down and resumes, instead of sending it again at this rate */
+    loader_set_block_resends(e->l, e->job.baud == ENGINE_BAUD_AUTO &&
+                             loader_baud(e->l) > LOADER_ROM_BAUD
+                             ? 0 : LOADER_BLOCK_RESENDS);
     if (e->job.no_compress) {
         rc = loader_flash_write(e->l, im->offset + pos, im->data + pos,
                                 end - pos, false, on_progress, pc);

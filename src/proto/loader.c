@@ -52,6 +52,7 @@ struct loader {
     bool usb_otg;
     uint32_t block_max;         /* loader_set_flash_block, 0 = own */
     unsigned resends;           /* data blocks sent again (loader_resends) */
+    unsigned block_resends;     /* the limit per block (set_block_resends) */
     uint8_t late_error; /* a stub's deferred write error after a write */
     uint32_t baud;
     uint32_t flash_size;
@@ -136,6 +137,7 @@ int loader_new(struct loader **out, struct port *port,
     }
     l->baud = port->baud ? port->baud : LOADER_ROM_BAUD;
     l->rev_major = l->rev_minor = -1;
+    l->block_resends = LOADER_BLOCK_RESENDS;
     *out = l;
     return ED_OK;
 }
@@ -999,11 +1001,8 @@ int loader_security_info(struct loader *l, uint32_t *flags, uint32_t *chip_id)
 
 /* ---- data blocks ---- */
 
-/*
- * How often one data block the chip rejected unread (ROM 0x05/0x07, stub
- * 0xC0/0xC1: it never used it) is sent again before the write fails.
- */
-#define BLOCK_RESENDS 16
+/* A data block the chip rejected unread (ROM 0x05/0x07, stub 0xC0/0xC1:
+ * it never used it) is sent again up to l->block_resends times. */
 
 /* The smallest piece a rejected compressed block is cut into (stubs). */
 #define MIN_PIECE 0x100
@@ -1054,7 +1053,7 @@ static int data_block(struct loader *l, uint8_t op, uint8_t *pkt,
 static bool may_resend(struct loader *l, unsigned *tries, uint32_t seq,
                        size_t len)
 {
-    if (++*tries > BLOCK_RESENDS || cancelled(l))
+    if (++*tries > l->block_resends || cancelled(l))
         return false;
     l->resends++;
     log_msg(&l->log, ED_LOG_DEBUG, "%s; sending block %u (%zu bytes) again",
@@ -1524,6 +1523,11 @@ static int defl_block_pieces(struct loader *l, uint8_t *pkt,
 unsigned loader_resends(const struct loader *l)
 {
     return l->resends;
+}
+
+void loader_set_block_resends(struct loader *l, unsigned n)
+{
+    l->block_resends = n;
 }
 
 int loader_deflate(const uint8_t *data, size_t len, uint8_t **out,

@@ -50,6 +50,11 @@ uint32_t loader_flash_block(const struct loader *l);
 /* Data blocks sent again so far because the chip rejected them unread
  * (damaged on the way). */
 unsigned loader_resends(const struct loader *l);
+/* How often one block the chip rejected unread is sent again before the
+ * write fails (default LOADER_BLOCK_RESENDS).  0: fail at once, for a
+ * caller that would rather take a rejection as a sign to lower the baud. */
+#define LOADER_BLOCK_RESENDS 16
+void loader_set_block_resends(struct loader *l, unsigned n);
 /* Did a command after a write get the stub's deferred error for one of
  * the write's last blocks (it could not inflate or write it)?  Cleared by
  * the next write. */
