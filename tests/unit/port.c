@@ -715,6 +715,46 @@ static int slow_write(struct port *p, const uint8_t *b, size_t n, int t)
     return ED_OK;
 }
 
+/* a silent line: a read waits its whole timeout and gets nothing */
+static int silent_read(struct port *p, uint8_t *buf, size_t cap, int t)
+{
+    (void)p;
+    (void)buf;
+    (void)cap;
+    clock_sleep_ms(t);
+    return 0;
+}
+
+/* A cancel hook that answers true from its third poll on. */
+static bool cancel_third(void *ctx)
+{
+    return ++*(int *)ctx >= 3;
+}
+
+/* A long read on a silent line ends with ED_ERR_CANCELLED once the cancel
+ * hook says so: the hook is polled between slices of the wait, not only
+ * before it (every wait is interruptible: an erase, a large MD5). */
+void test_port__long_read_is_cancelled(void)
+{
+    static const struct port_ops ops = {.close = slow_close,
+                                        .read = silent_read};
+    struct slow_port s;
+    uint8_t buf[64];
+    int polls = 0;
+
+    memset(&s, 0, sizeof s);
+    s.base.ops = &ops;
+    s.base.baud = 115200;
+    port_set_cancel(&s.base, cancel_third, &polls);
+    T_EQ_INT(port_read(&s.base, buf, sizeof buf, 600000), ED_ERR_CANCELLED);
+    T_EQ_INT(polls, 3);
+    T_CONTAINS(port_errmsg(&s.base), "cancelled");
+    /* short reads (the monitor's) are not sliced and never cancelled */
+    polls = 0;
+    T_EQ_INT(port_read(&s.base, buf, sizeof buf, PORT_CANCEL_SLICE_MS), 0);
+    T_EQ_INT(polls, 0);
+}
+
 static bool always(void *ctx)
 {
     ++*(int *)ctx;

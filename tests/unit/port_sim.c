@@ -224,36 +224,3 @@ void test_port_sim__flash_file_kept(void)
     T_EQ_INT(data[0], 0xFF);
     free(data);
 }
-
-/* A cancel hook that answers true from its third poll on. */
-static bool cancel_third(void *ctx)
-{
-    return ++*(int *)ctx >= 3;
-}
-
-/* A long read on a silent line ends with ED_ERR_CANCELLED once the cancel
- * hook says so: the hook is polled between slices of the wait, not only
- * before it (every wait is interruptible: an erase, a large MD5). */
-void test_port_sim__long_read_is_cancelled(void)
-{
-    struct port *p = NULL;
-    char err[256];
-    uint8_t buf[64];
-    int polls = 0, n;
-
-    T_EQ_INT(port_open(&p, "sim:esp32?pacing=0", 115200, NULL, err,
-                       sizeof err), ED_OK);
-    /* the ROM's power-up banner, if any, then silence */
-    while (port_read(p, buf, sizeof buf, 200) > 0)
-        ;
-    port_set_cancel(p, cancel_third, &polls);
-    n = port_read(p, buf, sizeof buf, 600000);
-    T_EQ_INT(n, ED_ERR_CANCELLED);
-    T_EQ_INT(polls, 3);
-    T_CONTAINS(port_errmsg(p), "cancelled");
-    /* short reads (the monitor's) are not sliced and never cancelled */
-    polls = 0;
-    T_ASSERT(port_read(p, buf, sizeof buf, PORT_CANCEL_SLICE_MS) >= 0);
-    T_EQ_INT(polls, 0);
-    port_close(p);
-}
