@@ -32,7 +32,7 @@ check "cp2102: steps down to 921600" \
 check "cp2102: the chosen baud is in the chip line" \
     grep -q '921600 baud' "$TMP/e1"
 check "cp2102: remembered per adapter" \
-    grep -q "\"adapters\":{\"$URL\":{\"baud\":921600}" "$LINKS"
+    grep -q "\"$URL\":{\"baud\":921600}" "$LINKS"
 "$ESPDECK" flash "$PROFILE" --port "$URL" --batch --baud auto --force -v \
     >"$TMP/o2" 2>"$TMP/e2"
 check "cp2102: the next run exits 0" test $? -eq 0
@@ -183,3 +183,22 @@ check "usb-jtag: over rfc2217 with --before usb-reset exits 0" test $rc -eq 0
 check "usb-jtag: any rate holds there (the baud changes nothing)" \
     grep -q '"baud":3000000' "$TMP/o17"
 sim_stop
+
+# a local serial port that is not USB (a pty: libserialport's transport is
+# native) keeps the fixed 921600
+"$ESPDECK" sim --chip esp32 --listen "pty:$TMP/ttyS" --no-pacing \
+    2>"$TMP/pty.err" &
+PTY_PID=$!
+T_PIDS="$T_PIDS $PTY_PID"
+i=0
+while [ ! -e "$TMP/ttyS" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+"$ESPDECK" write-flash --port "$TMP/ttyS" --json -v \
+    0x10000 "$FW/Hello-world/ESP32/hello_world.bin" >"$TMP/o18" 2>"$TMP/e18"
+check "default: a local non-USB serial port flashes with no baud named" \
+    test $? -eq 0
+check "default: a local non-USB serial port keeps 921600" \
+    grep -q '"baud":921600,"usb_jtag":false' "$TMP/o18"
+check "default: ... and climbs no ladder" \
+    test "$(grep -c 'baud holds' "$TMP/o18")" -eq 0
+kill -TERM "$PTY_PID" 2>/dev/null
+wait "$PTY_PID" 2>/dev/null
