@@ -647,6 +647,23 @@ static int do_connect(struct engine *e, char *msg, size_t msglen)
 }
 
 /*
+ * The job's baud.  ENGINE_BAUD_DEFAULT (nothing named a rate) becomes the
+ * port's default once the port is open (links_auto_by_default): --baud
+ * auto on USB serial and rfc2217://, else ENGINE_BAUD_FIXED.
+ */
+static uint32_t job_baud(struct engine *e)
+{
+    if (e->job.baud == ENGINE_BAUD_DEFAULT) {
+        e->job.baud = links_auto_by_default(e->port) ? ENGINE_BAUD_AUTO
+                                                      : ENGINE_BAUD_FIXED;
+        log_msg(&e->log, ED_LOG_DEBUG, "no baud asked for: %s on %s",
+                e->job.baud == ENGINE_BAUD_AUTO ? "--baud auto" : "921600",
+                e->port->url);
+    }
+    return e->job.baud;
+}
+
+/*
  * Switch the ROM loader to the job's baud before the stub upload, so the
  * stub's ~8 KiB cross the line at that rate (0.55 s at 115200, 0.07 s at
  * 921600) and the stub needs no CHANGE_BAUDRATE of its own.  Only where
@@ -665,7 +682,7 @@ static int rom_baud_first(struct engine *e, char *msg, size_t msglen)
 {
     const struct engine_job *j = &e->job;
     const struct chip_desc *d = chip_get(e->chip.chip);
-    uint32_t baud = j->baud;
+    uint32_t baud = job_baud(e);
     int rc;
 
     if (!d || d->stub_resets_baud || j->stub_dir[0] || !baud ||
@@ -913,17 +930,9 @@ static int baud_step_down(struct engine *e)
 
 static int do_baud(struct engine *e, char *msg, size_t msglen)
 {
-    uint32_t baud = e->job.baud;
+    uint32_t baud = job_baud(e);
     int rc;
 
-    if (baud == ENGINE_BAUD_DEFAULT) {
-        baud = links_auto_by_default(e->port) ? ENGINE_BAUD_AUTO
-                                               : ENGINE_BAUD_FIXED;
-        e->job.baud = baud;
-        log_msg(&e->log, ED_LOG_DEBUG, "no baud asked for: %s on %s",
-                baud == ENGINE_BAUD_AUTO ? "--baud auto" : "921600",
-                e->port->url);
-    }
     if (baud == ENGINE_BAUD_AUTO) {
         set_state(e, STATE_BAUD);
         return baud_auto(e, msg, msglen);

@@ -1800,3 +1800,17 @@ void test_engine__rom_baud_garbled_reconnects_at_115200(void)
     T_ASSERT(again);
     T_CONTAINS(again, "flasher stub esp32c3 running");
 }
+
+/* The port's default is decided before anything asks the chip for a
+ * baud: the ROM loader's switch before the stub upload (ESP32-C3) goes
+ * to 921600, not to the "no baud named" marker. */
+void test_engine__default_decided_before_the_rom_switch(void)
+{
+    struct result res;
+
+    default_baud_run_chip("sim:esp32c3?pacing=0", 4, &res);
+    T_EQ_INT(res.status, ED_OK);
+    T_EQ_INT((int)res.chip.baud, (int)ENGINE_BAUD_FIXED);
+    T_ASSERT(!strstr(res.log, "4294967294"));
+    T_ASSERT(!strstr(res.log, "does not hold"));
+}
