@@ -453,6 +453,10 @@ static void close_session(struct engine *e)
 }
 
 /* A loader on e->port with the engine's cancel and attempt hooks. */
+/* How long a re-sync after an error waits for the board (a stalled line
+ * may come back after seconds: issue 8 asks for 10 s). */
+#define ENGINE_PATIENCE_MS 12000
+
 static int new_loader(struct engine *e)
 {
     int rc = loader_new(&e->l, e->port, &e->log);
@@ -461,6 +465,7 @@ static int new_loader(struct engine *e)
         return rc;
     loader_set_cancel(e->l, cancel_fn, e);
     loader_set_attempt_hook(e->l, attempt_fn, e);
+    loader_set_patience(e->l, ENGINE_PATIENCE_MS);
     return ED_OK;
 }
 
@@ -719,6 +724,9 @@ static int rom_baud_first(struct engine *e, char *msg, size_t msglen)
 }
 
 /* Upload the stub unless asked not to; fall back to the ROM on failure. */
+static bool network_port(const char *url);
+static int reopen_port(struct engine *e);
+
 static int do_stub(struct engine *e, char *msg, size_t msglen)
 {
     const struct engine_job *j = &e->job;
@@ -727,7 +735,7 @@ static int do_stub(struct engine *e, char *msg, size_t msglen)
     char err[ED_ERRMSG_MAX];
     size_t n;
     unsigned rev;
-    int rc;
+    int rc, k;
 
     e->chip.stub = false;
     if (loader_is_stub(e->l)) { /* left running, found at connect */
@@ -759,6 +767,15 @@ static int do_stub(struct engine *e, char *msg, size_t msglen)
     }
     n = stub_segments(st, segs);
     rc = loader_run_stub(e->l, segs, n, st->entry);
+    /* a network link that closed mid-upload: the board still runs the
+     * ROM loader (or the stub, if only OHAI was lost) */
+    for (k = 0; rc == ED_ERR_CLOSED && network_port(j->port) && k < 3; k++) {
+        log_msg(&e->log, ED_LOG_WARN, "the link closed while uploading the "
+                "flasher stub (%s): opening it again", loader_errmsg(e->l));
+        rc = reopen_port(e);
+        if (rc == ED_OK)
+            rc = loader_restart_stub(e->l, segs, n, st->entry);
+    }
     if (rc == ED_OK) {
         e->chip.stub = true;
         link_note_loader(e);
@@ -1534,6 +1551,25 @@ static int take_recovery(struct engine *e, size_t i, int rc, const char *cause,
     return ED_OK;
 }
 
+/*
+ * A local port that closed under a write is gone (a USB adapter or a
+ * board's own USB unplugged, or its power lost): unlike a network link it
+ * cannot be opened again to reach the same board, so it is said at once.
+ */
+static int port_vanished(struct engine *e, size_t i, char *msg,
+                         size_t msglen)
+{
+    const struct engine_image *im = &e->job.images[i];
+
+    if (e->port && port_errmsg(e->port)[0])
+        log_msg(&e->log, ED_LOG_INFO, "%s", port_errmsg(e->port));
+    return ed_seterr(msg, msglen, ED_ERR_CLOSED, "writing %s at 0x%x "
+                     "failed: the port %s is gone (unplugged, or the board "
+                     "lost power): plug the board in again, check its USB "
+                     "cable, and flash again", im->name, im->offset,
+                     e->job.port);
+}
+
 /* take_recovery, and log it as the *stalled-th in a row without progress. */
 static int start_recovery(struct engine *e, size_t i, int rc,
                           const char *cause, unsigned *stalled, char *msg,
@@ -1606,10 +1642,18 @@ static int write_run(struct engine *e, size_t i, uint32_t start,
 
             if (atomic_load(&e->cancel))
                 return ED_ERR_CANCELLED;
+            if (rc == ED_ERR_CLOSED && !network_port(e->job.port))
+                return port_vanished(e, i, msg, msglen);
             if (start_recovery(e, i, rc, cause, &stalled, msg, msglen))
                 return rc;
             shrink_blocks(e);
             rc = recover_link(e, rc);
+            if (rc == ED_ERR_TIMEOUT) /* it had all the patience */
+                return ed_seterr(msg, msglen, rc, "writing %s at 0x%x "
+                                 "failed: the board has not answered for "
+                                 "%d s since: %s: check the cable and the "
+                                 "board's power", im->name, im->offset,
+                                 ENGINE_PATIENCE_MS / 1000, cause);
             if (rc == ED_OK)
                 rc = prove_written(e, im, &pos, hint < end ? hint : end,
                                    end);

@@ -54,6 +54,7 @@ struct loader {
     unsigned resends;           /* data blocks sent again (loader_resends) */
     unsigned block_resends;     /* the limit per block (set_block_resends) */
     uint8_t late_error; /* a stub's deferred write error after a write */
+    int patience_ms;    /* loader_set_patience */
     uint32_t baud;
     uint32_t flash_size;
     bool defl_pending;  /* last write used FLASH_DEFL_*, not finished */
@@ -1217,10 +1218,15 @@ static int run_stub_once(struct loader *l, const struct loader_segment *segs,
  */
 static int resync(struct loader *l, bool *stub)
 {
+    int64_t until = clock_ms() + l->patience_ms;
     int t, rc = ED_ERR_TIMEOUT;
 
     *stub = false;
-    for (t = 0; t < SYNC_TRIES && !cancelled(l); t++) {
+    /* SYNC_TRIES at least; a line that stalls (a network link that holds
+     * its bytes for seconds) is waited for up to the patience */
+    for (t = 0; (t < SYNC_TRIES || clock_remaining_ms(until) > 0) &&
+                !cancelled(l);
+         t++) {
         proto_flush_input(l->proto);
         rc = sync_once(l, stub);
         if (rc == ED_OK || (rc != ED_ERR_TIMEOUT && rc != ED_ERR_PROTO &&
@@ -1518,6 +1524,27 @@ static int defl_block_pieces(struct loader *l, uint8_t *pkt,
             *piece = *piece / 4 > MIN_PIECE ? *piece / 4 : MIN_PIECE;
     }
     return ED_OK;
+}
+
+void loader_set_patience(struct loader *l, int ms)
+{
+    l->patience_ms = ms > 0 ? ms : 0;
+}
+
+/* The stub upload after the link was opened again: whoever answers. */
+int loader_restart_stub(struct loader *l, const struct loader_segment *segs,
+                        size_t n, uint32_t entry)
+{
+    bool stub = false;
+    int rc = resync(l, &stub);
+
+    if (rc)
+        return fail_proto(l, rc);
+    if (stub) { /* it had started: only its OHAI was lost */
+        set_stub(l, true);
+        return ED_OK;
+    }
+    return loader_run_stub(l, segs, n, entry);
 }
 
 unsigned loader_resends(const struct loader *l)

@@ -55,6 +55,9 @@ unsigned loader_resends(const struct loader *l);
  * caller that would rather take a rejection as a sign to lower the baud. */
 #define LOADER_BLOCK_RESENDS 16
 void loader_set_block_resends(struct loader *l, unsigned n);
+/* How long a re-sync after an error keeps trying SYNC (ms; 0: a few
+ * tries): a line may stall for seconds and come back. */
+void loader_set_patience(struct loader *l, int ms);
 /* Did a command after a write get the stub's deferred error for one of
  * the write's last blocks (it could not inflate or write it)?  Cleared by
  * the next write. */
@@ -120,6 +123,10 @@ int loader_mem_load(struct loader *l, const struct loader_segment *segs,
 /* Upload a stub (text, data), jump to entry, wait for OHAI; switch to stub framing. */
 int loader_run_stub(struct loader *l, const struct loader_segment *segs,
                     size_t n, uint32_t entry);
+/* The stub upload again after the port was opened again mid-upload: the
+ * stub may be running already (its OHAI lost), else it is uploaded. */
+int loader_restart_stub(struct loader *l, const struct loader_segment *segs,
+                        size_t n, uint32_t entry);
 
 /* CHANGE_BAUDRATE (old-baud word sent to a stub), then the port follows. */
 int loader_change_baud(struct loader *l, uint32_t baud);
