@@ -1022,6 +1022,28 @@ static const char *need_value(int argc, char **argv, int *i, const char *cmd)
     return argv[*i];
 }
 
+int batch_parse_baud(const char *cmd, const char *v, uint32_t *out)
+{
+    char why[ED_ERRMSG_MAX];
+    uint32_t b;
+
+    if (!strcmp(v, "auto")) {
+        *out = ENGINE_BAUD_AUTO;
+        return 0;
+    }
+    if (!batch_parse_u32(v, &b)) {
+        fprintf(stderr, "espdeck %s: --baud '%s' is not a baud rate "
+                "(115200, 460800, 921600, ..., or auto)\n", cmd, v);
+        return -1;
+    }
+    /* before the board is touched */
+    if (chip_baud_check(b, "--baud", why, sizeof why)) {
+        fprintf(stderr, "espdeck %s: %s\n", cmd, why);
+        return -1;
+    }
+    *out = b;
+    return 0;
+}
 int batch_common_option(int argc, char **argv, int *i, struct engine_job *job,
                         struct batch_opts *o, const char *cmd)
 {
@@ -1047,27 +1069,9 @@ int batch_common_option(int argc, char **argv, int *i, struct engine_job *job,
         return 1;
     }
     if (!strcmp(a, "--baud") || !strcmp(a, "-b")) {
-        char why[ED_ERRMSG_MAX];
-        uint32_t b;
-
-        if (!(v = need_value(argc, argv, i, cmd)))
+        if (!(v = need_value(argc, argv, i, cmd)) ||
+            batch_parse_baud(cmd, v, &job->baud) != 0)
             return -1;
-        if (!strcmp(v, "auto")) {
-            job->baud = ENGINE_BAUD_AUTO;
-            o->baud_given = true;
-            return 1;
-        }
-        if (!batch_parse_u32(v, &b)) {
-            fprintf(stderr, "espdeck %s: --baud '%s' is not a baud rate "
-                    "(115200, 460800, 921600, ...)\n", cmd, v);
-            return -1;
-        }
-        /* before the board is touched */
-        if (chip_baud_check(b, "--baud", why, sizeof why)) {
-            fprintf(stderr, "espdeck %s: %s\n", cmd, why);
-            return -1;
-        }
-        job->baud = b;
         o->baud_given = true;
         return 1;
     }

@@ -116,6 +116,9 @@ int batch_parse_before(const char *v, enum port_before *before, char *seq,
 
 /* "0x1000", "4096", "64K", "4M", "4MB" -> value; false if not a number. */
 bool batch_parse_u32(const char *s, uint32_t *out);
+/* --baud's value: "auto" (ENGINE_BAUD_AUTO) or a rate chip_baud_check()
+ * accepts; 0, or -1 after one sentence on stderr ("espdeck CMD: ..."). */
+int batch_parse_baud(const char *cmd, const char *v, uint32_t *out);
 
 /*
  * Resolve port "auto" (or "") to the one local serial port with an ESP USB

@@ -358,7 +358,8 @@ int cmd_console(int argc, char **argv)
             o.port = a + 7;
         } else if ((!strcmp(a, "--baud") || !strcmp(a, "-b")) &&
                    i + 1 < argc) {
-            o.baud = (uint32_t)strtoul(argv[++i], NULL, 10);
+            if (batch_parse_baud("console", argv[++i], &o.baud) != 0)
+                return EXIT_USAGE;
         } else if (!strcmp(a, "--force")) {
             o.force = true;
         } else if (!strcmp(a, "--no-stub")) {
@@ -395,14 +396,6 @@ int cmd_console(int argc, char **argv)
         } else {
             fprintf(stderr, "espdeck: one profile at a time ('%s' is "
                             "extra)\n", a);
-            return EXIT_USAGE;
-        }
-    }
-    if (o.baud) {
-        char err[ED_ERRMSG_MAX];
-
-        if (chip_baud_check(o.baud, "--baud", err, sizeof err)) {
-            fprintf(stderr, "espdeck: %s\n", err);
             return EXIT_USAGE;
         }
     }

@@ -33,27 +33,35 @@ for c in esp32 esp32c3; do
         >"$TMP/$c.yaml"
 done
 
-open_term cp
-run cp "\"$ESPDECK\" '$TMP/esp32.yaml' --port 'sim:esp32?pacing=0&adapter=cp2102n' --no-monitor"
-if wait_for cp "stub · 3000000 baud"; then
-    ok "tui_baud: the chip line shows the rate --baud auto chose (CP2102N: 3000000)"
-else
-    notok "tui_baud: the chip line shows the rate --baud auto chose (CP2102N: 3000000)"
-fi
-tm send-keys -t cp q
-wait_for cp "EXIT=" >/dev/null
-tm kill-session -t cp
+# chip_line NAME PROFILE PORT WANT LABEL [ARGS...]: the console on PORT
+# shows WANT in its chip line
+chip_line() {
+    local n=$1 prof=$2 port=$3 want=$4 label=$5
+    shift 5
+    open_term "$n"
+    run "$n" "\"$ESPDECK\" '$prof' --port '$port' --no-monitor $*"
+    if wait_for "$n" "$want"; then ok "tui_baud: $label"; else notok "tui_baud: $label"; fi
+    tm send-keys -t "$n" q
+    wait_for "$n" "EXIT=" >/dev/null
+    tm kill-session -t "$n"
+}
 
-open_term usj
-run usj "\"$ESPDECK\" '$TMP/esp32c3.yaml' --port 'sim:esp32c3?pacing=0&adapter=usb-serial-jtag' --no-monitor"
-if wait_for usj "stub · USB-Serial/JTAG"; then
-    ok "tui_baud: on USB-Serial/JTAG the chip line names the link, not a baud"
-else
-    notok "tui_baud: on USB-Serial/JTAG the chip line names the link, not a baud"
-fi
-tm send-keys -t usj q
-wait_for usj "EXIT=" >/dev/null
-tm kill-session -t usj
+chip_line cp "$TMP/esp32.yaml" 'sim:esp32?pacing=0&adapter=cp2102n' \
+    "stub · 3000000 baud" \
+    "the chip line shows the rate --baud auto chose (CP2102N: 3000000)"
+chip_line usj "$TMP/esp32c3.yaml" \
+    'sim:esp32c3?pacing=0&adapter=usb-serial-jtag' "stub · USB-Serial/JTAG" \
+    "on USB-Serial/JTAG the chip line names the link, not a baud"
+# the console takes --baud auto too (it used to read it as 0 and drop it):
+# a plain sim: UART defaults to 921600, auto climbs to the top rung
+chip_line au "$TMP/esp32.yaml" 'sim:esp32?pacing=0' "stub · 3000000 baud" \
+    "the console's --baud auto climbs the ladder" --baud auto
+"$ESPDECK" "$TMP/esp32.yaml" --port 'sim:esp32?pacing=0' --baud fast \
+    </dev/null >"$TMP/bad.out" 2>&1
+rc=$?
+check "tui_baud: the console refuses --baud fast (exit 2)" test $rc -eq 2
+check "tui_baud: ... with one sentence" \
+    grep -q "^espdeck console: --baud 'fast' is not a baud rate" "$TMP/bad.out"
 
 if ls "$TMP"/san.* >/dev/null 2>&1; then
     head -60 "$TMP"/san.* >&2
