@@ -58,6 +58,10 @@
 #define CP_SERVER 100
 
 #define OUT_MAX (256 * 1024) /* stop pulling from the board past this */
+/* A client that sends requests and never reads their answers: the queue
+ * stops growing here (the client is not read past OUT_MAX, so only what
+ * one read brings can go beyond it), and answers beyond it are lost. */
+#define OUT_HARD (2 * OUT_MAX)
 /* How long "DTR and RTS both asserted" waits for the next line change. */
 #define HOLD_BOTH_US 250000
 #define SB_MAX 64
@@ -108,6 +112,8 @@ static int out_reserve(struct sim_server *srv, size_t more)
     uint8_t *p;
     if (srv->out_len + more <= srv->out_cap)
         return 0;
+    if (srv->out_len + more > OUT_HARD)
+        return -1;
     cap = srv->out_cap ? srv->out_cap : 4096;
     while (cap < srv->out_len + more)
         cap *= 2;
@@ -436,6 +442,32 @@ static void tn_input(struct sim_server *srv, const uint8_t *b, size_t n)
 }
 
 /* ---- connections ---- */
+
+static void client_reset(struct sim_server *srv);
+
+size_t sim_server_telnet_feed(struct sim *sim, const uint8_t *in, size_t n,
+                              size_t step, uint8_t *out, size_t cap)
+{
+    struct sim_server srv;
+    size_t off = 0, total;
+
+    memset(&srv, 0, sizeof srv);
+    srv.sim = sim;
+    srv.kind = SRV_RFC2217;
+    srv.lfd = srv.cfd = srv.ctl_fd = srv.slave_fd = -1;
+    client_reset(&srv);
+    while (off < n) {
+        size_t k = step && n - off > step ? step : n - off;
+
+        tn_input(&srv, in + off, k);
+        off += k;
+    }
+    total = srv.out_len;
+    if (out)
+        memcpy(out, srv.out, total < cap ? total : cap);
+    free(srv.out);
+    return total;
+}
 
 static void client_reset(struct sim_server *srv)
 {
@@ -833,7 +865,11 @@ static bool read_client(struct sim_server *srv)
 {
     uint8_t buf[8192];
     for (;;) {
-        ssize_t r = read(srv->cfd, buf, sizeof buf);
+        ssize_t r;
+
+        if (srv->out_len >= OUT_MAX && srv->kind != SRV_PTY)
+            return true; /* it reads our answers first */
+        r = read(srv->cfd, buf, sizeof buf);
         if (r > 0) {
             if (srv->kind == SRV_RFC2217)
                 tn_input(srv, buf, (size_t)r);
@@ -938,7 +974,9 @@ int sim_server_run(struct sim_server *srv, int stop_fd, char *err,
         }
         if (srv->cfd >= 0) {
             pf[np].fd = srv->cfd;
-            pf[np].events = POLLIN | (srv->out_len ? POLLOUT : 0);
+            pf[np].events = (srv->out_len < OUT_MAX || srv->kind == SRV_PTY
+                                 ? POLLIN : 0) |
+                            (srv->out_len ? POLLOUT : 0);
             i_c = np++;
         }
         if (srv->ctl_fd >= 0) {

@@ -73,6 +73,15 @@ int sim_server_run(struct sim_server *srv, int stop_fd, char *err,
 void sim_server_free(struct sim_server *srv);
 
 /*
+ * Test hook (tests/fuzz, tests/unit): the bytes one RFC 2217 client sends,
+ * fed every step bytes (0: at once) through the server's Telnet parser
+ * into sim, as a fresh connection.  Returns how many bytes the server
+ * queued for the client; the first cap of them are copied to out.
+ */
+size_t sim_server_telnet_feed(struct sim *sim, const uint8_t *in, size_t n,
+                              size_t step, uint8_t *out, size_t cap);
+
+/*
  * Option helpers shared by `espdeck sim` and the sim:CHIP port.
  * Flash size: "4MB", "4M", "512KB", "4194304" -> bytes (ED_OK or
  * ED_ERR_ARG).  MAC: "aa:bb:cc:dd:ee:ff" (also '-' separated).

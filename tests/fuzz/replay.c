@@ -16,7 +16,7 @@
 
 #define HARNESSES(X)                                                          \
     X(slip) X(proto) X(rfc2217) X(profile) X(image) X(ptable_bin)            \
-    X(ptable_csv) X(stub_json) X(idfimport) X(sim_request)
+    X(ptable_csv) X(stub_json) X(idfimport) X(sim_request) X(sim_telnet)
 
 #define DECLARE(n) int fuzz_##n(const uint8_t *data, size_t size);
 HARNESSES(DECLARE)

@@ -211,6 +211,33 @@ accept:
         "<II", 921600, 115200))) + slip(command(0xD1, struct.pack(
             "<II", 0x1000, 0x1000))) + slip(command(0xEE)) + slip(command(
                 0x09, struct.pack("<IIII", 0x60008000, 1, 0xFFFFFFFF, 0))))
+    sim_telnet_seeds()
+
+
+def sim_telnet_seeds():
+    """What an RFC 2217 client (esptool through pyserial, espdeck) says to
+    the simulator's server: a slicing byte, then the client's bytes."""
+    IAC, SB, SE, WILL, DO, DONT, WONT = 255, 250, 240, 251, 253, 254, 252
+
+    def cp(code, *v):
+        return bytes([IAC, SB, 44, code]) + bytes(v).replace(
+            b"\xff", b"\xff\xff") + bytes([IAC, SE])
+
+    neg = bytes([IAC, WILL, 0, IAC, DO, 0, IAC, WILL, 44, IAC, DO, 3,
+                 IAC, WILL, 3])
+    sync = command(8, b"\x07\x07\x12\x20" + b"\x55" * 32)
+    put("sim_telnet", "pyserial-open", b"\x00" + neg + cp(0) +
+        cp(1, 0, 1, 0xC2, 0) + cp(2, 8) + cp(3, 1) + cp(4, 1) + cp(5, 1) +
+        cp(5, 9) + cp(5, 12) + cp(12, 3) + cp(11, 0xFF) + cp(10, 0))
+    # the classic reset (DTR and RTS one request each), then SYNC, whose
+    # 0xff-free data still goes through the IAC escaping path
+    put("sim_telnet", "reset-and-sync", b"\x05" + neg + cp(5, 8) +
+        cp(5, 12) + cp(5, 9) + cp(5, 11) + cp(5, 12) + slip(sync) +
+        b"\xff\xff" + cp(1, 0, 0x0E, 0x10, 0))
+    put("sim_telnet", "broken", b"\x8f" + bytes([IAC, DONT, 44, IAC, WONT,
+        44, IAC, 241, IAC, SB, 44, 0]) + b"x" * 80 + bytes(
+        [IAC, SE, IAC, SB, 44, 5, IAC, 7, IAC, SB, IAC, IAC, IAC, SE,
+         IAC, SB, 1, 2, IAC, SE, IAC, SB, 44, 1, IAC, SE, IAC]))
 
 
 if __name__ == "__main__":

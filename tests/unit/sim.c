@@ -12,6 +12,7 @@
 #include "err.h"
 #include "sim/sim.h"
 #include "sim/sim_chip.h"
+#include "sim/sim_server.h"
 #include "slip.h"
 #include "test.h"
 
@@ -1343,4 +1344,30 @@ void test_sim__usb_jtag_only_where_the_chip_has_one(void)
     s = mk_usj("esp32p4", false, err, sizeof err);
     T_ASSERT(s);
     sim_free(s);
+}
+
+/* ---- the RFC 2217 server's Telnet parser (sim_server.c) ---- */
+
+/* A client that sends requests and never reads the answers (it is on the
+ * network): the server's queue stops growing at a bound. */
+void test_sim__telnet_answers_are_bounded(void)
+{
+    static const uint8_t sig[] = {255, 250, 44, 0, 255, 240};
+    size_t n = 300000, i, total;
+    uint8_t *in = malloc(n * sizeof sig), first[4];
+    struct sim *s = mk("esp32", false);
+
+    T_ASSERT(in && s);
+    for (i = 0; i < n; i++)
+        memcpy(in + i * sizeof sig, sig, sizeof sig);
+    total = sim_server_telnet_feed(s, in, n * sizeof sig, 4096, first,
+                                   sizeof first);
+    /* each signature request is answered (29 bytes) until the bound */
+    T_ASSERT(total >= 256 * 1024);
+    T_ASSERT(total <= 512 * 1024);
+    T_EQ_INT(first[0], 255);
+    T_EQ_INT(first[1], 250);
+    T_EQ_INT(first[3], 100); /* the server's signature */
+    sim_free(s);
+    free(in);
 }
