@@ -486,7 +486,11 @@ int loader_connect(struct loader *l, enum port_before before,
         return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_BOOT,
                          "board booted normally, not in download mode (%s): "
                          "hold BOOT while resetting, or check the DTR/RTS "
-                         "wiring", boot);
+                         "wiring%s", boot,
+                         l->port->kind == PORT_RFC2217
+                             ? " (a chip's own USB-Serial/JTAG behind RFC "
+                               "2217 needs --before usb-reset)"
+                             : "");
     /* frames came, none a SYNC reply of the right shape: not a ROM */
     if (proto_bad_frames(l->proto) != bad_before)
         return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_PROTO,

@@ -182,6 +182,12 @@ check "usb-jtag: over rfc2217 with --before usb-reset exits 0" test $rc -eq 0
 [ $rc -eq 0 ] || tail -3 "$TMP/e17"
 check "usb-jtag: any rate holds there (the baud changes nothing)" \
     grep -q '"baud":3000000' "$TMP/o17"
+# the classic reset boots its flash: one sentence that names the fix
+"$ESPDECK" write-flash --port "$URL" \
+    0x10000 "$FW/Hello-world/ESP32_S3/hello_world.bin" >"$TMP/o19" 2>"$TMP/e19"
+check "usb-jtag: over rfc2217 without usb-reset: exit 4" test $? -eq 4
+check "usb-jtag: ... and the sentence names --before usb-reset" \
+    grep -q 'behind RFC 2217 needs --before usb-reset)$' "$TMP/e19"
 sim_stop
 
 # a local serial port that is not USB (a pty: libserialport's transport is
