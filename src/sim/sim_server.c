@@ -463,7 +463,7 @@ size_t sim_server_telnet_feed(struct sim *sim, const uint8_t *in, size_t n,
         off += k;
     }
     total = srv.out_len;
-    if (out)
+    if (out && total)
         memcpy(out, srv.out, total < cap ? total : cap);
     free(srv.out);
     return total;
