@@ -909,6 +909,7 @@ enum fault_kind {
 struct fault {
     enum fault_kind kind;
     unsigned at_block;  /* the n-th FLASH_DEFL_DATA/FLASH_DATA frame (1 = first) */
+    uint8_t op;         /* or of this opcode (0: the data frames) */
     bool every;         /* every data frame from at_block on (flip) */
     unsigned period;    /* with every: only every period-th frame (0 = all) */
     unsigned blocks, fired, opens;
@@ -948,7 +949,8 @@ static int fp_write(struct port *p, const uint8_t *buf, size_t len,
     struct fault_port *fp = (struct fault_port *)p;
     struct fault *f = fp->f;
     bool data = len > 3 && buf[0] == 0xC0 && buf[1] == 0x00 &&
-                (buf[2] == 0x11 || buf[2] == 0x03);
+                (f->op ? buf[2] == f->op
+                       : buf[2] == 0x11 || buf[2] == 0x03);
 
     if (fp->cut)
         return ED_ERR_CLOSED;
@@ -1217,6 +1219,32 @@ void test_engine__late_write_error_at_verify_is_recovered(void)
     T_CONTAINS(res.log, "factory: recovering (1 of 8 without progress) "
                         "after: SPI_FLASH_MD5 failed");
     T_CONTAINS(res.log, "proven written, resuming at 0x");
+    check_flash(&r, 0x10000, app, FAULT_APP_LEN);
+    rig_free(&r);
+    free(app);
+}
+
+/* A network link that closes in the middle of the stub upload: opened
+ * again, the upload goes on, the flash is written. */
+void test_engine__cut_during_stub_upload_reconnects(void)
+{
+    uint8_t *app = fw_data(FAULT_APP_LEN, 46);
+    struct fault f;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start_on(&r, "esp32c3", "socket://127.0.0.1:0"), 0);
+    memset(&f, 0, sizeof f);
+    f.kind = FAULT_CUT;
+    f.op = 0x07; /* MEM_DATA */
+    f.at_block = 1;
+    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, &res);
+    if (res.status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
+    T_EQ_INT(f.fired, 1);
+    T_ASSERT(f.opens >= 2);
+    T_CONTAINS(res.log, "the link closed while uploading the flasher stub");
+    T_ASSERT(res.chip.stub);
     check_flash(&r, 0x10000, app, FAULT_APP_LEN);
     rig_free(&r);
     free(app);
