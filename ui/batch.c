@@ -206,6 +206,7 @@ cJSON *batch_event_json(const struct engine_event *ev, const char *name,
         cJSON_AddNumberToObject(o, "wire_total", (double)p->wire_total);
         cJSON_AddNumberToObject(o, "written", (double)p->written);
         cJSON_AddNumberToObject(o, "recoveries", p->recoveries);
+        cJSON_AddNumberToObject(o, "resent", p->resent);
         cJSON_AddNumberToObject(o, "rate", (double)(long long)p->rate);
         cJSON_AddNumberToObject(o, "elapsed",
                                 (double)(long long)(p->elapsed * 1000) /
@@ -462,6 +463,11 @@ static void text_part(struct batch *b, const struct engine_part_info *p)
             out_line(b, "Recovered %s: %u write error%s, resumed where the "
                      "flash was proven written", t->name, p->recoveries,
                      p->recoveries == 1 ? "" : "s");
+        if (p->resent)
+            out_line(b, "Sent %u damaged data block%s of %s again (the "
+                     "chip rejected %s unread)", p->resent,
+                     p->resent == 1 ? "" : "s", t->name,
+                     p->resent == 1 ? "it" : "them");
         if (p->message[0] && b->op != ENGINE_OP_READ)
             out_line(b, "Only changed sectors of %s: %s", t->name,
                      p->message);

@@ -83,6 +83,7 @@ struct bslot {
     int64_t t0_us, t_flash_us, t_boot_us;
     enum engine_phase parts[ENGINE_MAX_IMAGES];
     unsigned recoveries[ENGINE_MAX_IMAGES]; /* per image, from EV_PART */
+    unsigned resent[ENGINE_MAX_IMAGES];     /* per image, from EV_PART */
     struct engine_chip_info chip;
     bool have_chip;
     unsigned unit_no;
@@ -669,6 +670,7 @@ static void rec_begin(struct bslot *s)
         im->action = REC_NOT_WRITTEN;
         s->parts[i] = PHASE_WAITING;
         s->recoveries[i] = 0;
+        s->resent[i] = 0;
     }
     u->revision = -1;
     snprintf(u->version, sizeof u->version, "%s", ESPDECK_VERSION);
@@ -874,10 +876,13 @@ static void unit_finished(struct bslot *s, const struct engine_event *fin)
         u->stub = s->chip.stub;
     }
     u->recoveries = 0;
+    u->resent = 0;
     for (i = 0; i < u->n_images; i++) {
         u->images[i].action = action_of(s->parts[i]);
         u->images[i].recoveries = s->recoveries[i];
         u->recoveries += s->recoveries[i];
+        u->images[i].resent = s->resent[i];
+        u->resent += s->resent[i];
     }
 
     /* the verdict */
@@ -1059,6 +1064,7 @@ static void on_engine_event(struct bslot *s, const struct engine_event *e)
         if (e->u.part.index >= 0 && e->u.part.index < ENGINE_MAX_IMAGES) {
             s->parts[e->u.part.index] = e->u.part.phase;
             s->recoveries[e->u.part.index] = e->u.part.recoveries;
+            s->resent[e->u.part.index] = e->u.part.resent;
         }
         break;
     case EV_MONITOR:

@@ -149,6 +149,7 @@ char *rec_to_json(const struct rec_unit *u)
         cJSON_AddStringToObject(e, "sha256", im->sha256);
         cJSON_AddStringToObject(e, "action", rec_action_name(im->action));
         cJSON_AddNumberToObject(e, "recoveries", im->recoveries);
+        cJSON_AddNumberToObject(e, "resent", im->resent);
         cJSON_AddItemToArray(arr, e);
     }
     if (u->chip[0])
@@ -189,6 +190,7 @@ char *rec_to_json(const struct rec_unit *u)
     }
     cJSON_AddNumberToObject(o, "retries", u->retries);
     cJSON_AddNumberToObject(o, "recoveries", u->recoveries);
+    cJSON_AddNumberToObject(o, "resent", u->resent);
     b = cJSON_AddObjectToObject(o, "boot");
     if (b) {
         cJSON_AddStringToObject(b, "verdict", u->boot[0] ? u->boot
@@ -284,6 +286,7 @@ int rec_from_json(struct rec_unit *u, const char *line, size_t len)
                 break;
         im->action = a;
         im->recoveries = (unsigned)jnum(e, "recoveries");
+        im->resent = (unsigned)jnum(e, "resent");
     }
     COPY(u->chip, jstr(o, "chip"));
     COPY(u->chip_display, jstr(o, "chip_description"));
@@ -310,6 +313,7 @@ int rec_from_json(struct rec_unit *u, const char *line, size_t len)
     u->t_total = jnum(d, "total");
     u->retries = (unsigned)jnum(o, "retries");
     u->recoveries = (unsigned)jnum(o, "recoveries");
+    u->resent = (unsigned)jnum(o, "resent");
     b = cJSON_GetObjectItemCaseSensitive(o, "boot");
     COPY(u->boot, jstr(b, "verdict"));
     COPY(u->boot_line, jstr(b, "line"));

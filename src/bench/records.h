@@ -67,6 +67,7 @@ struct rec_image {
     char sha256[65];        /* hex */
     enum rec_action action;
     unsigned recoveries;    /* recoveries from write errors (engine) */
+    unsigned resent;        /* damaged data blocks sent again (engine) */
 };
 
 /* One record: one attempt at one unit. */
@@ -102,6 +103,7 @@ struct rec_unit {
     double t_connect, t_flash, t_boot, t_total;  /* seconds per phase */
     unsigned retries;           /* earlier attempts at this unit (this run) */
     unsigned recoveries;        /* write recoveries over all images */
+    unsigned resent;            /* damaged blocks sent again, all images */
     char boot[16];              /* "pass", "fail", "timeout", "skipped" */
     char boot_line[240];        /* the line that decided the boot check */
     bool pass;

@@ -73,6 +73,7 @@ struct engine {
     struct loader *l;
     uint32_t flash_size;
     unsigned recoveries;        /* write recoveries in this job */
+    unsigned resent;            /* damaged data blocks sent again */
     uint32_t block_max;         /* data blocks after write errors, 0 = full */
     bool rom_baud_failed;       /* the ROM did not hold the job's baud */
     struct zcache *zc;          /* job.zcache, or own_zc */
@@ -1498,10 +1499,13 @@ static int write_span(struct engine *e, size_t i, uint32_t pos, uint32_t end,
     free(comp);
 out:
     /* blocks the chip rejected unread (damaged on the way): sent again */
-    if (loader_resends(e->l) != resends)
+    resends = loader_resends(e->l) - resends;
+    if (resends) {
+        e->parts[i].resent += resends;
+        e->resent += resends;
         log_msg(&e->log, ED_LOG_INFO, "%s: %u damaged data block%s sent "
-                "again", im->name, loader_resends(e->l) - resends,
-                loader_resends(e->l) - resends == 1 ? "" : "s");
+                "again", im->name, resends, resends == 1 ? "" : "s");
+    }
     return rc;
 }
 
@@ -2227,6 +2231,7 @@ static void run_flash(struct engine *e)
 again:
     memset(&res, 0, sizeof res);
     e->recoveries = 0;
+    e->resent = 0;
     e->block_max = 0;
     memset(e->parts, 0, sizeof e->parts);
     for (i = 0; i < j->n_images; i++) {
@@ -2281,6 +2286,12 @@ again:
 
         snprintf(msg + l, sizeof msg - l, " (%u recover%s from write "
                  "errors)", e->recoveries, e->recoveries == 1 ? "y" : "ies");
+    }
+    if (e->resent) {
+        size_t l = strlen(msg);
+
+        snprintf(msg + l, sizeof msg - l, " (%u damaged block%s sent "
+                 "again)", e->resent, e->resent == 1 ? "" : "s");
     }
     log_msg(&e->log, ED_LOG_INFO, "%s", msg);
     if (j->monitor_after && !(atomic_load(&e->cmds) & CMD_BIT_STOP)) {

@@ -175,6 +175,8 @@ struct engine_part_info {
     uint64_t written;       /* bytes written (less than total after a
                              * sector-delta write; more after a resume) */
     unsigned recoveries;    /* write errors recovered from (resumed) */
+    unsigned resent;        /* data blocks the chip rejected unread
+                             * (damaged on the way) and got again */
     char message[160];      /* failure reason, or "unchanged", ... */
 };
 

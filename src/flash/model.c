@@ -415,6 +415,7 @@ static void apply_part(struct model *m, const struct engine_part_info *pi,
     p->elapsed = pi->elapsed;
     p->written = pi->written;
     p->recoveries = pi->recoveries;
+    p->resent = pi->resent;
     snprintf(p->message, sizeof p->message, "%s", pi->message);
     if (pi->phase == PHASE_ERASING || pi->phase == PHASE_WRITING)
         p->ever_written = true;

@@ -63,6 +63,7 @@ struct model_part {
     double elapsed;             /* seconds, from the engine */
     uint64_t written;           /* bytes written (a delta: fewer) */
     unsigned recoveries;        /* write errors recovered from */
+    unsigned resent;            /* damaged data blocks sent again */
     char message[160];
     bool ever_written;          /* a write started (for cancel reports) */
 };
