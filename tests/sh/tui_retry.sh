@@ -1,8 +1,8 @@
 #!/bin/bash
 # The console after a failure (issue 10): the key bar and the error box
-# offer `r retry`, which starts a new engine run on the same port and
+# offer `r retry` (F5), which starts a new engine run on the same port and
 # profile (here: nothing listens on the socket:// port at first, then a
-# simulator does); the per-user config.yaml's port reaches the console;
+# simulator does; and a profile that does not fit, fixed before F5); the per-user config.yaml's port reaches the console;
 # the quit dialog ends a console that is connecting to a board that never
 # answers.  Every wait is bounded (TUI_WAIT, a hang guard, not a speed
 # limit).
@@ -66,6 +66,27 @@ else
     notok "tui retry: the retried run's exit code is 0"
 fi
 tm kill-session -t r 2>/dev/null
+
+# ---- retry reads the profile again: fixed in the meantime, it flashes ----
+sed 's/offset: 0x10000, size: 1M}/offset: 0x10000, size: 64K}/' "$TMP/board.yaml" \
+    > "$TMP/fixme.yaml"
+open f
+run f "'$ESPDECK' '$TMP/fixme.yaml' --port 'sim:esp32?pacing=0' --no-monitor"
+if wait_for f "press r to retry"; then
+    ok "tui retry: a profile that does not fit offers r retry"
+else
+    notok "tui retry: a profile that does not fit offers r retry"
+fi
+cp "$TMP/board.yaml" "$TMP/fixme.yaml"
+keys f F5
+if wait_for f "written and verified"; then
+    ok "tui retry: F5 reads the fixed profile again and flashes"
+else
+    notok "tui retry: F5 reads the fixed profile again and flashes"
+fi
+keys f q
+wait_for f "EXIT=0" >/dev/null
+tm kill-session -t f 2>/dev/null
 
 # ---- config.yaml's port reaches the console ----
 printf 'port: "sim:esp32?pacing=0"\n' > "$XDG_CONFIG_HOME/espdeck/config.yaml"
