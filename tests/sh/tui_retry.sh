@@ -89,14 +89,17 @@ wait_for f "EXIT=0" >/dev/null
 tm kill-session -t f 2>/dev/null
 
 # ---- config.yaml's port reaches the console ----
-printf 'port: "sim:esp32?pacing=0"\n' > "$XDG_CONFIG_HOME/espdeck/config.yaml"
+printf 'port: "sim:esp32?pacing=0"\nbaud: 460800\n' > "$XDG_CONFIG_HOME/espdeck/config.yaml"
+sed '/^baud:/d' "$TMP/board.yaml" > "$TMP/nobaud.yaml"
 open c
-run c "'$ESPDECK' '$TMP/board.yaml' --no-monitor"
+run c "'$ESPDECK' '$TMP/nobaud.yaml' --no-monitor"
 if wait_for c "sim:esp32?pacing=0" && wait_for c "written and verified"; then
     ok "tui config: the console flashes on config.yaml's port"
 else
     notok "tui config: the console flashes on config.yaml's port"
 fi
+check "tui config: ... at config.yaml's baud (the profile names none)" \
+    wait_for c "460800 baud"
 keys c q
 wait_for c "EXIT=0" >/dev/null
 tm kill-session -t c 2>/dev/null
