@@ -514,19 +514,23 @@ static int connect_left_stub(struct engine *e)
     if (!link_remembered(e) ||
         (e->port->has_lines && j->before != BEFORE_NO_RESET &&
          j->before != BEFORE_NO_RESET_NO_SYNC) ||
-        links_port_get(e->port->url, &lp) != ED_OK || !lp.stub ||
+        links_port_get(e->port->url, &lp) != ED_OK ||
         !lp.baud || lp.baud == LOADER_ROM_BAUD)
         return ED_ERR_NOT_FOUND;
     if (port_set_baud(e->port, lp.baud) != ED_OK || new_loader(e) != ED_OK)
         return ED_ERR_NOT_FOUND;
-    log_msg(&e->log, ED_LOG_DEBUG, "a flasher stub was left running at %u "
-            "baud on %s: looking for it there", lp.baud, e->port->url);
+    log_msg(&e->log, ED_LOG_DEBUG, "a %s was left at %u baud on %s: looking "
+            "for it there", lp.stub ? "flasher stub" : "ROM loader",
+            lp.baud, e->port->url);
     rc = loader_connect(e->l, j->before == BEFORE_NO_RESET_NO_SYNC
                                   ? BEFORE_NO_RESET_NO_SYNC : BEFORE_NO_RESET,
                         NULL, 1, e->chip.reset_used);
-    if (rc == ED_OK && loader_is_stub(e->l)) {
-        log_msg(&e->log, ED_LOG_INFO, "the flasher stub left running at %u "
-                "baud answers: carrying on from there", lp.baud);
+    /* a ROM switched to a higher baud (the stub upload at the job's baud,
+     * --no-stub) stays there until a reset, too */
+    if (rc == ED_OK && (loader_is_stub(e->l) || !lp.stub)) {
+        log_msg(&e->log, ED_LOG_INFO, "the %s left running at %u baud "
+                "answers: carrying on from there", loader_is_stub(e->l)
+                ? "flasher stub" : "ROM loader", lp.baud);
         return ED_OK;
     }
     loader_free(e->l);
@@ -691,6 +695,14 @@ static int rom_baud_first(struct engine *e, char *msg, size_t msglen)
     uint32_t baud = job_baud(e);
     int rc;
 
+    /* a ROM found at another baud (connect_left_stub) goes back to 115200
+     * for a stub that sets the ROM's first baud again */
+    if (d && (d->stub_resets_baud || j->stub_dir[0]) &&
+        loader_baud(e->l) != LOADER_ROM_BAUD &&
+        (rc = loader_change_baud(e->l, LOADER_ROM_BAUD)) != ED_OK)
+        return ed_seterr(msg, msglen, rc, "could not switch the ROM loader "
+                         "back to %u baud: %s; reset the board",
+                         LOADER_ROM_BAUD, loader_errmsg(e->l));
     if (!d || d->stub_resets_baud || j->stub_dir[0] || !baud ||
         baud == ENGINE_BAUD_AUTO || baud <= LOADER_ROM_BAUD ||
         loader_secure_download(e->l) || e->port->usb_jtag ||
