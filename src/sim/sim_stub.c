@@ -215,15 +215,22 @@ static void flash_data(struct sim *s, uint8_t op, const uint8_t *d,
     struct write_ctx w = {s, t};
     int e;
 
+    /* esp-flasher-stub's checks, in its order, before the block is used
+     * (s_flash_data, s_flash_defl_data): a rejected block never reaches
+     * the writer or the inflater */
     if (n < 16)
-        return status(s, op, ST_NOT_ENOUGH_DATA, t);
-    len = sim_get32(d);
-    if (len != n - 16)
-        return status(s, op, ST_BAD_DATA_LEN, t);
-    if (chk != sim_checksum(d + 16, len))
-        return status(s, op, ST_BAD_CHECKSUM, t);
+        return status(s, op, op == 0x11 ? ST_BAD_DATA_LEN
+                                        : ST_NOT_ENOUGH_DATA, t);
     if (!s->fj.active || s->fj.deflate != (op == 0x11))
         return status(s, op, ST_NOT_IN_FLASH_MODE, t);
+    len = sim_get32(d);
+    if (op == 0x03 && len != n - 16)
+        return status(s, op, ST_TOO_MUCH_DATA, t);
+    /* FLASH_DEFL_DATA: the checksum covers as many bytes as the length
+     * word says and only those are inflated; past the frame the stub
+     * would sum what its buffer held: taken as a mismatch */
+    if (len > n - 16 || chk != sim_checksum(d + 16, len))
+        return status(s, op, ST_BAD_CHECKSUM, t);
     /* Acknowledge first, then write (the host sends the next block
      * meanwhile). */
     status(s, op, ST_OK, t);

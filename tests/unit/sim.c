@@ -1371,3 +1371,48 @@ void test_sim__telnet_answers_are_bounded(void)
     sim_free(s);
     free(in);
 }
+
+/* The stub's checks on a data block come before it is used, as
+ * esp-flasher-stub's: a compressed block is summed and inflated over as
+ * many bytes as its length word says (a shorter word whose sum matches is
+ * taken, only that much); a plain block whose length word disagrees is
+ * TOO_MUCH_DATA; a rejected block leaves the stream as it was. */
+void test_sim__stub_data_checks_before_use(void)
+{
+    uint8_t raw[256], z[512], d[16 + 600];
+    uLongf zl = sizeof z;
+    const uint8_t *fl;
+    struct sim *s = board("esp32");
+    size_t i;
+
+    T_ASSERT(s);
+    for (i = 0; i < sizeof raw; i++)
+        raw[i] = (uint8_t)(i * 7);
+    T_EQ_INT(compress2(z, &zl, raw, sizeof raw, 9), Z_OK);
+    T_EQ_INT(start_stub(s), 0);
+    T_EQ_INT(flash_begin(s, 0x10, sizeof raw, 1, 0x4000, 0x10000, 2), 0);
+    /* a length word past the frame: a checksum error, nothing used */
+    put32(d, (uint32_t)zl + 1);
+    put32(d + 4, 0);
+    put32(d + 8, 0);
+    put32(d + 12, 0);
+    memcpy(d + 16, z, zl);
+    T_EQ_INT(rom_cmd(s, 0x11, d, 16 + zl, xsum(z, zl), 2), 0xC100);
+    /* a shorter length word with its own sum: that prefix is inflated,
+     * then the rest in a block of its own; the image is whole */
+    put32(d, 5);
+    T_EQ_INT(rom_cmd(s, 0x11, d, 16 + zl, xsum(z, 5), 2), 0x0000);
+    T_EQ_INT(flash_block(s, 0x11, 1, z + 5, zl - 5, 2), 0);
+    {
+        uint8_t e[4] = {1, 0, 0, 0};
+        T_EQ_INT(rom_cmd(s, 0x12, e, 4, 0, 2), 0x0000);
+    }
+    fl = sim_flash(s, NULL);
+    T_EQ_MEM(fl + 0x10000, raw, sizeof raw);
+    /* plain: a length word that disagrees is TOO_MUCH_DATA */
+    T_EQ_INT(flash_begin(s, 0x02, 16, 1, 0x4000, 0x20000, 2), 0);
+    put32(d, 15);
+    memset(d + 16, 0x42, 16);
+    T_EQ_INT(rom_cmd(s, 0x03, d, 32, xsum(d + 16, 16), 2), 0xC900);
+    sim_free(s);
+}
