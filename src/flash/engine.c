@@ -514,7 +514,7 @@ static int connect_left_stub(struct engine *e)
     if (!link_remembered(e) ||
         (e->port->has_lines && j->before != BEFORE_NO_RESET &&
          j->before != BEFORE_NO_RESET_NO_SYNC) ||
-        links_port_get(e->port->url, &lp) != ED_OK ||
+        links_port_get(e->port->url, &lp) != ED_OK || !lp.stub ||
         !lp.baud || lp.baud == LOADER_ROM_BAUD)
         return ED_ERR_NOT_FOUND;
     if (port_set_baud(e->port, lp.baud) != ED_OK || new_loader(e) != ED_OK)
@@ -525,9 +525,11 @@ static int connect_left_stub(struct engine *e)
     rc = loader_connect(e->l, j->before == BEFORE_NO_RESET_NO_SYNC
                                   ? BEFORE_NO_RESET_NO_SYNC : BEFORE_NO_RESET,
                         NULL, 1, e->chip.reset_used);
-    /* a ROM switched to a higher baud (the stub upload at the job's baud,
-     * --no-stub) stays there until a reset, too */
-    if (rc == ED_OK && (loader_is_stub(e->l) || !lp.stub)) {
+    /* Not a ROM noted at a higher baud: links.json keeps many such notes
+     * that are stale (a board reset since), and a socket:// link cannot
+     * tell a wrong baud (the simulator then paces at its own rate while
+     * espdeck believes in another). */
+    if (rc == ED_OK && loader_is_stub(e->l)) {
         log_msg(&e->log, ED_LOG_INFO, "the %s left running at %u baud "
                 "answers: carrying on from there", loader_is_stub(e->l)
                 ? "flasher stub" : "ROM loader", lp.baud);

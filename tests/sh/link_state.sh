@@ -44,30 +44,6 @@ check "socket: the second writes and verifies" \
     test "$(grep -cx 'Finished programming' "$TMP/o2")" -eq 3
 sim_stop
 
-# ---- a ROM loader left at 921600 (ESP32-C3: the stub goes up at the
-# job's baud, so the ROM switches first; here --no-stub leaves it there) ----
-C3PROFILE=tests/fixtures/profiles/hw/esp32c3-hello-world.yaml
-if ! sim_start --chip esp32c3 --listen socket://127.0.0.1:0 --no-pacing; then
-    notok "link_state: esp32c3 espdeck sim did not start listening"
-    exit 1
-fi
-URL=socket://127.0.0.1:$SIM_PORT
-"$ESPDECK" flash "$C3PROFILE" --port "$URL" --batch --no-stub --baud 921600 \
-    >"$TMP/o6" 2>"$TMP/e6"
-check "rom: --no-stub at 921600 exits 0" test $? -eq 0
-check "rom: links.json remembers the ROM at 921600" \
-    grep -q "\"$URL\":{\"stub\":false,\"baud\":921600}" "$LINKS"
-"$ESPDECK" flash "$C3PROFILE" --port "$URL" --batch --force -v \
-    >"$TMP/o7" 2>"$TMP/e7"
-rc=$?
-check "rom: the next flash exits 0" test $rc -eq 0
-[ $rc -eq 0 ] || tail -5 "$TMP/e7"
-check "rom: it finds the ROM loader at 921600" \
-    grep -q 'ROM loader left running at 921600 baud answers' "$TMP/e7"
-check "rom: and uploads the stub there" \
-    grep -q 'ROM loader at 921600 baud: uploading the flasher stub' "$TMP/e7"
-sim_stop
-
 # ---- kill -9 in the middle of a write, then again ----
 if ! sim_start --chip esp32 --listen socket://127.0.0.1:0; then
     notok "link_state: paced espdeck sim did not start listening"
