@@ -1703,24 +1703,10 @@ static int verify_image(struct engine *e, size_t i, const uint8_t want[16],
                         char hg[33])
 {
     const struct engine_image *im = &e->job.images[i];
-    uint32_t from = loader_write_proven(e->l, im->offset, im->data, im->len);
-    uint8_t got[16], tail[16];
+    uint8_t got[16];
     int rc;
 
     set_phase(e, i, PHASE_VERIFYING, NULL);
-    /* what the write proved while it ran needs no second read */
-    if (from && from < im->len) {
-        md5_of(im->data + from, im->len - from, tail);
-        rc = flash_md5(e, im->offset + from, (uint32_t)im->len - from, got);
-        if (rc)
-            return rc;
-        if (!memcmp(got, tail, 16)) {
-            log_msg(&e->log, ED_LOG_DEBUG, "%s: %u bytes verified while "
-                    "writing, the other %u now", im->name, from,
-                    (uint32_t)im->len - from);
-            return ED_OK;
-        }
-    }
     rc = flash_md5(e, im->offset, (uint32_t)im->len, got);
     if (rc)
         return rc;

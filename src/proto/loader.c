@@ -42,28 +42,6 @@
 #define LOADER_DEFLATE_LEVEL 10
 #define READ_FLASH_IN_FLIGHT 64
 
-/*
- * Checking a deflated write while it runs (stub only): after a data block
- * is acknowledged, the MD5 of the next CHECK_CHUNK of the write is asked
- * for once the stream has inflated CHECK_MARGIN beyond it, and its reply
- * read before the next block's.  The stub handles the request after the
- * block it just acknowledged, so it has inflated as much as the host, and
- * written all but its inflate buffer (32 KiB in both stubs): the chunk is
- * on the flash, and the MD5 runs while the next block is on the wire.
- */
-#define CHECK_CHUNK 0x10000u
-#define CHECK_MARGIN 0x10000u
-
-struct loader_check {
-    uint32_t offset;        /* where the last deflated write began */
-    uint32_t proven;        /* bytes from there that read back right */
-    bool pending;           /* an MD5 request is on its way */
-    bool off;               /* a chunk differed or a block went again */
-    uint8_t want[16];       /* the pending chunk's MD5 */
-    uint8_t (*digests)[16]; /* each whole chunk's MD5, as inflated */
-    size_t n_digests;
-};
-
 struct loader {
     struct port *port;
     struct proto *proto;
@@ -77,7 +55,6 @@ struct loader {
     unsigned block_resends;     /* the limit per block (set_block_resends) */
     uint8_t late_error; /* a stub's deferred write error after a write */
     int patience_ms;    /* loader_set_patience */
-    struct loader_check chk; /* MD5s of a deflated write while it runs */
     uint32_t baud;
     uint32_t flash_size;
     bool defl_pending;  /* last write used FLASH_DEFL_*, not finished */
@@ -170,7 +147,6 @@ void loader_free(struct loader *l)
 {
     if (!l)
         return;
-    free(l->chk.digests);
     proto_free(l->proto);
     free(l);
 }
@@ -1048,116 +1024,11 @@ int loader_security_info(struct loader *l, uint32_t *flags, uint32_t *chip_id)
  * stub's moving position) breaks the image; the engine proves what
  * reached the flash by MD5 and resumes with a fresh begin instead.
  */
-/*
- * The block after a check request: send it, read the MD5's reply (the
- * stub answers it first), then the block's.  A chunk that reads back
- * different ends the checks of this write (the engine's verify reads it
- * again); a failed or lost MD5 reply fails the block, as its own would.
- */
-static int check_reply(struct loader *l, uint8_t op, const uint8_t *pkt,
-                       size_t n, uint32_t chk, int timeout,
-                       struct proto_reply *r, bool *md5_ok)
-{
-    int wire = loader_wire_ms(l, 2 * (8 + n));
-    int rc;
-
-    l->chk.pending = false;
-    rc = proto_send(l->proto, op, pkt, n, chk);
-    if (rc)
-        return rc;
-    rc = proto_wait(l->proto, OP_SPI_FLASH_MD5, 16,
-                    timeout + loader_timeout_per_mb(MD5_S_PER_MB, CHECK_CHUNK),
-                    r);
-    note_late_error(l, rc, r);
-    if (rc) {
-        *md5_ok = false;
-        l->chk.off = true;
-        return rc;
-    }
-    if (!memcmp(r->data, l->chk.want, 16)) {
-        l->chk.proven += CHECK_CHUNK;
-    } else {
-        l->chk.off = true;
-        log_msg(&l->log, ED_LOG_DEBUG, "0x%x..0x%x read back different "
-                "while writing: no more checks in this write",
-                l->chk.offset + l->chk.proven,
-                l->chk.offset + l->chk.proven + CHECK_CHUNK);
-    }
-    return proto_wait(l->proto, op, 0, timeout + wire, r);
-}
-
-/* After a block: ask for the next chunk's MD5 when the stream has passed
- * it by CHECK_MARGIN (inflated: bytes of the write inflated so far). */
-static void check_next(struct loader *l, size_t inflated)
-{
-    size_t k = l->chk.proven / CHECK_CHUNK;
-    uint8_t pkt[16];
-
-    if (!l->stub || l->chk.off || l->chk.pending || k >= l->chk.n_digests ||
-        (uint64_t)(k + 1) * CHECK_CHUNK + CHECK_MARGIN > inflated)
-        return;
-    put32(pkt, l->chk.offset + l->chk.proven);
-    put32(pkt + 4, CHECK_CHUNK);
-    put32(pkt + 8, 0);
-    put32(pkt + 12, 0);
-    if (proto_send(l->proto, OP_SPI_FLASH_MD5, pkt, 16, 0) != ED_OK) {
-        l->chk.off = true;
-        return;
-    }
-    memcpy(l->chk.want, l->chk.digests[k], 16);
-    l->chk.pending = true;
-}
-
-/* Hash the inflated bytes of a write into the whole chunks' MD5s;
- * at: where in the write they start. */
-static void check_hash(struct loader *l, MD5_CTX *ctx, size_t at,
-                       const uint8_t *p, size_t n)
-{
-    while (n) {
-        size_t k = at / CHECK_CHUNK, room = CHECK_CHUNK - at % CHECK_CHUNK;
-        size_t m = n < room ? n : room;
-
-        if (k >= l->chk.n_digests)
-            return;
-        MD5Update(ctx, p, m);
-        at += m;
-        p += m;
-        n -= m;
-        if (at % CHECK_CHUNK == 0) {
-            MD5Final(l->chk.digests[k], ctx);
-            MD5Init(ctx);
-        }
-    }
-}
-
-uint32_t loader_write_proven(const struct loader *l, uint32_t offset,
-                             const uint8_t *data, size_t len)
-{
-    uint32_t n = 0;
-    uint8_t d[16];
-
-    if (l->chk.offset != offset)
-        return 0;
-    /* only as far as data is still what the write streamed */
-    while (n < l->chk.proven && (size_t)n + CHECK_CHUNK <= len) {
-        MD5_CTX ctx;
-
-        MD5Init(&ctx);
-        MD5Update(&ctx, data + n, CHECK_CHUNK);
-        MD5Final(d, &ctx);
-        if (memcmp(d, l->chk.digests[n / CHECK_CHUNK], 16))
-            break;
-        n += CHECK_CHUNK;
-    }
-    return n;
-}
-
 static int data_block(struct loader *l, uint8_t op, uint8_t *pkt,
                       const uint8_t *data, size_t len, uint32_t seq,
                       int timeout, bool *unread)
 {
     struct proto_reply r;
-    bool md5_ok = true;
     int rc;
 
     put32(pkt, (uint32_t)len);
@@ -1166,13 +1037,9 @@ static int data_block(struct loader *l, uint8_t op, uint8_t *pkt,
     put32(pkt + 12, 0);
     memcpy(pkt + 16, data, len);
     memset(&r, 0, sizeof r);
-    if (l->chk.pending)
-        rc = check_reply(l, op, pkt, 16 + len, proto_checksum(data, len),
-                         timeout, &r, &md5_ok);
-    else
-        rc = proto_command(l->proto, op, pkt, 16 + len,
-                           proto_checksum(data, len), 0, timeout, &r);
-    *unread = md5_ok && rc == ED_ERR_DEVICE && not_read(l, &r);
+    rc = proto_command(l->proto, op, pkt, 16 + len, proto_checksum(data, len),
+                       0, timeout, &r);
+    *unread = rc == ED_ERR_DEVICE && not_read(l, &r);
     if (rc == ED_OK)
         return ED_OK;
     if (rc == ED_ERR_CLOSED)
@@ -1779,8 +1646,7 @@ int loader_flash_write_deflated(struct loader *l, uint32_t offset,
                                 void *ctx)
 {
     uint32_t bs = flash_block(l), blocks, seq, size, sent = 0, piece = bs;
-    unsigned whole = 0, resends = l->resends;
-    MD5_CTX chunk;
+    unsigned whole = 0;
     uint8_t *pkt = NULL, *scratch = NULL;
     size_t wire_done = 0, done = 0;
     z_stream zs;
@@ -1795,13 +1661,7 @@ int loader_flash_write_deflated(struct loader *l, uint32_t offset,
     pkt = malloc(16 + (size_t)bs);
     scratch = malloc(32768);
     memset(&zs, 0, sizeof zs);
-    free(l->chk.digests);
-    memset(&l->chk, 0, sizeof l->chk);
-    l->chk.offset = offset;
-    l->chk.n_digests = l->stub ? len / CHECK_CHUNK : 0;
-    l->chk.digests = malloc(l->chk.n_digests * 16 + 1);
-    MD5Init(&chunk);
-    if (!pkt || !scratch || !l->chk.digests || inflateInit(&zs) != Z_OK) {
+    if (!pkt || !scratch || inflateInit(&zs) != Z_OK) {
         rc = ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_NOMEM,
                        "out of memory");
         goto out;
@@ -1834,13 +1694,11 @@ int loader_flash_write_deflated(struct loader *l, uint32_t offset,
         zs.next_in = (Bytef *)(uintptr_t)(comp + off);
         zs.avail_in = (uInt)n;
         while (zs.avail_in) {
-            size_t at = zs.total_out;
             int zr;
 
             zs.next_out = scratch;
             zs.avail_out = 32768;
             zr = inflate(&zs, Z_NO_FLUSH);
-            check_hash(l, &chunk, at, scratch, zs.total_out - at);
             if (zr == Z_STREAM_END)
                 break;
             if (zr != Z_OK && zr != Z_BUF_ERROR)
@@ -1857,17 +1715,11 @@ int loader_flash_write_deflated(struct loader *l, uint32_t offset,
             goto out;
         done = zs.total_out;
         wire_done += n;
-        if (l->resends != resends) /* a bad line: no extra frames */
-            l->chk.off = true;
-        if (seq + 1 < blocks)
-            check_next(l, done);
         if (progress)
             progress(ctx, done > len ? len : done, len, wire_done, comp_len);
     }
     rc = ED_OK;
 out:
-    if (rc)
-        l->chk.pending = false;
     if (zs_init)
         inflateEnd(&zs);
     free(scratch);

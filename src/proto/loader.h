@@ -130,14 +130,6 @@ int loader_restart_stub(struct loader *l, const struct loader_segment *segs,
 
 /* CHANGE_BAUDRATE (old-baud word sent to a stub), then the port follows. */
 int loader_change_baud(struct loader *l, uint32_t baud);
-/*
- * Bytes from offset that the last deflated write (if it began there)
- * proved by MD5 while it ran, a multiple of 64 KiB, and only as far as
- * data (len bytes from offset) is what that write streamed: the verify
- * after it needs only the rest.
- */
-uint32_t loader_write_proven(const struct loader *l, uint32_t offset,
-                             const uint8_t *data, size_t len);
 /* The port back at the ROM's 115200, without a command (the chip is there
  * again, or never left it); drops what was buffered. */
 void loader_rom_baud(struct loader *l);

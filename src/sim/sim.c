@@ -352,6 +352,8 @@ static void stop_running_keep(struct sim *s, bool keep_mem)
     s->n_wregs = 0;
     s->busy_until = 0;
     s->flash_ready = 0;
+    s->stub_writing = false;
+    s->held_len = 0;
     s->wdt_at = -1;
 }
 
@@ -586,13 +588,8 @@ void sim_set_host_baud(struct sim *s, uint32_t baud, int64_t now_us)
 
 /* ---- frame processing ---- */
 
-static void dispatch(struct sim *s, const uint8_t *f, size_t len, int64_t t)
+static void act(struct sim *s, const uint8_t *f, size_t len, int64_t t)
 {
-    /* stamped when its last byte arrived (a busy chip acts on it later) */
-    trace_release(s, t);
-    sim_trace(s, "RX", f, len, t);
-    if (sim_units_frame(s, f, len, t))
-        return; /* no unit, a unit that never answers, or one that left */
     if (t < s->busy_until)
         t = s->busy_until;
     s->cmd_t = t;
@@ -600,6 +597,57 @@ static void dispatch(struct sim *s, const uint8_t *f, size_t len, int64_t t)
         sim_rom_command(s, f, len, t);
     else if (s->state == SIM_STUB)
         sim_stub_command(s, f, len, t);
+}
+
+/*
+ * The stub's receiver, as esp-flasher-stub's (src/frame_buffer.c,
+ * src/slip.c, src/main.c): two frame buffers, the one being handled and
+ * the one being received into, re-armed only when the main loop takes a
+ * frame.  A data block is acknowledged and then inflated and written
+ * (post-process) before the loop takes the next frame: meanwhile one
+ * frame can arrive and wait, and a frame that starts after it finds no
+ * buffer and is lost whole.  The write ends at stub_write_end
+ * (sim_stub.c).
+ */
+static void stub_rx_take(struct sim *s, int64_t t)
+{
+    s->stub_writing = false;
+    if (s->held_len) {
+        size_t n = s->held_len;
+
+        s->held_len = 0; /* acting on it holds nothing new */
+        act(s, s->held, n, t > s->held_t ? t : s->held_t);
+    }
+}
+
+static void stub_rx_settle(struct sim *s, int64_t upto)
+{
+    while (s->stub_writing && s->stub_write_end <= upto)
+        stub_rx_take(s, s->stub_write_end);
+}
+
+static void dispatch(struct sim *s, const uint8_t *f, size_t len, int64_t t)
+{
+    /* stamped when its last byte arrived (a busy chip acts on it later) */
+    trace_release(s, t);
+    sim_trace(s, "RX", f, len, t);
+    if (sim_units_frame(s, f, len, t))
+        return; /* no unit, a unit that never answers, or one that left */
+    if (s->state == SIM_STUB) {
+        stub_rx_settle(s, s->rx_frame_t0);
+        if (s->stub_writing && s->held_len) {
+            log_msg(&s->log, ED_LOG_DEBUG, "sim: stub still writing with a "
+                    "frame waiting: a %zu-byte frame is lost", len);
+            return;
+        }
+        if (s->stub_writing) {
+            memcpy(s->held, f, len);
+            s->held_len = len;
+            s->held_t = t;
+            return;
+        }
+    }
+    act(s, f, len, t);
 }
 
 static void poll_app(struct sim *s, int64_t now)
@@ -684,6 +732,8 @@ static void advance(struct sim *s, int64_t now)
             }
             continue;
         }
+        if (s->dec.len == 0)
+            s->rx_frame_t0 = t; /* a frame's first byte, at the latest */
         slip_decode(&s->dec, &s->rx.b[at], 1, &flen);
         i++;
         if (flen) {
@@ -693,6 +743,7 @@ static void advance(struct sim *s, int64_t now)
         }
     }
     q_drop(&s->rx, i);
+    stub_rx_settle(s, now);
     poll_app(s, now);
     trace_release(s, now);
 }
@@ -742,6 +793,8 @@ int64_t sim_next_event_us(struct sim *s, int64_t now_us)
     advance(s, now_us);
     if (s->tx.len)
         next = s->tx.t[s->tx.head];
+    if (s->held_len && (next < 0 || s->stub_write_end < next))
+        next = s->stub_write_end; /* the stub takes the waiting frame */
     if (s->rx.len && (next < 0 || s->rx.t[s->rx.head] < next))
         next = s->rx.t[s->rx.head];
     if (s->boot_at >= 0 && (next < 0 || s->boot_at < next))
@@ -1015,7 +1068,8 @@ int sim_new(struct sim **out, const struct sim_config *cfg, char *err,
     s->flash = malloc(s->flash_size);
     s->frame_cap = FRAME_CAP;
     s->frame = malloc(s->frame_cap);
-    if (!s->flash || !s->frame) {
+    s->held = malloc(s->frame_cap);
+    if (!s->flash || !s->frame || !s->held) {
         rc = ed_seterr(err, errlen, ED_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -1064,6 +1118,7 @@ void sim_free(struct sim *s)
     q_free(&s->tx);
     free(s->flash);
     free(s->frame);
+    free(s->held);
     free(s->flash_file);
     free(s->trace_path);
     free(s);

@@ -120,6 +120,15 @@ struct sim {
     int64_t tx_free_us;        /* chip->host line idle from */
     int64_t busy_until;        /* chip busy (stub write in progress) */
     int64_t flash_ready;       /* stub: an erase it started runs until then */
+    /* The stub's receiver (sim.c stub_rx_*): after acknowledging a data
+     * block it writes it before taking the next frame, and meanwhile holds
+     * at most one more frame; a frame that starts then is lost. */
+    bool stub_writing;
+    int64_t stub_write_end;    /* ... until then */
+    uint8_t *held;             /* the frame waiting, FRAME_CAP bytes */
+    size_t held_len;           /* 0 = none */
+    int64_t held_t;            /* when it arrived */
+    int64_t rx_frame_t0;       /* when the frame being received began */
     struct slip_decoder dec;
     uint8_t *frame;            /* decoder storage */
     size_t frame_cap;

@@ -28,6 +28,7 @@
 #include "sim/sim_internal.h"
 
 #define STUB_MAX_BLOCK 0x4000u
+#define STUB_WRITE_MIN_US 2000
 
 enum {
     ST_OK = 0x00,
@@ -232,8 +233,9 @@ static void flash_data(struct sim *s, uint8_t op, const uint8_t *d,
     if (len > n - 16 || chk != sim_checksum(d + 16, len))
         return status(s, op, ST_BAD_CHECKSUM, t);
     /* Acknowledge first, then write (the host sends the next block
-     * meanwhile). */
+     * meanwhile; sim.c holds it until the write is done). */
     status(s, op, ST_OK, t);
+    s->stub_writing = true;
     if (!s->fj.deflate) {
         e = write_out(s, d + 16, len, &w.now);
     } else {
@@ -247,6 +249,12 @@ static void flash_data(struct sim *s, uint8_t op, const uint8_t *d,
     if (e)
         s->stub_err = code_of(e);
     s->busy_until = w.now;
+    /* Inflating and writing a block outlasts the start of the host's next
+     * frame (a full block: milliseconds); without pacing, where time
+     * collapses, the write still takes STUB_WRITE_MIN_US of the host's
+     * clock, so that a host sending two frames into it loses the second
+     * there as on a board. */
+    s->stub_write_end = s->cfg.no_pacing ? t + STUB_WRITE_MIN_US : w.now;
 }
 
 static void flash_end(struct sim *s, uint8_t op, const uint8_t *d, size_t n,

@@ -1477,10 +1477,9 @@ void test_engine__delta_unaligned_image_reads_the_region(void)
     T_ASSERT(!strstr(res.log, "every sector proven"));
     T_CONTAINS(res.log, "factory reads back different after writing the "
                         "changed sectors: rewriting the whole image");
-    /* probe, 4 blocks, 16 sectors, the run, the region, then the
-     * rewrite: its first two 64 KiB chunks checked while it runs (each
-     * once the stream is 64 KiB past it), the other 128 KiB after it */
-    T_EQ_INT(md5s, 1 + 4 + 16 + 1 + 1 + 2 + 1);
+    /* probe, 4 blocks, 16 sectors, the run, the region, the region again
+     * after the rewrite */
+    T_EQ_INT(md5s, 1 + 4 + 16 + 1 + 1 + 1);
 }
 
 /* Everything changed: the block scan gives up after DELTA_MIN_SCANNED
@@ -1501,9 +1500,8 @@ void test_engine__delta_gives_up_on_a_full_change(void)
     fault_run(&r, other, FAULT_APP_LEN * 2, &f, NULL, &res);
     T_EQ_INT(res.status, ED_OK);
     T_EQ_INT(res.parts[0].written, FAULT_APP_LEN * 2);
-    /* probe, the first batch of blocks, 6 of the 8 64 KiB chunks checked
-     * while writing, the verify of the other two */
-    T_EQ_INT(f.md5s, 1 + 4 + 6 + 1);
+    /* probe, the first batch of blocks, the verify */
+    T_EQ_INT(f.md5s, 1 + 4 + 1);
     T_ASSERT(!strstr(res.log, "changed sectors"));
     check_flash(&r, 0x10000, other, FAULT_APP_LEN * 2);
     rig_free(&r);
@@ -1845,49 +1843,27 @@ void test_engine__default_decided_before_the_rom_switch(void)
     T_ASSERT(!strstr(res.log, "does not hold"));
 }
 
-/* ---- a whole-image write checked while it runs ---- */
-
-/* 256 KiB onto blank flash: the first two 64 KiB chunks are checked by MD5
- * between data blocks (each once the stream is 64 KiB past it), so the
- * verify after the write reads only the other 128 KiB. */
-void test_engine__whole_write_checked_while_writing(void)
+/*
+ * esp-flasher-stub takes one frame while it writes an acknowledged data
+ * block (two receive buffers): a host that sends a second one then (an
+ * MD5 request between data blocks, then the next block) loses the block on
+ * a board.  A 256 KiB write over an in-process sim needs no recovery.
+ */
+void test_engine__write_never_sends_two_frames_into_a_block_write(void)
 {
-    uint8_t *app = fw_data(FAULT_APP_LEN, 49);
-    struct fault f;
-    struct result res;
-    struct rig r;
-
-    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
-    memset(&f, 0, sizeof f);
-    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, &res);
-    if (res.status != ED_OK)
-        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
-    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
-    /* probe, 2 chunks while writing, the rest after */
-    T_EQ_INT(f.md5s, 1 + 2 + 1);
-    check_flash(&r, 0x10000, app, FAULT_APP_LEN);
-    rig_free(&r);
-    free(app);
-}
-
-/* A cell at 0x10100 that does not program (the fixture's verify fault):
- * the first chunk's check while writing reads back different, so it is
- * not counted as proven, and the verify after the write fails the job. */
-void test_engine__chunk_that_reads_back_different_fails_the_verify(void)
-{
-    uint8_t *app = fw_data(FAULT_APP_LEN, 50);
+    uint8_t *app = fw_data(FAULT_APP_LEN, 51);
     struct engine_job job;
     struct result res;
 
     engine_job_init(&job);
-    snprintf(job.port, sizeof job.port, "%s",
-             "sim:esp32c3?pacing=0&units=1&arrive=0&faults=1:verify");
+    snprintf(job.port, sizeof job.port, "%s", "sim:esp32c3?pacing=0");
     add_data(&job, "factory", 0x10000, FAULT_APP_LEN, 7);
-    memcpy(job.images[0].data, app, FAULT_APP_LEN); /* compressible */
+    memcpy(job.images[0].data, app, FAULT_APP_LEN);
     T_EQ_INT(run(&job, NULL, &res, NULL), 0);
     engine_job_clear(&job);
     free(app);
-    T_EQ_INT(res.status, ED_ERR_VERIFY);
-    T_EQ_INT(res.parts[0].phase, PHASE_FAILED);
-    T_CONTAINS(res.message, "verify failed for factory at 0x10000");
+    if (res.status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
+    T_EQ_INT(res.parts[0].recoveries, 0);
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
 }

@@ -821,7 +821,7 @@ void test_fidelity__esptool_stub_trace_replay(void)
         if (ev[i].no_reply && ev[i].n_reply == 0)
             continue; /* the board was not listening yet */
         sim_rx(s, ev[i].write, ev[i].wlen, t);
-        t += 1000;
+        t += 5000; /* a stub writing a data block takes 2 ms (sim.c) */
         k = tr_frames(s, t, fr, fl);
         replayed++;
         if (k < ev[i].n_reply)

@@ -178,18 +178,29 @@ static struct sim *board(const char *chip)
 }
 
 /* Status byte of the single reply (ROM: byte 0 of 4; stub: byte 0 of 2). */
-static int rom_cmd(struct sim *s, uint8_t op, const uint8_t *d, size_t n,
-                   uint32_t chk, size_t status_len)
+static int rom_cmd_at(struct sim *s, uint8_t op, const uint8_t *d,
+                      size_t n, uint32_t chk, size_t status_len,
+                      int64_t now)
 {
     struct rx *r = R();
 
-    send_cmd(s, op, d, n, chk, 0);
-    drain(s, r, 0);
+    send_cmd(s, op, d, n, chk, now);
+    drain(s, r, now);
     if (r->nframes < 1 || r->frames[0][1] != op)
         return -1;
     return r->frames[0][r->flen[0] - status_len] << 8 |
            r->frames[0][r->flen[0] - status_len + 1];
 }
+
+static int rom_cmd(struct sim *s, uint8_t op, const uint8_t *d, size_t n,
+                   uint32_t chk, size_t status_len)
+{
+    return rom_cmd_at(s, op, d, n, chk, status_len, 0);
+}
+
+/* After a stub data block: the stub writes it before it takes the next
+ * command, for milliseconds even without pacing (sim.c stub_rx_take). */
+#define AFTER_WRITE 100000
 
 /* ---- ROM ---- */
 
@@ -533,7 +544,7 @@ void test_sim__stub_deflate_write_and_md5(void)
     }
     {
         uint8_t e[4] = {1, 0, 0, 0};
-        T_EQ_INT(rom_cmd(s, 0x12, e, 4, 0, 2), 0);
+        T_EQ_INT(rom_cmd_at(s, 0x12, e, 4, 0, 2, AFTER_WRITE), 0);
     }
     fl = sim_flash(s, NULL);
     T_EQ_MEM(fl + off, img, n);
@@ -542,8 +553,8 @@ void test_sim__stub_deflate_write_and_md5(void)
     put32(q + 4, (uint32_t)n);
     put32(q + 8, 0);
     put32(q + 12, 0);
-    send_cmd(s, 0x13, q, 16, 0, 0);
-    drain(s, r, 0);
+    send_cmd(s, 0x13, q, 16, 0, AFTER_WRITE);
+    drain(s, r, AFTER_WRITE);
     T_EQ_INT(r->nframes, 1);
     T_EQ_INT(r->flen[0], 8 + 16 + 2);
     MD5Init(&c);
@@ -610,9 +621,10 @@ void test_sim__stub_deferred_error(void)
     /* acknowledged at once ... */
     T_EQ_INT(flash_block(s, 0x11, 0, junk, sizeof junk, 2), 0);
     /* ... the inflate error comes with the next command */
-    T_EQ_INT(rom_cmd(s, 0x0A, (const uint8_t *)"\0\x10\0\x40", 4, 0, 2),
-             0xC700);
-    T_EQ_INT(rom_cmd(s, 0x0A, (const uint8_t *)"\0\x10\0\x40", 4, 0, 2), 0);
+    T_EQ_INT(rom_cmd_at(s, 0x0A, (const uint8_t *)"\0\x10\0\x40", 4, 0, 2,
+                        AFTER_WRITE), 0xC700);
+    T_EQ_INT(rom_cmd_at(s, 0x0A, (const uint8_t *)"\0\x10\0\x40", 4, 0, 2,
+                        AFTER_WRITE), 0);
     sim_free(s);
 }
 
@@ -1182,7 +1194,8 @@ void test_sim__deflate_bounded_by_begin(void)
     T_EQ_INT(flash_block(s, 0x11, 0, z, zl, 2), 0); /* acknowledged first */
     {
         uint8_t e[4] = {1, 0, 0, 0};
-        T_EQ_INT(rom_cmd(s, 0x12, e, 4, 0, 2), 0xC900); /* TOO_MUCH_DATA */
+        T_EQ_INT(rom_cmd_at(s, 0x12, e, 4, 0, 2, AFTER_WRITE),
+                 0xC900); /* TOO_MUCH_DATA */
     }
     fl = sim_flash(s, NULL);
     T_EQ_INT(fl[0x10FFF], 0x00);
@@ -1402,17 +1415,83 @@ void test_sim__stub_data_checks_before_use(void)
      * then the rest in a block of its own; the image is whole */
     put32(d, 5);
     T_EQ_INT(rom_cmd(s, 0x11, d, 16 + zl, xsum(z, 5), 2), 0x0000);
-    T_EQ_INT(flash_block(s, 0x11, 1, z + 5, zl - 5, 2), 0);
+    put32(d, (uint32_t)zl - 5);
+    put32(d + 4, 1);
+    memmove(d + 16, z + 5, zl - 5);
+    T_EQ_INT(rom_cmd_at(s, 0x11, d, 16 + zl - 5, xsum(z + 5, zl - 5), 2,
+                        AFTER_WRITE), 0);
     {
         uint8_t e[4] = {1, 0, 0, 0};
-        T_EQ_INT(rom_cmd(s, 0x12, e, 4, 0, 2), 0x0000);
+        T_EQ_INT(rom_cmd_at(s, 0x12, e, 4, 0, 2, 2 * AFTER_WRITE), 0x0000);
     }
     fl = sim_flash(s, NULL);
     T_EQ_MEM(fl + 0x10000, raw, sizeof raw);
     /* plain: a length word that disagrees is TOO_MUCH_DATA */
-    T_EQ_INT(flash_begin(s, 0x02, 16, 1, 0x4000, 0x20000, 2), 0);
+    {
+        uint8_t b[16];
+
+        put32(b, 16);
+        put32(b + 4, 1);
+        put32(b + 8, 0x4000);
+        put32(b + 12, 0x20000);
+        T_EQ_INT(rom_cmd_at(s, 0x02, b, 16, 0, 2, 2 * AFTER_WRITE), 0);
+    }
     put32(d, 15);
     memset(d + 16, 0x42, 16);
-    T_EQ_INT(rom_cmd(s, 0x03, d, 32, xsum(d + 16, 16), 2), 0xC900);
+    T_EQ_INT(rom_cmd_at(s, 0x03, d, 32, xsum(d + 16, 16), 2,
+                        2 * AFTER_WRITE), 0xC900);
+    sim_free(s);
+}
+
+/*
+ * esp-flasher-stub's receiver (src/frame_buffer.c: two buffers, re-armed
+ * when the main loop takes a frame): while it inflates and writes an
+ * acknowledged data block, one more frame waits; a third that starts then
+ * is lost whole.  The MD5 sent after the block is answered, the block
+ * sent right after it never is; the next command is.
+ */
+void test_sim__stub_loses_a_third_frame_while_writing(void)
+{
+    struct sim *s = board("esp32c3");
+    struct rx *r = R();
+    size_t n = 0x8000;
+    uint8_t *img = malloc(n), *z = malloc(n + 1024), *d, q[16];
+    uLongf zl = n + 1024;
+
+    T_ASSERT(s && img && z);
+    for (size_t i = 0; i < n; i++)
+        img[i] = (uint8_t)(i * 7 + (i >> 9));
+    T_EQ_INT(compress2(z, &zl, img, n, 9), Z_OK);
+    T_ASSERT(zl > 64);
+    T_EQ_INT(start_stub(s), 0);
+    T_EQ_INT(flash_begin(s, 0x10, (uint32_t)n, 2, 0x4000, 0x10000, 2), 0);
+    T_EQ_INT(flash_block(s, 0x11, 0, z, 64, 2), 0); /* now writing */
+    put32(q, 0x10000);
+    put32(q + 4, 0x1000);
+    put32(q + 8, 0);
+    put32(q + 12, 0);
+    send_cmd(s, 0x13, q, 16, 0, 0);           /* waits in the 2nd buffer */
+    d = malloc(16 + zl - 64);
+    T_ASSERT(d);
+    put32(d, (uint32_t)(zl - 64));
+    put32(d + 4, 1);
+    put32(d + 8, 0);
+    put32(d + 12, 0);
+    memcpy(d + 16, z + 64, zl - 64);
+    send_cmd(s, 0x11, d, 16 + zl - 64, xsum(z + 64, zl - 64), 0); /* lost */
+    drain(s, r, AFTER_WRITE);
+    T_EQ_INT(r->nframes, 1);
+    T_EQ_INT(r->frames[0][1], 0x13);
+    /* the receiver works again: the block sent now is taken */
+    T_EQ_INT(rom_cmd_at(s, 0x11, d, 16 + zl - 64, xsum(z + 64, zl - 64), 2,
+                        AFTER_WRITE), 0);
+    {
+        uint8_t e[4] = {1, 0, 0, 0};
+        T_EQ_INT(rom_cmd_at(s, 0x12, e, 4, 0, 2, 2 * AFTER_WRITE), 0);
+    }
+    T_EQ_MEM(sim_flash(s, NULL) + 0x10000, img, n);
+    free(d);
+    free(img);
+    free(z);
     sim_free(s);
 }
