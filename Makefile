@@ -217,7 +217,7 @@ fuzz:
 # 1,000+ faulted flashes through the simulator (at most ~20 minutes on 2
 # cores: the runs mostly wait on their deadlines, so 4 run at a time);
 # prints the table and writes it to docs/reliability.md.
-SOAK_JOBS ?= 4
+SOAK_JOBS ?= 8
 soak: $(BUILD)/espdeck
 	$(Q)python3 tests/soak/soak.py --espdeck $(BUILD)/espdeck \
 	    --jobs $(SOAK_JOBS) --out docs/reliability.md
