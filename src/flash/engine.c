@@ -73,7 +73,6 @@ struct engine {
     struct loader *l;
     uint32_t flash_size;
     unsigned recoveries;        /* write recoveries in this job */
-    unsigned resent;            /* damaged data blocks sent again */
     uint32_t block_max;         /* data blocks after write errors, 0 = full */
     bool rom_baud_failed;       /* the ROM did not hold the job's baud */
     struct zcache *zc;          /* job.zcache, or own_zc */
@@ -453,11 +452,11 @@ static void close_session(struct engine *e)
     e->port = NULL;
 }
 
-/* A loader on e->port with the engine's cancel and attempt hooks. */
 /* How long a re-sync after an error waits for the board (a stalled line
  * may come back after seconds: issue 8 asks for 10 s). */
 #define ENGINE_PATIENCE_MS 12000
 
+/* A loader on e->port with the engine's cancel and attempt hooks. */
 static int new_loader(struct engine *e)
 {
     int rc = loader_new(&e->l, e->port, &e->log);
@@ -514,25 +513,23 @@ static int connect_left_stub(struct engine *e)
     if (!link_remembered(e) ||
         (e->port->has_lines && j->before != BEFORE_NO_RESET &&
          j->before != BEFORE_NO_RESET_NO_SYNC) ||
-        links_port_get(e->port->url, &lp) != ED_OK || !lp.stub ||
-        !lp.baud || lp.baud == LOADER_ROM_BAUD)
+        links_port_get(e->port->url, &lp) != ED_OK ||
+        /* not a ROM noted at a higher baud: links.json keeps many such
+         * notes that are stale (a board reset since), and a socket:// link
+         * cannot tell a wrong baud (the simulator then paces at its own
+         * rate while espdeck believes in another) */
+        !lp.stub || !lp.baud || lp.baud == LOADER_ROM_BAUD)
         return ED_ERR_NOT_FOUND;
     if (port_set_baud(e->port, lp.baud) != ED_OK || new_loader(e) != ED_OK)
         return ED_ERR_NOT_FOUND;
-    log_msg(&e->log, ED_LOG_DEBUG, "a %s was left at %u baud on %s: looking "
-            "for it there", lp.stub ? "flasher stub" : "ROM loader",
-            lp.baud, e->port->url);
+    log_msg(&e->log, ED_LOG_DEBUG, "a flasher stub was left running at %u "
+            "baud on %s: looking for it there", lp.baud, e->port->url);
     rc = loader_connect(e->l, j->before == BEFORE_NO_RESET_NO_SYNC
                                   ? BEFORE_NO_RESET_NO_SYNC : BEFORE_NO_RESET,
                         NULL, 1, e->chip.reset_used);
-    /* Not a ROM noted at a higher baud: links.json keeps many such notes
-     * that are stale (a board reset since), and a socket:// link cannot
-     * tell a wrong baud (the simulator then paces at its own rate while
-     * espdeck believes in another). */
     if (rc == ED_OK && loader_is_stub(e->l)) {
-        log_msg(&e->log, ED_LOG_INFO, "the %s left running at %u baud "
-                "answers: carrying on from there", loader_is_stub(e->l)
-                ? "flasher stub" : "ROM loader", lp.baud);
+        log_msg(&e->log, ED_LOG_INFO, "the flasher stub left running at %u "
+                "baud answers: carrying on from there", lp.baud);
         return ED_OK;
     }
     loader_free(e->l);
@@ -738,10 +735,10 @@ static int rom_baud_first(struct engine *e, char *msg, size_t msglen)
     return rc ? rc : ED_ERR_NOT_FOUND;
 }
 
-/* Upload the stub unless asked not to; fall back to the ROM on failure. */
 static bool network_port(const char *url);
 static int reopen_port(struct engine *e);
 
+/* Upload the stub unless asked not to; fall back to the ROM on failure. */
 static int do_stub(struct engine *e, char *msg, size_t msglen)
 {
     const struct engine_job *j = &e->job;
@@ -1516,7 +1513,6 @@ out:
     resends = loader_resends(e->l) - resends;
     if (resends) {
         e->parts[i].resent += resends;
-        e->resent += resends;
         log_msg(&e->log, ED_LOG_INFO, "%s: %u damaged data block%s sent "
                 "again", im->name, resends, resends == 1 ? "" : "s");
     }
@@ -1952,7 +1948,6 @@ static int write_images_planned(struct engine *e, struct flash_result *res,
         if (rc) {
             set_phase(e, i, PHASE_FAILED, "write failed: %.140s", msg);
             mark_rest_not_written(e, i + 1);
-            plan_free(pp);
             return rc;
         }
         pi->rate = pi->elapsed > 0 ? (double)pi->written / pi->elapsed : 0;
@@ -1964,7 +1959,6 @@ static int write_images_planned(struct engine *e, struct flash_result *res,
             set_phase(e, i, PHASE_DONE, NULL);
         res->written++;
     }
-    plan_free(pp);
     return ED_OK;
 }
 
@@ -2226,12 +2220,12 @@ static void run_flash(struct engine *e)
     struct flash_result res;
     int64_t t0;
     size_t i;
+    unsigned resent;
     int rc;
 
 again:
     memset(&res, 0, sizeof res);
     e->recoveries = 0;
-    e->resent = 0;
     e->block_max = 0;
     memset(e->parts, 0, sizeof e->parts);
     for (i = 0; i < j->n_images; i++) {
@@ -2287,11 +2281,13 @@ again:
         snprintf(msg + l, sizeof msg - l, " (%u recover%s from write "
                  "errors)", e->recoveries, e->recoveries == 1 ? "y" : "ies");
     }
-    if (e->resent) {
+    for (resent = 0, i = 0; i < j->n_images; i++)
+        resent += e->parts[i].resent;
+    if (resent) {
         size_t l = strlen(msg);
 
         snprintf(msg + l, sizeof msg - l, " (%u damaged block%s sent "
-                 "again)", e->resent, e->resent == 1 ? "" : "s");
+                 "again)", resent, resent == 1 ? "" : "s");
     }
     log_msg(&e->log, ED_LOG_INFO, "%s", msg);
     if (j->monitor_after && !(atomic_load(&e->cmds) & CMD_BIT_STOP)) {

@@ -1006,9 +1006,6 @@ int loader_security_info(struct loader *l, uint32_t *flags, uint32_t *chip_id)
 
 /* ---- data blocks ---- */
 
-/* A data block the chip rejected unread (ROM 0x05/0x07, stub 0xC0/0xC1:
- * it never used it) is sent again up to l->block_resends times. */
-
 /* The smallest piece a rejected compressed block is cut into (stubs). */
 #define MIN_PIECE 0x100
 
@@ -1053,8 +1050,9 @@ static int data_block(struct loader *l, uint8_t op, uint8_t *pkt,
     return rc;
 }
 
-/* After block seq was rejected unread for the *tries-th time: may it go
- * again?  Counts and logs the resend. */
+/* After block seq was rejected unread (ROM 0x05/0x07, stub 0xC0/0xC1: it
+ * never used it) for the *tries-th time: may it go again (at most
+ * l->block_resends times)?  Counts and logs the resend. */
 static bool may_resend(struct loader *l, unsigned *tries, uint32_t seq,
                        size_t len)
 {
@@ -1197,21 +1195,21 @@ static int run_stub_once(struct loader *l, const struct loader_segment *segs,
             return fail_proto(l, rc);
         if (fl == 4 && !memcmp(f, "OHAI", 4))
             return ED_OK;
-        if (fl >= 10 && f[0] == 1 && f[1] == OP_MEM_END && f[8] != 0 &&
-            (f[9] == 0x05 || f[9] == 0x07) && ++resent < 3) {
+        if (fl >= 10 && f[0] == 1 && f[1] == OP_MEM_END && f[8] != 0) {
+            struct proto_reply r = {.status = f[8], .error = f[9]};
+
+            if (!not_read(l, &r) || ++resent >= 3)
+                return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_DEVICE,
+                                 "MEM_END failed: the chip said %s: %s",
+                                 proto_rom_error_name(f[9]),
+                                 proto_rom_error_fix(f[9]));
             /* damaged on the way, so not run: send it again */
             log_msg(&l->log, ED_LOG_DEBUG, "MEM_END rejected unread "
                     "(0x%02x); sending it again", f[9]);
             rc = proto_send(l->proto, OP_MEM_END, end, 8, 0);
             if (rc)
                 return fail_proto(l, rc);
-            continue;
         }
-        if (fl >= 10 && f[0] == 1 && f[1] == OP_MEM_END && f[8] != 0)
-            return ed_seterr(l->errmsg, sizeof l->errmsg, ED_ERR_DEVICE,
-                             "MEM_END failed: the chip said %s: %s",
-                             proto_rom_error_name(f[9]),
-                             proto_rom_error_fix(f[9]));
     }
 }
 
