@@ -1599,6 +1599,54 @@ static int start_recovery(struct engine *e, size_t i, int rc,
 }
 
 /*
+ * After error rc (cause) while writing image i from *pos up to end: take a
+ * recovery (counted, bounded: the sentence in msg when none is left), get
+ * the link usable again and move *pos to the furthest sector boundary up
+ * to hint proven written by MD5.  A recovery step that fails (the re-sync,
+ * an MD5) is one more recovery, so every way round is bounded.
+ * Every data block after it is shorter (shrink_blocks).
+ */
+static int recover_prove(struct engine *e, size_t i, int rc, char *cause,
+                         unsigned *stalled, uint32_t *pos, uint32_t hint,
+                         uint32_t end, char *msg, size_t msglen)
+{
+    const struct engine_image *im = &e->job.images[i];
+    uint32_t from = *pos;
+
+    for (;;) {
+        if (atomic_load(&e->cancel))
+            return ED_ERR_CANCELLED;
+        if (rc == ED_ERR_CLOSED && !network_port(e->job.port))
+            return port_vanished(e, i, msg, msglen);
+        if (start_recovery(e, i, rc, cause, stalled, msg, msglen))
+            return rc;
+        shrink_blocks(e);
+        rc = recover_link(e, rc);
+        if (rc == ED_ERR_TIMEOUT) /* it had all the patience */
+            return ed_seterr(msg, msglen, rc, "writing %s at 0x%x failed: "
+                             "the board has not answered for %d s since: "
+                             "%s: check the cable and the board's power",
+                             im->name, im->offset,
+                             ENGINE_PATIENCE_MS / 1000, cause);
+        if (rc == ED_OK)
+            rc = prove_written(e, im, pos, hint < end ? hint : end, end);
+        if (rc == ED_OK)
+            break;
+        if (rc == ED_ERR_CANCELLED)
+            return rc;
+        snprintf(cause, ED_ERRMSG_MAX, "%s", e->errmsg[0]
+                                                 ? e->errmsg
+                                                 : loader_errmsg(e->l));
+        e->errmsg[0] = '\0';
+        hint = *pos;
+    }
+    log_msg(&e->log, ED_LOG_INFO, "%s: %u bytes from 0x%x proven written, "
+            "resuming at 0x%x", im->name, *pos - from, im->offset + from,
+            im->offset + *pos);
+    return ED_OK;
+}
+
+/*
  * Write [start, end) of image i and, when verify, check it by MD5.  On any
  * error (a bad status, a missing or malformed reply, a closed network
  * link, a run that reads back different) the link is recovered, what is on
@@ -1651,38 +1699,10 @@ static int write_run(struct engine *e, size_t i, uint32_t start,
         }
         if (rc == ED_OK || rc == ED_ERR_CANCELLED)
             return rc;
-        for (;;) {
-            uint32_t hint = pos + (uint32_t)pc.acked;
-
-            if (atomic_load(&e->cancel))
-                return ED_ERR_CANCELLED;
-            if (rc == ED_ERR_CLOSED && !network_port(e->job.port))
-                return port_vanished(e, i, msg, msglen);
-            if (start_recovery(e, i, rc, cause, &stalled, msg, msglen))
-                return rc;
-            shrink_blocks(e);
-            rc = recover_link(e, rc);
-            if (rc == ED_ERR_TIMEOUT) /* it had all the patience */
-                return ed_seterr(msg, msglen, rc, "writing %s at 0x%x "
-                                 "failed: the board has not answered for "
-                                 "%d s since: %s: check the cable and the "
-                                 "board's power", im->name, im->offset,
-                                 ENGINE_PATIENCE_MS / 1000, cause);
-            if (rc == ED_OK)
-                rc = prove_written(e, im, &pos, hint < end ? hint : end,
-                                   end);
-            if (rc == ED_OK)
-                break;
-            if (rc == ED_ERR_CANCELLED)
-                return rc;
-            snprintf(cause, sizeof cause, "%s", e->errmsg[0] ? e->errmsg
-                                                 : loader_errmsg(e->l));
-            e->errmsg[0] = '\0';
-            pc.acked = 0;
-        }
-        log_msg(&e->log, ED_LOG_INFO, "%s: %u bytes from 0x%x proven "
-                "written, resuming at 0x%x", im->name, pos - from,
-                im->offset + from, im->offset + pos);
+        rc = recover_prove(e, i, rc, cause, &stalled, &pos,
+                           pos + (uint32_t)pc.acked, end, msg, msglen);
+        if (rc)
+            return rc;
         if (pos > from)
             stalled = 0;
         if (pos == end) /* all of the run proven by MD5, piece by piece */
@@ -1692,63 +1712,117 @@ static int write_run(struct engine *e, size_t i, uint32_t start,
 
 struct flash_result {
     unsigned written, skipped;
+    /* e->recoveries when image i was last proven on the flash (written
+     * and verified, or found unchanged); valid when proven[i] */
+    unsigned proven_at[ENGINE_MAX_IMAGES];
+    bool proven[ENGINE_MAX_IMAGES];
 };
+
+/*
+ * Does the flash hold im where it belongs?  A mismatch is read again
+ * before it is believed: SPI_FLASH_MD5's offset and length carry no
+ * checksum (a damaged request hashes another range) and neither does the
+ * digest in its reply.  *same only when an MD5 read from the board equals
+ * the image's; hg gets the flash MD5 last read.
+ */
+static int image_matches(struct engine *e, const struct engine_image *im,
+                         const uint8_t want[16], char hg[33], bool *same)
+{
+    uint8_t got[16];
+    char first[33];
+    int rc;
+
+    *same = false;
+    rc = flash_md5(e, im->offset, (uint32_t)im->len, got);
+    if (rc)
+        return rc;
+    hex16(got, hg);
+    if (!memcmp(got, want, 16)) {
+        *same = true;
+        return ED_OK;
+    }
+    memcpy(first, hg, sizeof first);
+    rc = flash_md5(e, im->offset, (uint32_t)im->len, got);
+    if (rc)
+        return rc;
+    hex16(got, hg);
+    *same = !memcmp(got, want, 16);
+    if (*same)
+        log_msg(&e->log, ED_LOG_WARN, "%s: the flash MD5 read %s, then the "
+                "image's when asked again: the first request or its reply "
+                "was damaged on the way", im->name, first);
+    return ED_OK;
+}
 
 /* The verify of the whole region; ED_ERR_VERIFY with hg (flash MD5). */
 static int verify_image(struct engine *e, size_t i, const uint8_t want[16],
                         char hg[33])
 {
-    const struct engine_image *im = &e->job.images[i];
-    uint8_t got[16];
+    bool same;
     int rc;
 
     set_phase(e, i, PHASE_VERIFYING, NULL);
-    rc = flash_md5(e, im->offset, (uint32_t)im->len, got);
+    rc = image_matches(e, &e->job.images[i], want, hg, &same);
     if (rc)
         return rc;
-    hex16(got, hg);
-    return memcmp(got, want, 16) ? ED_ERR_VERIFY : ED_OK;
+    return same ? ED_OK : ED_ERR_VERIFY;
 }
 
 /*
- * verify_image after image i was written.  When the stub answers the MD5
- * with its deferred error for one of the write's last blocks (a damaged
- * block that passed its 8-bit checksum broke the inflate), that is a write
- * error like any other: recovered (bounded as write_run's), the written
- * prefix proven by MD5, the rest written again, and verified again.
+ * verify_image after image i was written.  A region that reads back
+ * different (twice), or the stub's deferred error for one of the write's
+ * last blocks in its reply to the MD5 (a damaged block that passed its
+ * 8-bit checksum broke the inflate; a damaged FLASH_DEFL_BEGIN, which has
+ * no checksum, put the data elsewhere), is a write error like any other:
+ * recovered (bounded as write_run's), the written prefix proven by MD5,
+ * the rest written again, and verified again.  Out of recoveries (or
+ * unless mismatch_recovers), a mismatch stays ED_ERR_VERIFY (its sentence
+ * is the caller's).
  */
 static int verify_written(struct engine *e, size_t i, const uint8_t want[16],
-                          char hg[33], int64_t t0, char *msg, size_t msglen)
+                          char hg[33], bool mismatch_recovers, int64_t t0,
+                          char *msg, size_t msglen)
 {
     const struct engine_image *im = &e->job.images[i];
-    uint32_t len = (uint32_t)im->len;
+    uint32_t len = (uint32_t)im->len, last = UINT32_MAX;
     unsigned stalled = 0;
     int rc;
 
-    while ((rc = verify_image(e, i, want, hg)) == ED_ERR_DEVICE &&
-           loader_late_write_error(e->l)) {
+    for (;;) {
         char cause[ED_ERRMSG_MAX];
         uint32_t pos = 0;
+        bool mismatch;
 
-        snprintf(cause, sizeof cause, "%s", loader_errmsg(e->l));
-        if (start_recovery(e, i, rc, cause, &stalled, msg, msglen))
+        rc = verify_image(e, i, want, hg);
+        mismatch = rc == ED_ERR_VERIFY && mismatch_recovers;
+        if (mismatch)
+            snprintf(cause, sizeof cause, "0x%x..0x%x read back different "
+                     "(flash MD5 %s, asked twice)", im->offset,
+                     im->offset + len, hg);
+        else if (rc == ED_ERR_DEVICE && loader_late_write_error(e->l))
+            snprintf(cause, sizeof cause, "%s", loader_errmsg(e->l));
+        else
             return rc;
-        rc = recover_link(e, rc);
-        if (rc == ED_OK)
-            rc = prove_written(e, im, &pos, len, len);
+        set_phase(e, i, PHASE_WRITING, NULL);
+        rc = recover_prove(e, i, rc, cause, &stalled, &pos, len, len, msg,
+                           msglen);
         if (rc)
-            return ed_seterr(msg, msglen, rc, "writing %s at 0x%x failed: "
-                             "%s", im->name, im->offset, e->errmsg[0]
-                                 ? e->errmsg : loader_errmsg(e->l));
-        log_msg(&e->log, ED_LOG_INFO, "%s: %u bytes from 0x%x proven "
-                "written, resuming at 0x%x", im->name, pos, im->offset,
-                im->offset + pos);
-        if (pos < len)
-            rc = write_run(e, i, pos, len, false, pos, t0, msg, msglen);
-        if (rc)
+            return rc;
+        /* written again from the first sector that differed, and that
+         * sector differs again: the flash does not take it (worn or
+         * protected); a line that damages commands is not that steady */
+        if (mismatch && pos == last) {
+            log_msg(&e->log, ED_LOG_WARN, "%s: 0x%x differs again after "
+                    "it was written again", im->name, im->offset + pos);
+            set_phase(e, i, PHASE_VERIFYING, NULL);
+            return ED_ERR_VERIFY;
+        }
+        if (mismatch)
+            last = pos;
+        if (pos < len &&
+            (rc = write_run(e, i, pos, len, false, pos, t0, msg, msglen)))
             return rc;
     }
-    return rc;
 }
 
 /*
@@ -1767,6 +1841,88 @@ static bool delta_proven(const struct engine *e, size_t i,
 {
     return p->delta && e->job.images[i].offset % DELTA_SECTOR == 0 &&
            !e->parts[i].recoveries && !memcmp(planned, now, 16);
+}
+
+/*
+ * After recoveries: a damaged FLASH_DEFL_BEGIN (it has no checksum) may
+ * have erased or written where another image was already proven, and the
+ * image it belonged to was then recovered and verified.  So every image
+ * proven before the job's last recovery is read (MD5) once more, and one
+ * that no longer holds is written again; a few rounds, since that write
+ * may recover too; in the last round a mismatch is the job's failure.
+ */
+#define RECHECK_ROUNDS 3
+
+static int recheck_images(struct engine *e, struct flash_result *res,
+                          char *msg, size_t msglen)
+{
+    struct engine_job *j = &e->job;
+    unsigned round;
+    size_t i;
+
+    for (round = 0; round < RECHECK_ROUNDS; round++) {
+        bool again = false;
+
+        for (i = 0; i < j->n_images; i++) {
+            struct engine_image *im = &j->images[i];
+            uint8_t want[16];
+            char hg[33], hw[33];
+            bool same;
+            int rc;
+
+            if (!res->proven[i] || res->proven_at[i] == e->recoveries)
+                continue;
+            md5_of(im->data, im->len, want);
+            rc = image_matches(e, im, want, hg, &same);
+            if (rc)
+                return ed_seterr(msg, msglen, rc, "checking %s at 0x%x "
+                                 "again after the recoveries failed: %s",
+                                 im->name, im->offset, loader_errmsg(e->l));
+            res->proven_at[i] = e->recoveries;
+            if (same)
+                continue;
+            hex16(want, hw);
+            if (round + 1 == RECHECK_ROUNDS) {
+                set_phase(e, i, PHASE_FAILED, "damaged after it was "
+                          "verified");
+                return ed_seterr(msg, msglen, ED_ERR_VERIFY,
+                                 "%s at 0x%x was damaged after it was "
+                                 "verified (flash MD5 %s \xe2\x89\xa0 image "
+                                 "MD5 %s), while other images were written "
+                                 "again after write errors: check the "
+                                 "cable, or lower --baud, and flash again",
+                                 im->name, im->offset, hg, hw);
+            }
+            log_msg(&e->log, ED_LOG_WARN, "%s at 0x%x no longer reads back "
+                    "as written (flash MD5 %s): a damaged command of a "
+                    "recovered write may have reached it; writing it again",
+                    im->name, im->offset, hg);
+            e->parts[i].recoveries++;
+            e->recoveries++;
+            set_phase(e, i, PHASE_ERASING, NULL);
+            rc = write_run(e, i, 0, (uint32_t)im->len, false, 0, clock_us(),
+                           msg, msglen);
+            if (rc == ED_OK)
+                rc = verify_written(e, i, want, hg, true, clock_us(), msg,
+                                    msglen);
+            if (rc == ED_ERR_VERIFY)
+                ed_seterr(msg, msglen, rc, "verify failed for %s at 0x%x: "
+                          "flash MD5 %s \xe2\x89\xa0 image MD5 %s (the "
+                          "flash may be worn or write-protected: flash "
+                          "again, then try another board)", im->name,
+                          im->offset, hg, hw);
+            if (rc) {
+                set_phase(e, i, PHASE_FAILED, "write failed: %.140s", msg);
+                return rc;
+            }
+            set_phase(e, i, PHASE_DONE, "written again");
+            res->proven_at[i] = e->recoveries;
+            again = true;
+        }
+        if (!again)
+            break;
+    }
+    return ED_OK;
 }
 
 /* write_images with the plan its caller frees, whatever the way out. */
@@ -1853,6 +2009,8 @@ static int write_images_planned(struct engine *e, struct flash_result *res,
                 pi->done = im->len;
                 set_phase(e, i, PHASE_SKIPPED, "unchanged");
                 res->skipped++;
+                res->proven[i] = true;
+                res->proven_at[i] = e->recoveries;
                 continue;
             }
             if (rc)
@@ -1891,8 +2049,9 @@ static int write_images_planned(struct engine *e, struct flash_result *res,
                 log_msg(&e->log, ED_LOG_INFO, "%s: every sector proven by "
                         "MD5 (the scan's and each run's): the region is not "
                         "read again", im->name);
-            else
-                rc = verify_written(e, i, want, hg, t0, msg, msglen);
+            else /* a delta's mismatch: the whole image, below */
+                rc = verify_written(e, i, want, hg, !pp->delta, t0, msg,
+                                    msglen);
             if (rc == ED_ERR_VERIFY && pp->delta) {
                 log_msg(&e->log, ED_LOG_WARN, "%s reads back different "
                         "after writing the changed sectors: rewriting the "
@@ -1901,7 +2060,8 @@ static int write_images_planned(struct engine *e, struct flash_result *res,
                 rc = write_run(e, i, 0, (uint32_t)im->len, false, 0, t0,
                                msg, msglen);
                 if (rc == ED_OK)
-                    rc = verify_image(e, i, want, hg);
+                    rc = verify_written(e, i, want, hg, true, t0, msg,
+                                        msglen);
             }
         }
         if (rc == ED_ERR_CANCELLED) {
@@ -1958,8 +2118,10 @@ static int write_images_planned(struct engine *e, struct flash_result *res,
         else
             set_phase(e, i, PHASE_DONE, NULL);
         res->written++;
+        res->proven[i] = true;
+        res->proven_at[i] = e->recoveries;
     }
-    return ED_OK;
+    return recheck_images(e, res, msg, msglen);
 }
 
 /* Write every image.  Returns ED_OK or the failure (msg set). */

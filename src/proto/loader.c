@@ -552,14 +552,28 @@ static bool not_read(const struct loader *l, const struct proto_reply *r)
  * reply to the next command, which it does not run: after a write, that is
  * the write's failure, not the command's (loader_late_write_error).
  */
-static void note_late_error(struct loader *l, int rc,
+static bool note_late_error(struct loader *l, int rc,
                             const struct proto_reply *r)
 {
     if (rc == ED_ERR_DEVICE && l->stub &&
         (l->defl_pending || l->write_pending) &&
         (r->status == 0xC4 || r->status == 0xC7 || r->status == 0xC8 ||
-         r->status == 0xC9))
+         r->status == 0xC9)) {
         l->late_error = r->status;
+        return true;
+    }
+    return false;
+}
+
+/*
+ * A command that only reads (READ_REG, SPI_FLASH_MD5) whose request was
+ * damaged where no checksum covers it (its address or length) may be
+ * refused for what it asked (a stub's 0xC4 FAILED_SPI_OP for a range
+ * past the flash): asked again, it reads what was meant.
+ */
+static bool reads_only(uint8_t op)
+{
+    return op == OP_READ_REG || op == OP_SPI_FLASH_MD5;
 }
 
 bool loader_late_write_error(const struct loader *l)
@@ -570,7 +584,8 @@ bool loader_late_write_error(const struct loader *l)
 /*
  * A command that is harmless to repeat (it reads, or sets the same thing
  * again): sent again, at most COMMAND_ATTEMPTS times, when the chip says
- * it could not read it, and - unless only_not_read (a command whose effect
+ * it could not read it (a command that only reads: when it refused it at
+ * all, unless that was a stub's deferred write error), and - unless only_not_read (a command whose effect
  * a lost reply would hide, such as CHANGE_BAUDRATE) - when its reply is
  * damaged or lost (one more timeout at most).
  */
@@ -589,9 +604,10 @@ static int command_again(struct loader *l, uint8_t op, const uint8_t *data,
                 *out = r;
             return ED_OK;
         }
-        note_late_error(l, rc, &r);
+        if (note_late_error(l, rc, &r))
+            break;
         if (rc == ED_ERR_DEVICE) {
-            if (!not_read(l, &r))
+            if (!not_read(l, &r) && !reads_only(op))
                 break;
         } else if (only_not_read || (rc != ED_ERR_PROTO &&
                                      rc != ED_ERR_TIMEOUT) ||

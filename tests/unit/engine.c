@@ -484,6 +484,10 @@ void test_engine__verify_mismatch_detected(void)
         rig_free(&r);
         T_SKIP("shared firmware folder absent (set ESPDECK_SHARED)");
     }
+    /* without recoveries: a region that reads back different (twice) is
+     * the job's failure (with them, it is written again: the data as it
+     * is now) */
+    job.write_retries = 0;
     memset(&h, 0, sizeof h);
     h.after_write = corrupt_image;
     T_EQ_INT(run(&job, &h, &res, NULL), 0);
@@ -904,6 +908,8 @@ enum fault_kind {
                         * host does not take for "unread": it recovers */
     FAULT_FLIP_TWICE, /* one bit in two payload bytes: the 8-bit checksum
                        * passes, the stub inflates garbage */
+    FAULT_POKE,     /* byte poke_at of the (SLIP-encoded) frame ^= poke:
+                     * a field no checksum covers */
 };
 
 struct fault {
@@ -911,6 +917,8 @@ struct fault {
     unsigned at_block;  /* the n-th FLASH_DEFL_DATA/FLASH_DATA frame (1 = first) */
     uint8_t op;         /* or of this opcode (0: the data frames) */
     bool every;         /* every data frame from at_block on (flip) */
+    size_t poke_at;     /* FAULT_POKE: which byte of the frame */
+    uint8_t poke;       /* FAULT_POKE: the bits flipped */
     unsigned period;    /* with every: only every period-th frame (0 = all) */
     unsigned blocks, fired, opens;
     uint64_t data_bytes; /* wire bytes of FLASH_(DEFL_)DATA frames */
@@ -996,6 +1004,19 @@ static int fp_write(struct port *p, const uint8_t *buf, size_t len,
                 i++;
             c[i] ^= 0x01;
         }
+        rc = port_write(fp->inner, c, len, timeout_ms);
+        free(c);
+        return rc;
+    }
+    case FAULT_POKE: {
+        uint8_t *c = malloc(len);
+        int rc;
+
+        if (!c)
+            return ED_ERR_NOMEM;
+        memcpy(c, buf, len);
+        if (f->poke_at < len)
+            c[f->poke_at] ^= f->poke;
         rc = port_write(fp->inner, c, len, timeout_ms);
         free(c);
         return rc;
@@ -1338,6 +1359,116 @@ void test_engine__recoveries_with_progress_go_on(void)
     free(app);
 }
 
+/* SLIP frame bytes of a request: C0, direction, opcode, size (2),
+ * checksum (4), then its data (none of these test values need escaping). */
+#define FRAME_DATA 9
+
+/* One SPI_FLASH_MD5 request damaged where no checksum covers it: the
+ * verify's MD5 of the app, its offset 0x10000 made 0x10001, hashes
+ * another range.  The mismatch is asked again before it is believed: the
+ * second MD5 matches, the job ends OK. */
+void test_engine__verify_mismatch_from_a_damaged_md5_request_is_asked_again(void)
+{
+    uint8_t *app = fw_data(FAULT_APP_LEN, 47);
+    struct fault f;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    memset(&f, 0, sizeof f);
+    f.kind = FAULT_POKE;
+    f.op = 0x13;        /* SPI_FLASH_MD5 */
+    f.at_block = 2;     /* the first sector's probe, then the verify */
+    f.poke_at = FRAME_DATA;
+    f.poke = 0x01;
+    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, &res);
+    if (res.status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
+    T_EQ_INT(f.fired, 1);
+    T_EQ_INT(res.parts[0].recoveries, 0);
+    T_CONTAINS(res.log, "then the image's when asked again");
+    check_flash(&r, 0x10000, app, FAULT_APP_LEN);
+    rig_free(&r);
+    free(app);
+}
+
+/* FLASH_DEFL_BEGIN damaged in its offset (no checksum covers it): the
+ * stub writes the app at 0x30000, every block is acknowledged, and the
+ * region reads back different, twice: a write error, recovered (proven
+ * prefix, written again), not a failed board. */
+void test_engine__verify_mismatch_is_recovered_as_a_write_error(void)
+{
+    uint8_t *app = fw_data(FAULT_APP_LEN, 49);
+    struct fault f;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    memset(&f, 0, sizeof f);
+    f.kind = FAULT_POKE;
+    f.op = 0x10;        /* FLASH_DEFL_BEGIN */
+    f.at_block = 1;
+    f.poke_at = FRAME_DATA + 14; /* offset 0x010000 -> 0x030000 */
+    f.poke = 0x02;
+    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, &res);
+    if (res.status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
+    T_EQ_INT(f.fired, 1);
+    T_EQ_INT(res.parts[0].recoveries, 1);
+    T_CONTAINS(res.log, "read back different (flash MD5 ");
+    T_CONTAINS(res.log, "asked twice)");
+    check_flash(&r, 0x10000, app, FAULT_APP_LEN);
+    rig_free(&r);
+    free(app);
+}
+
+/* Two images; the second one's FLASH_BEGIN damaged so that it
+ * writes over the first, already verified (0x50000 -> 0x10000).  The
+ * second is recovered; the first, proven before that recovery, is read
+ * again and written again: the job never ends OK with a damaged image. */
+void test_engine__image_damaged_by_a_recovered_write_is_written_again(void)
+{
+    const size_t len = 64 * 1024;
+    uint8_t *one = probe_data(len, 1), *two = probe_data(len, 2);
+    struct engine_job job;
+    struct engine_hooks h;
+    struct result res;
+    struct fault f;
+    struct rig r;
+    size_t fsz;
+    const uint8_t *fl;
+
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    engine_job_init(&job);
+    snprintf(job.port, sizeof job.port, "%s", r.url);
+    add_data(&job, "first", 0x10000, len, 1);
+    add_data(&job, "second", 0x50000, len, 2);
+    memcpy(job.images[0].data, one, len);
+    memcpy(job.images[1].data, two, len);
+    memset(&f, 0, sizeof f);
+    f.kind = FAULT_POKE;
+    f.op = 0x02;        /* FLASH_BEGIN: random data does not compress */
+    f.at_block = 2;     /* the second image's begin */
+    f.poke_at = FRAME_DATA + 14; /* offset 0x050000 -> 0x010000 */
+    f.poke = 0x04;
+    memset(&h, 0, sizeof h);
+    h.port_opened = wrap_port;
+    h.ctx = &f;
+    T_EQ_INT(run(&job, &h, &res, NULL), 0);
+    if (res.status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
+    T_EQ_INT(f.fired, 1);
+    T_CONTAINS(res.log, "first at 0x10000 no longer reads back as written");
+    rig_pause(&r);
+    fl = sim_flash(r.sim, &fsz);
+    T_ASSERT(fsz >= 0x60000);
+    T_EQ_MEM(fl + 0x10000, one, len);
+    T_EQ_MEM(fl + 0x50000, two, len);
+    rig_free(&r);
+    free(one);
+    free(two);
+}
+
 /* ---- sector-delta writes ---- */
 
 static void rom_job(struct engine_job *job)
@@ -1477,9 +1608,9 @@ void test_engine__delta_unaligned_image_reads_the_region(void)
     T_ASSERT(!strstr(res.log, "every sector proven"));
     T_CONTAINS(res.log, "factory reads back different after writing the "
                         "changed sectors: rewriting the whole image");
-    /* probe, 4 blocks, 16 sectors, the run, the region, the region again
-     * after the rewrite */
-    T_EQ_INT(md5s, 1 + 4 + 16 + 1 + 1 + 1);
+    /* probe, 4 blocks, 16 sectors, the run, the region (a mismatch is
+     * asked twice), the region again after the rewrite */
+    T_EQ_INT(md5s, 1 + 4 + 16 + 1 + 2 + 1);
 }
 
 /* Everything changed: the block scan gives up after DELTA_MIN_SCANNED

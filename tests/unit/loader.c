@@ -923,6 +923,8 @@ static int tamper_write(struct port *p, const uint8_t *b, size_t n, int t)
             c[2] = 0x66; /* the opcode byte hit: the ROM cannot read it */
         else if (tamper_op == OP_SPI_ATTACH)
             c[3] ^= 0x01; /* the size field: a length that disagrees */
+        else if (tamper_op == OP_SPI_FLASH_MD5)
+            c[16] ^= 0x10; /* the length's top byte: past the flash */
         else
             c[n / 2] ^= 0x10; /* one data bit: checksum error */
         rc = tamper_inner->write(p, c, n, t);
@@ -1019,6 +1021,31 @@ void test_loader__unread_attach_is_sent_again(void)
     tamper(port, OP_SPI_ATTACH, 1);
     T_EQ_INT(loader_flash_attach(l, 4u << 20), ED_OK);
     T_EQ_INT(tamper_seen, 2);
+    port->ops = orig;
+    loader_free(l);
+    port_close(port);
+}
+
+/* SPI_FLASH_MD5 with its length damaged (no checksum covers it) asks the
+ * stub for a range past the flash, which it refuses (0xC4 FAILED_SPI_OP):
+ * a command that only reads is asked again, and reads what was meant. */
+void test_loader__md5_refused_after_damage_is_asked_again(void)
+{
+    struct port *port;
+    struct loader *l = connect_sim("esp32c3?pacing=0", &port);
+    const struct port_ops *orig;
+    uint8_t got[16], again[16];
+
+    if (!l)
+        return;
+    T_EQ_INT(fake_stub(l, chip_get(loader_chip(l))), ED_OK);
+    T_EQ_INT(loader_flash_attach(l, 0), ED_OK);
+    T_EQ_INT(loader_md5(l, 0x1000, 0x1000, again), ED_OK);
+    orig = port->ops;
+    tamper(port, OP_SPI_FLASH_MD5, 1);
+    T_EQ_INT(loader_md5(l, 0x1000, 0x1000, got), ED_OK);
+    T_EQ_INT(tamper_seen, 2);
+    T_EQ_MEM(got, again, 16);
     port->ops = orig;
     loader_free(l);
     port_close(port);
