@@ -1363,33 +1363,43 @@ void test_engine__recoveries_with_progress_go_on(void)
  * checksum (4), then its data (none of these test values need escaping). */
 #define FRAME_DATA 9
 
-/* One SPI_FLASH_MD5 request damaged where no checksum covers it: the
- * verify's MD5 of the app, its offset 0x10000 made 0x10001, hashes
- * another range.  The mismatch is asked again before it is believed: the
- * second MD5 matches, the job ends OK. */
-void test_engine__verify_mismatch_from_a_damaged_md5_request_is_asked_again(void)
+/* A FAULT_APP_LEN app written through one frame of op (its at-th) with
+ * byte poke_at ^= poke; the job must end OK with the flash right. */
+static void poke_case(unsigned seed, uint8_t op, unsigned at, size_t poke_at,
+                      uint8_t poke, struct result *res)
 {
-    uint8_t *app = fw_data(FAULT_APP_LEN, 47);
+    uint8_t *app = fw_data(FAULT_APP_LEN, seed);
     struct fault f;
-    struct result res;
     struct rig r;
 
-    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    if (rig_start(&r, "esp32c3") != 0)
+        t_fail(__FILE__, __LINE__, "the simulated board did not start");
     memset(&f, 0, sizeof f);
     f.kind = FAULT_POKE;
-    f.op = 0x13;        /* SPI_FLASH_MD5 */
-    f.at_block = 2;     /* the first sector's probe, then the verify */
-    f.poke_at = FRAME_DATA;
-    f.poke = 0x01;
-    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, &res);
-    if (res.status != ED_OK)
-        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
+    f.op = op;
+    f.at_block = at;
+    f.poke_at = poke_at;
+    f.poke = poke;
+    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, res);
+    if (res->status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res->message, res->log);
     T_EQ_INT(f.fired, 1);
-    T_EQ_INT(res.parts[0].recoveries, 0);
-    T_CONTAINS(res.log, "then the image's when asked again");
     check_flash(&r, 0x10000, app, FAULT_APP_LEN);
     rig_free(&r);
     free(app);
+}
+
+/* One SPI_FLASH_MD5 request damaged where no checksum covers it: the
+ * verify's MD5 of the app (the first sector's probe comes first), its
+ * offset 0x10000 made 0x10001, hashes another range.  The mismatch is
+ * asked again before it is believed: the second MD5 matches. */
+void test_engine__verify_mismatch_from_a_damaged_md5_request_is_asked_again(void)
+{
+    struct result res;
+
+    poke_case(47, 0x13, 2, FRAME_DATA, 0x01, &res);
+    T_EQ_INT(res.parts[0].recoveries, 0);
+    T_CONTAINS(res.log, "then the image's when asked again");
 }
 
 /* FLASH_DEFL_BEGIN damaged in its offset (no checksum covers it): the
@@ -1398,28 +1408,13 @@ void test_engine__verify_mismatch_from_a_damaged_md5_request_is_asked_again(void
  * prefix, written again), not a failed board. */
 void test_engine__verify_mismatch_is_recovered_as_a_write_error(void)
 {
-    uint8_t *app = fw_data(FAULT_APP_LEN, 49);
-    struct fault f;
     struct result res;
-    struct rig r;
 
-    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
-    memset(&f, 0, sizeof f);
-    f.kind = FAULT_POKE;
-    f.op = 0x10;        /* FLASH_DEFL_BEGIN */
-    f.at_block = 1;
-    f.poke_at = FRAME_DATA + 14; /* offset 0x010000 -> 0x030000 */
-    f.poke = 0x02;
-    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, &res);
-    if (res.status != ED_OK)
-        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
-    T_EQ_INT(f.fired, 1);
+    /* offset 0x010000 -> 0x030000 */
+    poke_case(49, 0x10, 1, FRAME_DATA + 14, 0x02, &res);
     T_EQ_INT(res.parts[0].recoveries, 1);
     T_CONTAINS(res.log, "read back different (flash MD5 ");
     T_CONTAINS(res.log, "asked twice)");
-    check_flash(&r, 0x10000, app, FAULT_APP_LEN);
-    rig_free(&r);
-    free(app);
 }
 
 /* Two images; the second one's FLASH_BEGIN damaged so that it
