@@ -46,6 +46,10 @@ static void sim_usage(FILE *f)
             "40 or 48 (ESP32-C5)\n"
             "  --flash-id ID         JEDEC id the flash answers (0xffffff ="
             " no flash)\n"
+            "  --ck8m-drift PCT      ESP32: its 8 MHz clock's drift, -20 to "
+            "20 (default 1.5):\n"
+            "                        the ROM's CHANGE_BAUDRATE is off by as "
+            "much\n"
             "  --adapter NAME        USB-serial adapter (cp2102, cp2102n, "
             "cp2104, ch340, ch343,\n"
             "                        ch9102, ft232r): garbles above its "
@@ -145,6 +149,8 @@ int cmd_sim(int argc, char **argv)
                                   &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--xtal", &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--flash-id", &missing)) ||
+                   (v = batch_opt(argc, argv, &i, "--ck8m-drift",
+                                  &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--fault", &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--adapter", &missing)) ||
                    (v = batch_opt(argc, argv, &i, "--max-baud", &missing)) ||

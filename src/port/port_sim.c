@@ -7,7 +7,8 @@
  * Options: flash=SIZE (4MB), pacing=0|1 (1, the default: bytes move at
  * the baud rate, as on a wire), flash-file=PATH (kept across runs),
  * mac=aa:bb:cc:dd:ee:ff, trace=PATH (hex trace of every frame),
- * chip-rev=X.Y, xtal=MHZ, flash-id=0xID (board variants, sim_config_option),
+ * chip-rev=X.Y, xtal=MHZ, flash-id=0xID, ck8m-drift=PCT (board variants,
+ * sim_config_option),
  * fault=SPEC (a faulty line, sim_fault.h; its cut makes every later call
  * fail with ED_ERR_CLOSED, "connection lost"),
  * units=auto|N, arrive=, leave=, stay=, faults=N:KIND,..., cycle=N,

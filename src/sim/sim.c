@@ -907,6 +907,20 @@ int sim_config_option(struct sim_config *cfg, const char *name,
         cfg->xtal_mhz = (uint8_t)mhz;
         return ED_OK;
     }
+    if (!strcmp(name, "ck8m-drift")) {
+        char *end;
+        double pct = strtod(value, &end);
+
+        if (*end == '%')
+            end++;
+        if (end == value || *end || pct < -20 || pct > 20)
+            return ed_seterr(err, errlen, ED_ERR_ARG,
+                             "ck8m-drift '%s' is not a drift in %% from -20 "
+                             "to 20, like 5 or -2.5", value);
+        cfg->ck8m_drift_ppm = (int32_t)(pct * 10000 + (pct < 0 ? -0.5 : 0.5));
+        cfg->ck8m_drift_set = true;
+        return ED_OK;
+    }
     if (!strcmp(name, "sfdp")) {
         if (strcmp(value, "0") && strcmp(value, "1"))
             return ed_seterr(err, errlen, ED_ERR_ARG,
@@ -995,6 +1009,11 @@ static int apply_variant(struct sim *s, char *err, size_t errlen)
         }
         c->xtal_mhz = s->cfg.xtal_mhz;
     }
+    if (s->cfg.ck8m_drift_set && !c->rtc_cali_reg)
+        return ed_seterr(err, errlen, ED_ERR_ARG, "the %s ROM does not "
+                         "derive its crystal from its 8 MHz clock (only the "
+                         "ESP32's does): ck8m-drift does not apply",
+                         c->display);
     /* the ROM runs its UART from the crystal */
     c->apb_hz = (uint32_t)c->xtal_mhz * 1000000u;
     return ED_OK;

@@ -43,6 +43,11 @@ struct sim_config {
     uint32_t flash_id;       /* JEDEC id the flash answers ... */
     bool flash_id_set;       /* ... else GigaDevice c8 40 <size> */
     bool flash_no_sfdp;      /* the flash ignores RDSFDP (reads 0) */
+    /* ESP32: how far its 8 MHz RC clock has drifted below the frequency
+     * in its eFuse, in ppm ("ck8m-drift" in %): the ROM takes its crystal
+     * to be that much faster (docs/simulator.md) */
+    int32_t ck8m_drift_ppm;
+    bool ck8m_drift_set;     /* ... else SIM_CK8M_DRIFT_PPM */
     /* The USB-serial adapter between host and board: above max_baud
      * every byte is garbled both ways (0 = no limit).  "adapter" sets it
      * from the datasheet table in sim.c, "max-baud" directly. */
@@ -92,7 +97,8 @@ struct sim;
  * `sim:CHIP?NAME=VALUE` spell it: "chip-rev" ("3.0", "v0.4"), "xtal"
  * ("26", "40", "48"; MHz), "flash-id" ("0xffffff": 24-bit JEDEC id,
  * manufacturer in the low byte; ffffff/000000 = no flash answers) and
- * "sfdp" ("0": the flash ignores RDSFDP and reads 0) and "fault" (a
+ * "sfdp" ("0": the flash ignores RDSFDP and reads 0), "ck8m-drift"
+ * ("5", "-2.5%": the ESP32's 8 MHz clock drift, -20..20 %) and "fault" (a
  * faulty line between host and board, sim_fault.h).
  * Returns ED_OK, ED_ERR_NOT_FOUND for a name it does not know (err left
  * alone), or ED_ERR_ARG with one sentence in err.  Whether the chip has
@@ -100,6 +106,10 @@ struct sim;
  */
 int sim_config_option(struct sim_config *cfg, const char *name,
                       const char *value, char *err, size_t errlen);
+
+/* The ESP32's default 8 MHz clock drift: +1.5 % (an assumption, within
+ * what a UART takes; docs/simulator.md). */
+#define SIM_CK8M_DRIFT_PPM 15000
 
 /* A USB-serial adapter the simulator models (docs/simulator.md). */
 struct sim_adapter {

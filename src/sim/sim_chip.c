@@ -31,6 +31,7 @@ static const struct sim_chip chips[] = {
          * 31, the values the real ROM returned in the golden esptool
          * trace (ESP-IDF's default QEMU eFuses) */
         .rev_layout = SIM_REV_ESP32, .xtal_alt = 26, .autobaud_adjust = -1,
+        .rtc_cali_reg = 0x3FF5F06C, /* ESP-IDF timer_group_reg.h */
         .spi_usr2_reset = 0x40000000, /* golden trace */
         .rst_rtcwdt = "rst:0x10 (RTCWDT_RTC_RESET)",
         .rom_header = "ets Jul 29 2019 12:21:46\r\n\r\n",

@@ -61,6 +61,11 @@ struct sim_chip {
      * (ESP32-C2 ROM: 40 MHz even on a 26 MHz board; ESP32-C5: 48). */
     uint8_t rom_xtal_mhz;
     uint32_t rom_xtal_reg;      /* register telling the ROM's belief, or 0 */
+    /* ESP32: the ROM derives its crystal from its 8 MHz RC clock, counted
+     * in crystal cycles into this register (TIMG0 RTCCALICFG1, value in
+     * bits 7..31), with the RC clock's factory frequency in eFuse word 4
+     * bits 0..7 (CK8M_FREQ); 0 = the ROM knows its crystal */
+    uint32_t rtc_cali_reg;
     /* UART divider after the ROM's autobaud, relative to xtal/baud (the
      * real ESP32 ROM reads one less: golden esptool trace). */
     int8_t autobaud_adjust;

@@ -154,6 +154,45 @@ static void spi_user_command(struct sim *s)
     *wreg_slot(s, c->spi_base + c->spi_w0, true) = result;
 }
 
+/*
+ * The ESP32's 8 MHz RC clock (docs/simulator.md, "Crystal and baud
+ * generator").  eFuse CK8M_FREQ holds its factory-measured frequency in
+ * 100 kHz steps; ESP-IDF puts the clock at 8.5 MHz +/- 7 %, so each board
+ * gets 80..90 from its MAC.  A blank eFuse block (MAC 0, as the QEMU board
+ * of the golden esptool trace, whose word 4 reads 0) has none.
+ */
+static uint32_t ck8m_efuse(const struct sim *s)
+{
+    const uint8_t *m = s->mac;
+
+    if (!(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
+        return 0;
+    return 80u + (uint32_t)(m[3] ^ m[4] ^ m[5]) % 11u;
+}
+
+/* The ROM's calibration at reset: crystal cycles counted in one period of
+ * the RC clock / 256, the RC clock running drift below its eFuse value
+ * (8.5 MHz without one). */
+static uint32_t rtc_cali(const struct sim *s)
+{
+    int64_t ppm = s->cfg.ck8m_drift_set ? s->cfg.ck8m_drift_ppm
+                                        : SIM_CK8M_DRIFT_PPM;
+    uint32_t fuse = ck8m_efuse(s);
+    uint64_t num = (uint64_t)s->chip->xtal_mhz * 1000000u * 256u *
+                   (uint64_t)(1000000 + ppm);
+    uint64_t den = (uint64_t)(fuse ? fuse : 85) * 100000u * 1000000u;
+
+    return (uint32_t)((num + den / 2) / den);
+}
+
+/* The crystal the ESP32 ROM computes from that: cali x RC clock / 256
+ * (0 with a blank eFuse: the divider then comes from the real crystal). */
+static uint32_t rom_believed_hz(const struct sim *s)
+{
+    return (uint32_t)((uint64_t)rtc_cali(s) * 100000u * ck8m_efuse(s) /
+                      256u);
+}
+
 uint32_t sim_read_reg(struct sim *s, uint32_t addr)
 {
     const struct sim_chip *c = s->chip;
@@ -183,6 +222,10 @@ uint32_t sim_read_reg(struct sim *s, uint32_t addr)
         return s->uart_clkdiv;
     if (c->rom_xtal_reg && addr == c->rom_xtal_reg) /* PCR_SYSCLK_CONF */
         return (uint32_t)c->rom_xtal_mhz << 24;
+    if (c->rtc_cali_reg && addr == c->rtc_cali_reg) /* RTCCALICFG1 */
+        return rtc_cali(s) << 7;
+    if (c->rtc_cali_reg && addr == c->efuse_base + 0x10) /* word 4 */
+        return ck8m_efuse(s);
     if (addr == c->spi_base) /* CMD: user commands finish at once */
         return 0;
     w = wreg_slot(s, addr, false);
@@ -605,8 +648,12 @@ void sim_rom_command(struct sim *s, const uint8_t *f, size_t len, int64_t t)
             return rom_fail(s, op, 0x01, t);
         rom_ok(s, op, t);
         /* the ROM computes the divider from the crystal it believes in
-         * (ESP32-C2: 40 MHz, also on a 26 MHz board) */
-        sim_set_chip_baud(s, nb, (uint32_t)s->chip->rom_xtal_mhz * 1000000u);
+         * (ESP32-C2: 40 MHz, also on a 26 MHz board; ESP32: what its
+         * 8 MHz clock calibration makes of it) */
+        sim_set_chip_baud(s, nb, s->chip->rtc_cali_reg
+                                     ? rom_believed_hz(s)
+                                     : (uint32_t)s->chip->rom_xtal_mhz *
+                                           1000000u);
         return;
     }
     case 0x02: case 0x10:

@@ -331,30 +331,31 @@ static const uint8_t sync_body[36] = {
     0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
 };
 
-/* A client that does not scale its request on a 26 MHz ESP32-C2 gets a
- * UART at 921600 x 26/40 and reads garbage; one that scales talks on. */
-static int c2_after_baud_change(uint32_t request)
+/* A board of cfg powered up in download mode, its banner read, the host at
+ * 115200; NULL if cfg is refused. */
+static struct sim *rom_sim(const struct sim_config *cfg, int64_t t)
 {
-    struct sim_config cfg;
-    struct sim *s;
     char err[ED_ERRMSG_MAX];
-    uint8_t pkt[8] = {0};
-    int64_t t = 1000000;
-    int got;
+    struct sim *s;
 
-    memset(&cfg, 0, sizeof cfg);
-    cfg.chip = "esp32c2";
-    cfg.no_pacing = true;
-    cfg.xtal_mhz = 26;
-    if (sim_new(&s, &cfg, err, sizeof err) != ED_OK)
-        return -1;
+    if (sim_new(&s, cfg, err, sizeof err) != ED_OK)
+        return NULL;
     sim_connect(s, false, t);
     sim_set_host_baud(s, 115200, t);
-    t += 100000;
-    sim_replies(s, 0, t); /* banner */
-    pkt[0] = (uint8_t)request;
-    pkt[1] = (uint8_t)(request >> 8);
-    pkt[2] = (uint8_t)(request >> 16);
+    sim_replies(s, 0, t + 100000); /* banner */
+    return s;
+}
+
+/* CHANGE_BAUDRATE(request) to the ROM, then the host at 921600: the SYNC
+ * replies heard there (8 = all, 0 = garbage); frees s. */
+static int sync_after_baud_change(struct sim *s, uint32_t request,
+                                  int64_t t)
+{
+    uint8_t pkt[8] = {0};
+    int got;
+
+    for (int i = 0; i < 4; i++)
+        pkt[i] = (uint8_t)(request >> (8 * i));
     sim_send(s, 0x0F, pkt, 8, t);
     if (sim_replies(s, 0x0F, t) != 1) { /* the reply at the old baud */
         sim_free(s);
@@ -365,6 +366,22 @@ static int c2_after_baud_change(uint32_t request)
     got = sim_replies(s, 0x08, t + 100000);
     sim_free(s);
     return got;
+}
+
+/* A client that does not scale its request on a 26 MHz ESP32-C2 gets a
+ * UART at 921600 x 26/40 and reads garbage; one that scales talks on. */
+static int c2_after_baud_change(uint32_t request)
+{
+    struct sim_config cfg;
+    struct sim *s;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.chip = "esp32c2";
+    cfg.no_pacing = true;
+    cfg.xtal_mhz = 26;
+    if (!(s = rom_sim(&cfg, 1000000)))
+        return -1;
+    return sync_after_baud_change(s, request, 1100000);
 }
 
 void test_fidelity__c2_26mhz_rom_baud_needs_scaling(void)
@@ -396,6 +413,84 @@ void test_fidelity__engine_c2_26mhz_at_921600(void)
         t_fail(__FILE__, __LINE__, "ROM at 921600: %s", res.message);
     T_EQ_INT((int)res.chip.baud, 921600);
     T_ASSERT(!res.chip.stub);
+}
+
+/* READ_REG through the simulator core: the reply's value, or 0xDEAD. */
+static uint32_t sim_reg(struct sim *s, uint32_t addr, int64_t now)
+{
+    uint8_t buf[512], frame[64], pkt[4];
+    struct slip_decoder d;
+    uint32_t v = 0xDEAD;
+    size_t n;
+
+    for (int i = 0; i < 4; i++)
+        pkt[i] = (uint8_t)(addr >> (8 * i));
+    sim_send(s, 0x0A, pkt, 4, now);
+    slip_decoder_init(&d, frame, sizeof frame);
+    while ((n = sim_tx(s, buf, sizeof buf, now)) > 0)
+        for (size_t i = 0; i < n; i++) {
+            size_t fl = 0;
+
+            slip_decode(&d, &buf[i], 1, &fl);
+            if (fl >= 8 && frame[0] == 1 && frame[1] == 0x0A)
+                v = (uint32_t)frame[4] | (uint32_t)frame[5] << 8 |
+                    (uint32_t)frame[6] << 16 | (uint32_t)frame[7] << 24;
+        }
+    return v;
+}
+
+/*
+ * An ESP32 whose 8 MHz clock runs 5 % below its eFuse value: the ROM
+ * takes its crystal for 5 % faster, so a CHANGE_BAUDRATE to 921600 puts
+ * its UART 5 % low and the host at 921600 reads garbage; esptool's
+ * request, computed here from the two registers as esptool.py does, talks
+ * on.  Returns the SYNC replies heard at 921600 (8 = all).
+ */
+static int esp32_drift_after_baud_change(const char *drift, bool correct,
+                                         uint32_t *cal, uint32_t *fuse)
+{
+    struct sim_config cfg;
+    struct sim *s;
+    char err[ED_ERRMSG_MAX];
+    int64_t t = 1100000;
+    uint32_t request = 921600;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.chip = "esp32";
+    cfg.no_pacing = true;
+    if (drift && sim_config_option(&cfg, "ck8m-drift", drift, err,
+                                   sizeof err) != ED_OK)
+        return -1;
+    if (!(s = rom_sim(&cfg, 1000000)))
+        return -1;
+    *cal = sim_reg(s, 0x3FF5F06C, t);
+    *fuse = sim_reg(s, 0x3FF5A010, t);
+    if (correct) {
+        /* esptool: cali_val * 15625 * clk_8M_freq / 40, then
+         * baud * rom_calculated_freq // valid_freq */
+        double rom = (double)((*cal >> 7) & 0x1FFFFFF) * 15625 *
+                     (*fuse & 0xFF) / 40;
+        request = (uint32_t)(921600 * rom / (rom > 33e6 ? 40e6 : 26e6));
+    }
+    return sync_after_baud_change(s, request, t);
+}
+
+void test_fidelity__esp32_rom_baud_follows_ck8m_drift(void)
+{
+    uint32_t cal = 0, fuse = 0;
+
+    T_EQ_INT(esp32_drift_after_baud_change("5", false, &cal, &fuse), 0);
+    /* the registers read back as on a chip: a calibration near
+     * 40 MHz x 256 x 1.05 / 8.x MHz in bits 7..31, CK8M_FREQ 80..90 */
+    T_ASSERT((cal & 0x7F) == 0);
+    T_ASSERT((cal >> 7) > 1200 && (cal >> 7) < 1400);
+    T_ASSERT(fuse >= 80 && fuse <= 90);
+    T_EQ_INT(esp32_drift_after_baud_change("5", true, &cal, &fuse), 8);
+    T_EQ_INT(esp32_drift_after_baud_change("-5", false, &cal, &fuse), 0);
+    T_EQ_INT(esp32_drift_after_baud_change("-5", true, &cal, &fuse), 8);
+    /* the default drift (1.5 %) is within what a UART takes */
+    T_EQ_INT(esp32_drift_after_baud_change(NULL, false, &cal, &fuse), 8);
+    T_EQ_INT(esp32_drift_after_baud_change(NULL, true, &cal, &fuse), 8);
 }
 
 /* ---- 3. SFDP before RDID, no flash ---- */

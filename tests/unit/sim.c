@@ -1246,6 +1246,36 @@ void test_sim__adapter_table(void)
              ED_ERR_ARG);
 }
 
+/* ck8m-drift: a percentage within +/-20 %, only for the ESP32 (whose ROM
+ * alone derives its crystal from the 8 MHz clock). */
+void test_sim__ck8m_drift_option(void)
+{
+    struct sim_config cfg;
+    struct sim *s = NULL;
+    char err[256];
+
+    memset(&cfg, 0, sizeof cfg);
+    T_EQ_INT(sim_config_option(&cfg, "ck8m-drift", "-2.5%", err, sizeof err),
+             ED_OK);
+    T_EQ_INT(cfg.ck8m_drift_ppm, -25000);
+    T_ASSERT(cfg.ck8m_drift_set);
+    T_EQ_INT(sim_config_option(&cfg, "ck8m-drift", "5", err, sizeof err),
+             ED_OK);
+    T_EQ_INT(cfg.ck8m_drift_ppm, 50000);
+    T_EQ_INT(sim_config_option(&cfg, "ck8m-drift", "21", err, sizeof err),
+             ED_ERR_ARG);
+    T_EQ_INT(sim_config_option(&cfg, "ck8m-drift", "", err, sizeof err),
+             ED_ERR_ARG);
+    T_EQ_INT(sim_config_option(&cfg, "ck8m-drift", "5x", err, sizeof err),
+             ED_ERR_ARG);
+    cfg.chip = "esp32c3";
+    T_EQ_INT(sim_new(&s, &cfg, err, sizeof err), ED_ERR_ARG);
+    T_CONTAINS(err, "only the ESP32's does");
+    cfg.chip = "esp32";
+    T_EQ_INT(sim_new(&s, &cfg, err, sizeof err), ED_OK);
+    sim_free(s);
+}
+
 /* ---- USB-Serial/JTAG (adapter=usb-serial-jtag) ---- */
 
 static struct sim *mk_usj(const char *chip, bool pacing, char *err,
