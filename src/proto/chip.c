@@ -248,6 +248,42 @@ uint32_t chip_flash_size_from_id(uint32_t jedec_id)
     return 0;
 }
 
+int chip_esp32_rom_xtal(uint32_t rtccalicfg1, uint32_t efuse_word4,
+                        uint64_t *rom_hz40, uint32_t *nominal_hz, char *err,
+                        size_t errlen)
+{
+    uint64_t cali = rtccalicfg1 >> 7 & 0x1FFFFFF, ck8m = efuse_word4 & 0xFF;
+    uint64_t hz40 = cali * 15625 * ck8m, nominal, off; /* 40 x the Hz */
+
+    *rom_hz40 = 0;
+    *nominal_hz = 0;
+    if (!cali || !ck8m)
+        return ed_seterr(err, errlen, ED_ERR_PROTO, "%s reads 0",
+                         cali ? "eFuse CK8M_FREQ (word 4 bits 0..7)"
+                              : "the calibration in RTCCALICFG1");
+    nominal = hz40 > 33000000ull * 40 ? 40000000 : 26000000;
+    off = hz40 > nominal * 40 ? hz40 - nominal * 40 : nominal * 40 - hz40;
+    if (off * 100 > nominal * 40 * CHIP_ESP32_ROM_XTAL_SPREAD_PCT)
+        return ed_seterr(err, errlen, ED_ERR_PROTO, "the ESP32 ROM's "
+                         "crystal from its 8 MHz clock calibration (%u x "
+                         "15625 x %u / 40 = %.2f MHz) is more than %d %% "
+                         "from %u MHz", (unsigned)cali, (unsigned)ck8m,
+                         (double)hz40 / 40e6, CHIP_ESP32_ROM_XTAL_SPREAD_PCT,
+                         (unsigned)(nominal / 1000000));
+    *rom_hz40 = hz40;
+    *nominal_hz = (uint32_t)nominal;
+    return ED_OK;
+}
+
+uint32_t chip_esp32_rom_baud(uint32_t baud, uint64_t rom_hz40,
+                             uint32_t nominal_hz)
+{
+    /* rom_hz40 is at most 40 x 46 MHz (the spread check): no overflow */
+    if (!nominal_hz || rom_hz40 > 40ull * 60000000)
+        return baud;
+    return (uint32_t)(baud * rom_hz40 / (40ull * nominal_hz));
+}
+
 /*
  * USB-serial adapters on ESP boards and their maximum baud (datasheets,
  * cited in docs/simulator.md): CP2102/CP2109 1 Mbps (the ladder's

@@ -53,7 +53,9 @@ struct chip_desc {
     int xtal_fixed_mhz;        /* crystal is fixed (esptool does not measure), or 0 */
     /* The embedded stub (esp-flasher-stub v1.1+, src/main.c) raises the
      * clock and sets UART0 again from the ROM's UartDev baud: it may not
-     * keep a ROM CHANGE_BAUDRATE, so the stub is uploaded at 115200. */
+     * keep a ROM CHANGE_BAUDRATE, so the stub is uploaded at 115200.  On
+     * the ESP32, were the record the (drift-corrected) rate asked of the
+     * ROM, the stub's exact 80 MHz clock would make it that far off. */
     bool stub_resets_baud;
     /* RTC/LP watchdog for --after watchdog-reset (base 0 = not offered):
      * register offsets of CONFIG0, CONFIG1 and the write-protect key. */
@@ -94,6 +96,39 @@ const struct chip_adapter *chip_adapter_by_usb(uint16_t vid, uint16_t pid);
  * unknown): the smaller of the chip UART's and the adapter's maximum.
  */
 uint32_t chip_link_max_baud(uint16_t vid, uint16_t pid);
+
+/*
+ * The ESP32 ROM's crystal (esptool's get_rom_cal_crystal_freq, from its
+ * 2022 fix for the ROM's 8 MHz clock drift): the ROM takes its crystal to
+ * be the XTAL cycles it counted in one period of the 8 MHz RC clock / 256
+ * (TIMG0 RTCCALICFG1 bits 7..31) times the factory-measured RC frequency
+ * (eFuse BLOCK0 word 4 bits 0..7, CK8M_FREQ, in 100 kHz) / 256:
+ * cali * 15625 * ck8m / 40 Hz.  The RC clock drifts from its eFuse value,
+ * so the ROM's UART divider for a CHANGE_BAUDRATE is off by as much.
+ */
+#define CHIP_ESP32_RTCCALICFG1 0x3FF5F06Cu
+#define CHIP_ESP32_CK8M_EFUSE_WORD 4
+
+/*
+ * The ROM's crystal from the two registers, as 40 times its Hz (exact:
+ * into *rom_hz40), and the crystal it stands for, 40 or 26 MHz as esptool
+ * picks it (over 33 MHz: 40), in *nominal_hz.
+ * ED_OK, or ED_ERR_PROTO with one sentence in err when the values cannot
+ * be the ROM's (a calibration or eFuse of 0, or a crystal more than
+ * CHIP_ESP32_ROM_XTAL_SPREAD_PCT from 26 or 40 MHz): then the request is
+ * sent uncorrected.
+ */
+#define CHIP_ESP32_ROM_XTAL_SPREAD_PCT 15
+int chip_esp32_rom_xtal(uint32_t rtccalicfg1, uint32_t efuse_word4,
+                        uint64_t *rom_hz40, uint32_t *nominal_hz, char *err,
+                        size_t errlen);
+/*
+ * What to ask the ESP32 ROM for so that its UART runs at baud: esptool's
+ * false_rom_baud = int(baud * rom_calculated_freq // valid_freq), here in
+ * integers (baud as it is when nominal_hz is 0).
+ */
+uint32_t chip_esp32_rom_baud(uint32_t baud, uint64_t rom_hz40,
+                             uint32_t nominal_hz);
 
 /* Flash size in bytes from a JEDEC RDID result (capacity byte), 0 if unknown. */
 uint32_t chip_flash_size_from_id(uint32_t jedec_id);

@@ -63,6 +63,12 @@ struct loader {
     uint32_t pkg;       /* package field, for the description */
     bool single_core;   /* ESP32 CHIP_VER_DIS_APP_CPU */
     int xtal_mhz;       /* crystal measured at the ROM baud, 0 = not yet */
+    /* the ESP32 ROM's crystal from its 8 MHz clock calibration
+     * (esp32_rom_xtal): 0 = not read yet, 1 = rom_hz40/rom_nominal_hz
+     * hold it, -1 = unusable (requests go uncorrected) */
+    int rom_xtal_state;
+    uint64_t rom_hz40;
+    uint32_t rom_nominal_hz;
     loader_cancel_fn cancel;
     void *cancel_ctx;
     loader_attempt_fn on_attempt;
@@ -416,6 +422,7 @@ int loader_connect(struct loader *l, enum port_before before,
     l->secure_download = false;
     l->rev_major = l->rev_minor = -1;
     l->xtal_mhz = 0;
+    l->rom_xtal_state = 0;
     junk_before = proto_junk_total(l->proto);
     bad_before = proto_bad_frames(l->proto);
 
@@ -1313,18 +1320,71 @@ int loader_run_stub(struct loader *l, const struct loader_segment *segs,
 /* ---- baud, attach ---- */
 
 /*
+ * The ESP32 ROM's crystal (chip_esp32_rom_xtal), read once a connection
+ * (the ROM calibrates once, at reset): RTCCALICFG1 and eFuse word 4 read
+ * until two reads agree, as the other identification reads, and checked
+ * against the crystal the UART divider tells.  false, with one warning,
+ * when they cannot be read or make no sense: the request then goes
+ * uncorrected, as before esptool's fix.
+ */
+static bool esp32_rom_xtal(struct loader *l)
+{
+    char why[ED_ERRMSG_MAX];
+    uint32_t cal, fuse;
+    int rc, xtal = 0;
+
+    if (l->rom_xtal_state)
+        return l->rom_xtal_state > 0;
+    l->rom_xtal_state = -1;
+    rc = read_pair_stable(l, CHIP_ESP32_RTCCALICFG1,
+                          l->desc->efuse_base +
+                          4 * CHIP_ESP32_CK8M_EFUSE_WORD, &cal, &fuse);
+    if (rc != ED_OK)
+        snprintf(why, sizeof why, "%s", l->errmsg);
+    else
+        rc = chip_esp32_rom_xtal(cal, fuse, &l->rom_hz40, &l->rom_nominal_hz,
+                                 why, sizeof why);
+    if (rc == ED_OK && loader_crystal_mhz(l, &xtal) == ED_OK &&
+        (uint32_t)xtal * 1000000u != l->rom_nominal_hz)
+        rc = ed_seterr(why, sizeof why, ED_ERR_PROTO, "its 8 MHz clock "
+                       "calibration makes a %.2f MHz crystal, but the UART "
+                       "divider says %d MHz", (double)l->rom_hz40 / 40e6,
+                       xtal);
+    if (rc != ED_OK) {
+        log_msg(&l->log, ED_LOG_WARN, "not correcting the baud asked of "
+                "the ESP32 ROM for its 8 MHz clock drift (%s): a high "
+                "--baud through the ROM may not hold", why);
+        return false;
+    }
+    l->rom_xtal_state = 1;
+    return true;
+}
+
+/*
  * What to ask a ROM for so that its UART ends up at baud (esptool's
- * corrections): the ESP32-C2 ROM believes in a 40 MHz crystal also on
- * 26 MHz boards; the ESP32-C5 ROM may expect 48 MHz on a 40 MHz board or
- * the other way round (PCR_SYSCLK_CONF bits 24..30 say which).
+ * corrections): the ESP32 ROM computes its divider from a crystal derived
+ * from its drifting 8 MHz RC clock (esp32_rom_xtal); the ESP32-C2 ROM
+ * believes in a 40 MHz crystal also on 26 MHz boards; the ESP32-C5 ROM may
+ * expect 48 MHz on a 40 MHz board or the other way round (PCR_SYSCLK_CONF
+ * bits 24..30 say which).  Stubs know their clock: never corrected.
  */
 static uint32_t rom_baud_request(struct loader *l, uint32_t baud)
 {
-    uint32_t reg;
+    uint32_t reg, ask;
     int xtal = 0, expect;
 
     if (l->stub || !l->desc || l->secure_download)
         return baud;
+    if (l->desc->id == CHIP_ESP32) {
+        if (!esp32_rom_xtal(l))
+            return baud;
+        ask = chip_esp32_rom_baud(baud, l->rom_hz40, l->rom_nominal_hz);
+        log_msg(&l->log, ED_LOG_INFO, "ESP32 ROM: its 8 MHz clock "
+                "calibration makes the %u MHz crystal %.4f MHz: asking "
+                "for %u baud to get %u", l->rom_nominal_hz / 1000000u,
+                (double)l->rom_hz40 / 40e6, ask, baud);
+        return ask;
+    }
     if (l->desc->id == CHIP_ESP32C2 && loader_crystal_mhz(l, &xtal) == ED_OK &&
         xtal == 26) {
         log_msg(&l->log, ED_LOG_DEBUG, "ESP32-C2 ROM with a 26 MHz crystal: "

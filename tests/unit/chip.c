@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "chip.h"
+#include "err.h"
 #include "test.h"
 
 void test_chip__lookup_by_name(void)
@@ -106,4 +107,76 @@ void test_chip__adapter_maxima(void)
     T_EQ_INT((int)chip_link_max_baud(0x1A86, 0x7523), 2000000);  /* CH340 */
     T_EQ_INT((int)chip_link_max_baud(0x0403, 0x6001), 3000000);  /* FT232R */
     T_EQ_INT((int)chip_link_max_baud(0x10C4, 0xEA60), 3000000);  /* CP210x */
+}
+
+/*
+ * The ESP32 ROM's crystal and the baud asked of it, against esptool's own
+ * arithmetic (esptool/targets/esp32.py get_rom_cal_crystal_freq() and
+ * change_baud(), run in Python on the same register values).
+ */
+void test_chip__esp32_rom_baud_as_esptool(void)
+{
+    static const struct {
+        uint32_t cal, word4;
+        uint32_t nominal;       /* esptool's valid_freq */
+        uint64_t hz40;          /* 40 x rom_calculated_freq */
+        uint32_t baud, ask;     /* esptool's false_rom_baud */
+    } v[] = {
+        {1267u << 7, 82, 40000000, 1623343750, 115200, 116880},
+        {1267u << 7, 82, 40000000, 1623343750, 921600, 935046},
+        {1267u << 7, 82, 40000000, 1623343750, 2000000, 2029179},
+        /* bits 0..6 and the word's other bits are not part of it */
+        {1204u << 7 | 0x55, 0x1F55, 40000000, 1599062500, 921600, 921060},
+        {1204u << 7 | 0x55, 0x1F55, 40000000, 1599062500, 1500000, 1499121},
+        {1330u << 7, 80, 40000000, 1662500000, 460800, 478800},
+        {1330u << 7, 80, 40000000, 1662500000, 1500000, 1558593},
+        /* a 26 MHz board */
+        {850u << 7, 82, 26000000, 1089062500, 921600, 965076},
+        {800u << 7, 85, 26000000, 1062500000, 2000000, 2043269},
+    };
+    char err[160];
+
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        uint64_t hz40 = 0;
+        uint32_t nominal = 0;
+
+        T_EQ_INT(chip_esp32_rom_xtal(v[i].cal, v[i].word4, &hz40, &nominal,
+                                     err, sizeof err), ED_OK);
+        T_EQ_INT(nominal, v[i].nominal);
+        T_ASSERT(hz40 == v[i].hz40);
+        T_EQ_INT(chip_esp32_rom_baud(v[i].baud, hz40, nominal), v[i].ask);
+    }
+    T_EQ_INT(CHIP_ESP32_RTCCALICFG1, 0x3FF5F06C);
+    T_EQ_INT(chip_get(CHIP_ESP32)->efuse_base +
+             4 * CHIP_ESP32_CK8M_EFUSE_WORD, 0x3FF5A010);
+}
+
+/* Values the ROM cannot have computed its crystal from: no correction,
+ * one sentence, nothing divided by them. */
+void test_chip__esp32_rom_xtal_implausible(void)
+{
+    static const struct { uint32_t cal, word4; const char *says; } v[] = {
+        {0, 82, "RTCCALICFG1"},             /* no calibration */
+        {0x7F, 82, "RTCCALICFG1"},          /* only the low bits */
+        {1267u << 7, 0, "CK8M_FREQ"},       /* eFuse not burned */
+        {1267u << 7, 0xFF00, "CK8M_FREQ"},  /* other bits only */
+        {1520u << 7, 82, "more than 15 %"}, /* 48.7 MHz */
+        {960u << 7, 82, "more than 15 %"},  /* 30.75 MHz: neither */
+        {600u << 7, 82, "more than 15 %"},  /* 19.2 MHz */
+        {0x1FFFFFFu << 7, 0xFF, "more than 15 %"}, /* no overflow */
+    };
+    char err[160];
+
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        uint64_t hz40 = 1;
+        uint32_t nominal = 1;
+
+        err[0] = '\0';
+        T_EQ_INT(chip_esp32_rom_xtal(v[i].cal, v[i].word4, &hz40, &nominal,
+                                     err, sizeof err), ED_ERR_PROTO);
+        T_CONTAINS(err, v[i].says);
+        T_ASSERT(hz40 == 0);
+        T_EQ_INT(nominal, 0);
+        T_EQ_INT(chip_esp32_rom_baud(921600, hz40, nominal), 921600);
+    }
 }

@@ -493,6 +493,43 @@ void test_fidelity__esp32_rom_baud_follows_ck8m_drift(void)
     T_EQ_INT(esp32_drift_after_baud_change(NULL, true, &cal, &fuse), 8);
 }
 
+/* A job through the ROM (no_stub) or the stub of URL at baud. */
+static void fid_run_at(const char *url, uint32_t baud, bool no_stub,
+                       struct fid_result *res)
+{
+    struct engine_job job;
+
+    fid_job(&job, url, 20000);
+    job.baud = baud;
+    job.no_stub = no_stub;
+    fid_run(&job, res);
+    if (res->status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s at %u: %s\n%s", url, baud,
+               res->message, res->log);
+}
+
+/* espdeck flashes through the ROM of an ESP32 whose 8 MHz clock drifted
+ * 5 % (the uncorrected request garbles the line) at 921600, asking for the
+ * corrected rate; through the stub it reads no calibration at all. */
+void test_fidelity__engine_esp32_no_stub_drift_at_921600(void)
+{
+    struct fid_result res;
+
+    fid_run_at("sim:esp32?pacing=0&ck8m-drift=5", 921600, true, &res);
+    T_EQ_INT((int)res.chip.baud, 921600);
+    T_ASSERT(!res.chip.stub);
+    T_CONTAINS(res.log, "ESP32 ROM: its 8 MHz clock calibration makes the "
+                        "40 MHz crystal 41.99");
+    T_CONTAINS(res.log, "baud to get 921600");
+
+    fid_run_at("sim:esp32?pacing=0&ck8m-drift=-5", 460800, true, &res);
+    T_CONTAINS(res.log, "40 MHz crystal 37.");
+
+    fid_run_at("sim:esp32?pacing=0&ck8m-drift=5", 921600, false, &res);
+    T_ASSERT(res.chip.stub);
+    T_ASSERT(!strstr(res.log, "8 MHz clock"));
+}
+
 /* ---- 3. SFDP before RDID, no flash ---- */
 
 struct fid_log {
@@ -544,6 +581,47 @@ void test_fidelity__flash_id_reads_sfdp(void)
 }
 
 /* A flash that ignores RDSFDP: a warning, the id still counts. */
+/*
+ * Calibration values the ESP32 ROM cannot have used: a blank eFuse block
+ * (CK8M_FREQ 0, as on the QEMU board of the golden trace), or a drift
+ * that puts the ROM's crystal more than 15 % from 40 MHz.  The host warns
+ * once, asks for the baud uncorrected and divides by nothing it read.
+ */
+void test_fidelity__esp32_rom_xtal_fallback(void)
+{
+    static const struct { const char *spec; const char *why; bool holds; }
+    v[] = {
+        {"esp32?pacing=0&mac=00:00:00:00:00:00", "CK8M_FREQ", true},
+        {"esp32?pacing=0&ck8m-drift=18", "more than 15 %", false},
+        {"esp32?pacing=0&ck8m-drift=-18", "more than 15 %", false},
+    };
+
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        struct fid_log lg;
+        struct port *p;
+        struct loader *l = fid_connect_log(v[i].spec, &p, &lg);
+        uint32_t magic = 0;
+        char *first;
+
+        T_EQ_INT(loader_change_baud(l, 921600), ED_OK);
+        first = strstr(lg.text, "not correcting the baud asked of the "
+                                "ESP32 ROM for its 8 MHz clock drift");
+        if (!first)
+            t_fail(__FILE__, __LINE__, "%s: %s", v[i].spec, lg.text);
+        T_CONTAINS(first, v[i].why);
+        T_EQ_INT(loader_read_reg(l, CHIP_MAGIC_REG, &magic) == ED_OK,
+                 v[i].holds);
+        /* read once a connection: the next change does not warn again */
+        if (v[i].holds) {
+            T_EQ_INT(loader_change_baud(l, 460800), ED_OK);
+            T_EQ_INT(loader_read_reg(l, CHIP_MAGIC_REG, &magic), ED_OK);
+            T_ASSERT(strstr(first + 1, "not correcting") == NULL);
+        }
+        loader_free(l);
+        port_close(p);
+    }
+}
+
 void test_fidelity__flash_without_sfdp_warns(void)
 {
     struct sim_config cfg;
