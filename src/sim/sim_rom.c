@@ -560,8 +560,9 @@ static void rom_md5(struct sim *s, uint8_t op, const uint8_t *d, size_t n,
         txt[2 * i] = (uint8_t)hex[dig[i] >> 4];
         txt[2 * i + 1] = (uint8_t)hex[dig[i] & 15];
     }
-    rom_reply(s, op, txt, 32, 0, 0,
-              t + (s->cfg.no_pacing ? 0 : sim_flash_md5_us(size)));
+    /* one command at a time: the next waits until the hash is done */
+    s->busy_until = t + (s->cfg.no_pacing ? 0 : sim_flash_md5_us(size));
+    rom_reply(s, op, txt, 32, 0, 0, s->busy_until);
 }
 
 static void rom_read_slow(struct sim *s, uint8_t op, const uint8_t *d,

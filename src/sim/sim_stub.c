@@ -427,8 +427,10 @@ void sim_stub_command(struct sim *s, const uint8_t *f, size_t len, int64_t t)
         sim_md5(s->flash + addr, size, dig);
         if (t < s->flash_ready) /* an erase the stub started runs on */
             t = s->flash_ready;
-        return reply(s, op, 0, dig, 16, ST_OK,
-                     t + paced(s, sim_flash_md5_us(size)));
+        /* the stub hashes in its command loop (esp-flasher-stub
+         * s_spi_flash_md5): the next command waits until it is done */
+        s->busy_until = t + paced(s, sim_flash_md5_us(size));
+        return reply(s, op, 0, dig, 16, ST_OK, s->busy_until);
     }
     case 0x14: { /* GET_SECURITY_INFO */
         uint8_t info[20];

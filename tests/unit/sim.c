@@ -1525,3 +1525,58 @@ void test_sim__stub_loses_a_third_frame_while_writing(void)
     free(z);
     sim_free(s);
 }
+
+/*
+ * Two SPI_FLASH_MD5 requests sent back to back (the loader keeps two in
+ * flight): the board handles one command at a time (esp-flasher-stub's
+ * main loop; the ROM's), so the second hash starts when the first is done
+ * and its reply comes two hashing times after the requests, not one.
+ */
+static void two_md5s_in_a_row(bool stub)
+{
+    struct sim *s = mk("esp32c3", true);
+    uint8_t q[16], buf[512];
+    int64_t now, first = -1, second = -1, hash_us = 0x10000 * 1000000LL /
+                                                     4000000;
+    int frames = 0;
+    bool open = false;
+
+    T_ASSERT(s);
+    sim_connect(s, false, 0);
+    while (sim_tx(s, buf, sizeof buf, 1000000) > 0)
+        ;
+    now = stub ? paced_stub(s, 2000000) : 2000000;
+    T_ASSERT(now > 0);
+    put32(q, 0x10000);
+    put32(q + 4, 0x10000);
+    put32(q + 8, 0);
+    put32(q + 12, 0);
+    send_cmd(s, 0x13, q, 16, 0, now);
+    put32(q, 0x20000);
+    send_cmd(s, 0x13, q, 16, 0, now);
+    /* reply frames end with 0xC0: note when each one's last byte is due */
+    for (int64_t t = now; t < now + 1000000 && frames < 2; t += 50) {
+        size_t n = sim_tx(s, buf, sizeof buf, t);
+
+        for (size_t i = 0; i < n; i++) {
+            if (buf[i] != 0xC0)
+                continue;
+            if (open && frames++ == 0)
+                first = t;
+            else if (open)
+                second = t;
+            open = !open;
+        }
+    }
+    T_EQ_INT(frames, 2);
+    T_ASSERT(first >= now + hash_us);
+    T_ASSERT(second >= now + 2 * hash_us);
+    T_ASSERT(second < now + 2 * hash_us + 10000);
+    sim_free(s);
+}
+
+void test_sim__md5_requests_are_hashed_one_at_a_time(void)
+{
+    two_md5s_in_a_row(true);
+    two_md5s_in_a_row(false);
+}
