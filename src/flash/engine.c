@@ -1190,59 +1190,73 @@ static int plan_whole(struct image_plan *p, uint32_t len)
     return ED_OK;
 }
 
-/* MD5 each DELTA_SECTOR (or DELTA_BLOCK) unit [first, first+n) of the
- * image, marking the ones that differ; returns a loader error. */
+/* MD5 the units idx[0..n) of the image (unit bytes each, the last one
+ * clipped to the image) in one pipelined batch, marking in differ[k]
+ * whether unit idx[k] differs; returns a loader error. */
 static int compare_units(struct engine *e, const struct engine_image *im,
-                         uint32_t unit, size_t first, size_t n, bool *differ)
+                         uint32_t unit, const size_t *idx, size_t n,
+                         bool *differ)
 {
-    uint32_t offs[DELTA_BLOCK / DELTA_SECTOR], lens[DELTA_BLOCK / DELTA_SECTOR];
-    uint8_t got[DELTA_BLOCK / DELTA_SECTOR][16], want[16];
-    size_t k, m = 0;
-    int rc;
+    uint32_t *offs = malloc((n ? n : 1) * sizeof *offs);
+    uint32_t *lens = malloc((n ? n : 1) * sizeof *lens);
+    uint8_t (*got)[16] = malloc((n ? n : 1) * sizeof *got), want[16];
+    size_t k;
+    int rc = ED_ERR_NOMEM;
 
+    if (!offs || !lens || !got)
+        goto out;
+    rc = ED_OK;
+    if (!n)
+        goto out;
     for (k = 0; k < n; k++) {
-        uint64_t a = (uint64_t)(first + k) * unit;
+        uint64_t a = (uint64_t)idx[k] * unit;
 
-        if (a >= im->len)
-            break;
-        offs[m] = im->offset + (uint32_t)a;
-        lens[m] = (uint32_t)(im->len - a < unit ? im->len - a : unit);
-        m++;
+        offs[k] = im->offset + (uint32_t)a;
+        lens[k] = (uint32_t)(im->len - a < unit ? im->len - a : unit);
     }
-    rc = flash_md5_many(e, offs, lens, m, got);
+    rc = flash_md5_many(e, offs, lens, n, got);
     if (rc)
-        return rc;
-    for (k = 0; k < m; k++) {
+        goto out;
+    for (k = 0; k < n; k++) {
         md5_of(im->data + (offs[k] - im->offset), lens[k], want);
         differ[k] = memcmp(want, got[k], 16) != 0;
     }
-    return ED_OK;
+out:
+    free(offs);
+    free(lens);
+    free(got);
+    return rc;
 }
 
 /*
- * The sector delta of an image whose region differs: 64 KiB blocks first
- * (DELTA_BATCH requests at a time, so the scan can stop early), then the
- * sectors of the blocks that differ.  When most blocks differ the scan is
- * given up (delta_keep_scanning) and everything from there on is written.
+ * The sector delta of an image whose region differs: DELTA_BLOCK blocks
+ * first (DELTA_BATCH requests at a time, so the scan can stop early), then
+ * the sectors of the blocks that differ, all in one pipelined batch.  When
+ * most blocks differ the scan is given up (delta_keep_scanning) and
+ * everything from there on, and every block that differed, is written.
  */
 static int plan_delta(struct engine *e, const struct engine_image *im,
                       struct image_plan *p)
 {
-    size_t ns = delta_sectors((uint32_t)im->len);
-    size_t nb = ((size_t)im->len + DELTA_BLOCK - 1) / DELTA_BLOCK;
+    uint32_t len = (uint32_t)im->len;
+    size_t ns = delta_sectors(len), nb = delta_blocks(len);
     const size_t spb = DELTA_BLOCK / DELTA_SECTOR;
     bool *sec = calloc(ns, sizeof *sec), *blk = calloc(nb, sizeof *blk);
-    size_t b = 0, k, scanned = 0, ndiff = 0;
+    bool *d = calloc(ns, sizeof *d);
+    size_t *idx = malloc(ns * sizeof *idx);
+    size_t b = 0, k, m, scanned = 0, ndiff = 0;
     int rc = ED_ERR_NOMEM;
 
-    if (!sec || !blk)
+    if (!sec || !blk || !d || !idx)
         goto out;
     while (b < nb) {
         size_t n = nb - b < DELTA_BATCH ? nb - b : DELTA_BATCH;
 
         if (!delta_keep_scanning((unsigned)scanned, (unsigned)ndiff))
             break;
-        rc = compare_units(e, im, DELTA_BLOCK, b, n, blk + b);
+        for (k = 0; k < n; k++)
+            idx[k] = b + k;
+        rc = compare_units(e, im, DELTA_BLOCK, idx, n, blk + b);
         if (rc)
             goto out;
         for (k = b; k < b + n; k++)
@@ -1250,24 +1264,19 @@ static int plan_delta(struct engine *e, const struct engine_image *im,
         scanned += n;
         b += n;
     }
-    if (b < nb)
+    if (b < nb) {
+        /* given up: no sector comparisons either */
         log_msg(&e->log, ED_LOG_DEBUG, "%s: %zu of the first %zu blocks "
                 "differ: writing the rest whole", im->name, ndiff, scanned);
-    for (k = b * spb; k < ns; k++)
-        sec[k] = true;
-    for (k = 0; k < b; k++) {
-        size_t first = k * spb, n = ns - first < spb ? ns - first : spb, m;
-
-        if (!blk[k])
-            continue;
-        if (b < nb) { /* given up: no sector comparisons either */
-            for (m = 0; m < n; m++)
-                sec[first + m] = true;
-            continue;
-        }
-        rc = compare_units(e, im, DELTA_SECTOR, first, n, sec + first);
+        for (k = 0; k < ns; k++)
+            sec[k] = k / spb >= b || blk[k / spb];
+    } else {
+        m = delta_sectors_to_compare(idx, blk, nb, len);
+        rc = compare_units(e, im, DELTA_SECTOR, idx, m, d);
         if (rc)
             goto out;
+        for (k = 0; k < m; k++)
+            sec[idx[k]] = d[k];
     }
     free(p->runs);
     p->runs = malloc(((ns + 1) / 2) * sizeof *p->runs);
@@ -1275,17 +1284,18 @@ static int plan_delta(struct engine *e, const struct engine_image *im,
         rc = ED_ERR_NOMEM;
         goto out;
     }
-    p->n_runs = delta_runs(p->runs, sec, ns, (uint32_t)im->len);
+    p->n_runs = delta_runs(p->runs, sec, ns, len);
     p->run_bytes = 0;
     for (k = 0; k < p->n_runs; k++)
         p->run_bytes += p->runs[k].len;
     p->delta = p->n_runs > 0 && p->run_bytes < im->len;
     /* no runs: every block matched (the caller skips the image) */
-    rc = p->delta || p->n_runs == 0 ? ED_OK
-                                    : plan_whole(p, (uint32_t)im->len);
+    rc = p->delta || p->n_runs == 0 ? ED_OK : plan_whole(p, len);
 out:
     free(sec);
     free(blk);
+    free(d);
+    free(idx);
     return rc;
 }
 

@@ -67,17 +67,45 @@ void test_delta__map_clipped_to_the_image(void)
 
 void test_delta__scan_gives_up_when_most_blocks_differ(void)
 {
-    /* never before DELTA_MIN_SCANNED blocks */
+    /* the first 256 KiB are always compared */
+    T_EQ_INT(DELTA_MIN_SCANNED * DELTA_BLOCK, 256 * 1024);
     T_ASSERT(delta_keep_scanning(0, 0));
     T_ASSERT(delta_keep_scanning(DELTA_MIN_SCANNED - 1,
                                  DELTA_MIN_SCANNED - 1));
     /* all of the first blocks differ: a rebuild that shifted the code */
     T_ASSERT(!delta_keep_scanning(DELTA_MIN_SCANNED, DELTA_MIN_SCANNED));
-    /* 3 of 4 is the threshold itself (75 %): go on */
-    T_ASSERT(delta_keep_scanning(4, 3));
-    T_ASSERT(!delta_keep_scanning(8, 7));
-    /* a few scattered changes never stop the scan */
-    T_ASSERT(delta_keep_scanning(24, 10));
-    T_ASSERT(delta_keep_scanning(24, 18));
-    T_ASSERT(!delta_keep_scanning(24, 19));
+    /* 12 of 16 is the threshold itself (75 %): go on */
+    T_ASSERT(delta_keep_scanning(16, 12));
+    T_ASSERT(!delta_keep_scanning(16, 13));
+    T_ASSERT(!delta_keep_scanning(32, 25));
+    /* a few scattered changes never stop the scan: P2's 14 of 96 */
+    T_ASSERT(delta_keep_scanning(96, 14));
+    T_ASSERT(delta_keep_scanning(96, 72));
+    T_ASSERT(!delta_keep_scanning(96, 73));
+}
+
+/* The sectors compared one by one are those of the blocks that differ,
+ * the last block's cut at the image's end. */
+void test_delta__sectors_of_the_differing_blocks(void)
+{
+    const size_t spb = DELTA_BLOCK / DELTA_SECTOR;
+    /* three blocks and 100 bytes: the fourth block has one sector */
+    uint32_t len = 3 * DELTA_BLOCK + 100;
+    bool blk[4] = {false, true, false, true};
+    size_t out[4 * 4], n, k;
+
+    T_EQ_INT(spb, 4);
+    T_EQ_INT(delta_blocks(len), 4);
+    n = delta_sectors_to_compare(out, blk, 4, len);
+    T_EQ_INT(n, spb + 1);
+    for (k = 0; k < spb; k++)
+        T_EQ_INT(out[k], spb + k);
+    T_EQ_INT(out[spb], 3 * spb);
+    /* nothing differs: nothing to compare */
+    memset(blk, 0, sizeof blk);
+    T_EQ_INT(delta_sectors_to_compare(out, blk, 4, len), 0);
+    /* a map longer than the image is cut at its blocks */
+    memset(blk, 1, sizeof blk);
+    T_EQ_INT(delta_sectors_to_compare(out, blk, 4, 2 * DELTA_BLOCK),
+             2 * spb);
 }

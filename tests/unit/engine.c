@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "chip.h"
+#include "delta.h"
 #include "engine.h"
 #include "image.h"
 #include "sim/sim.h"
@@ -830,9 +831,9 @@ void test_engine__blank_region_costs_one_small_md5(void)
     free(nvs);
 }
 
-/* Reflash of the same image: first sector, then its 64 KiB blocks (here
- * one: the whole region), skipped. */
-void test_engine__unchanged_image_skipped_after_two_md5s(void)
+/* Reflash of the same image: first sector, then its 16 KiB blocks (here
+ * four, in one pipelined batch), skipped. */
+void test_engine__unchanged_image_skipped_after_the_probe_and_the_scan(void)
 {
     uint8_t *app = probe_data(PROBE_APP_LEN, 33);
     struct md5_log ml;
@@ -847,9 +848,12 @@ void test_engine__unchanged_image_skipped_after_two_md5s(void)
     T_EQ_INT(res.status, ED_OK);
     T_EQ_INT(res.parts[0].phase, PHASE_SKIPPED);
     T_EQ_STR(res.parts[0].message, "unchanged");
-    T_EQ_INT(ml.n, 2);
+    T_EQ_INT(ml.n, 1 + PROBE_APP_LEN / DELTA_BLOCK);
     T_EQ_INT(ml.len[0], 4096);
-    T_EQ_INT(ml.len[1], PROBE_APP_LEN);
+    for (unsigned k = 0; k < PROBE_APP_LEN / DELTA_BLOCK; k++) {
+        T_EQ_INT(ml.off[1 + k], 0x10000 + k * DELTA_BLOCK);
+        T_EQ_INT(ml.len[1 + k], DELTA_BLOCK);
+    }
     T_EQ_STR(res.message, "1 image unchanged (MD5 matched), nothing written");
     free(app);
 }
@@ -872,18 +876,21 @@ void test_engine__same_first_sector_other_tail_is_written(void)
     T_EQ_INT(res.status, ED_OK);
     T_EQ_INT(res.parts[0].phase, PHASE_DONE);
     T_EQ_INT(res.parts[0].written, 4096);
-    /* first sector, the one 64 KiB block (the region), the block's 16
-     * sectors, the written sector (which with the scan proves the region:
-     * no MD5 of it) */
-    T_EQ_INT(ml.n, 19);
+    /* first sector, the four 16 KiB blocks, the last block's 4 sectors,
+     * the written sector (which with the scan proves the region: no MD5 of
+     * it); 10 MD5s, 0.14 MiB read (with 64 KiB blocks: 19 and 0.19 MiB) */
+    T_EQ_INT(ml.n, 1 + 4 + 4 + 1);
     T_EQ_INT(ml.len[0], 4096);
-    T_EQ_INT(ml.len[1], PROBE_APP_LEN);
-    for (k = 0; k < 16; k++) {
-        T_EQ_INT(ml.off[2 + k], 0x10000 + k * 4096);
-        T_EQ_INT(ml.len[2 + k], 4096);
+    for (k = 0; k < 4; k++) {
+        T_EQ_INT(ml.off[1 + k], 0x10000 + k * DELTA_BLOCK);
+        T_EQ_INT(ml.len[1 + k], DELTA_BLOCK);
     }
-    T_EQ_INT(ml.off[18], 0x10000 + PROBE_APP_LEN - 4096);
-    T_EQ_INT(ml.len[18], 4096);
+    for (k = 0; k < 4; k++) {
+        T_EQ_INT(ml.off[5 + k], 0x10000 + 3 * DELTA_BLOCK + k * 4096);
+        T_EQ_INT(ml.len[5 + k], 4096);
+    }
+    T_EQ_INT(ml.off[9], 0x10000 + PROBE_APP_LEN - 4096);
+    T_EQ_INT(ml.len[9], 4096);
     rig_pause(&r);
     {
         size_t fsz;
@@ -1542,9 +1549,9 @@ void test_engine__delta_through_the_rom(void)
     T_EQ_INT(res.parts[0].written, 2 * 4096);
     T_CONTAINS(res.parts[0].message, "2 changed runs, 8.0 KiB written");
     T_ASSERT(bytes < 2 * 4096 + 2 * 4 * 64);
-    /* probe, 4 blocks, 2 x 16 sectors, 2 run checks (the region is
+    /* probe, 16 blocks, 2 x 4 sectors, 2 run checks (the region is
      * proven by them: no MD5 of it) */
-    T_EQ_INT(md5s, 1 + 4 + 32 + 2);
+    T_EQ_INT(md5s, 1 + 16 + 2 * 4 + 2);
 }
 
 static void at_0x10800(struct engine_job *job)
@@ -1585,8 +1592,8 @@ void test_engine__delta_region_proven_without_its_md5(void)
 
     delta_region_case(false, &md5s, &res);
     T_CONTAINS(res.log, "factory: every sector proven by MD5");
-    /* probe, 4 blocks, 16 sectors, the run */
-    T_EQ_INT(md5s, 1 + 4 + 16 + 1);
+    /* probe, 16 blocks, 4 sectors, the run */
+    T_EQ_INT(md5s, 1 + 16 + 4 + 1);
     T_EQ_INT(res.parts[0].written, 4096);
 }
 
@@ -1603,9 +1610,9 @@ void test_engine__delta_unaligned_image_reads_the_region(void)
     T_ASSERT(!strstr(res.log, "every sector proven"));
     T_CONTAINS(res.log, "factory reads back different after writing the "
                         "changed sectors: rewriting the whole image");
-    /* probe, 4 blocks, 16 sectors, the run, the region (a mismatch is
+    /* probe, 16 blocks, 4 sectors, the run, the region (a mismatch is
      * asked twice), the region again after the rewrite */
-    T_EQ_INT(md5s, 1 + 4 + 16 + 1 + 2 + 1);
+    T_EQ_INT(md5s, 1 + 16 + 4 + 1 + 2 + 1);
 }
 
 /* Everything changed: the block scan gives up after DELTA_MIN_SCANNED
@@ -1626,8 +1633,8 @@ void test_engine__delta_gives_up_on_a_full_change(void)
     fault_run(&r, other, FAULT_APP_LEN * 2, &f, NULL, &res);
     T_EQ_INT(res.status, ED_OK);
     T_EQ_INT(res.parts[0].written, FAULT_APP_LEN * 2);
-    /* probe, the first batch of blocks, the verify */
-    T_EQ_INT(f.md5s, 1 + 4 + 1);
+    /* probe, the first batch of blocks (256 KiB), the verify */
+    T_EQ_INT(f.md5s, 1 + DELTA_MIN_SCANNED + 1);
     T_ASSERT(!strstr(res.log, "changed sectors"));
     check_flash(&r, 0x10000, other, FAULT_APP_LEN * 2);
     rig_free(&r);
@@ -1687,7 +1694,7 @@ void test_engine__unchanged_found_by_the_block_scan(void)
     rig_free(&r);
     T_EQ_INT(res.status, ED_OK);
     T_EQ_INT(res.parts[0].phase, PHASE_SKIPPED);
-    T_EQ_INT(f.md5s, 1 + FAULT_APP_LEN / 65536);
+    T_EQ_INT(f.md5s, 1 + FAULT_APP_LEN / DELTA_BLOCK);
     T_EQ_INT(f.data_bytes, 0);
     free(app);
 }
