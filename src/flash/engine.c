@@ -1667,6 +1667,10 @@ static int recover_prove(struct engine *e, size_t i, int rc, char *cause,
  * the data blocks (a quarter, down to 1 KiB): on a line that damages one
  * byte in 10^4 a 16 KiB block arrives whole one time in five, a 1 KiB block
  * nine times in ten.  Each new run doubles them again.
+ * A stub writes what it inflated only in 32 KiB pieces and at the end of
+ * the stream, so after a recovery that proved nothing new the rest goes as
+ * one stream per 4 KiB flash sector: each one ends, so is written, and is
+ * proven by the next recovery's MD5s if one comes.
  * settled: image bytes already final before this run (progress).
  */
 static int write_run(struct engine *e, size_t i, uint32_t start,
@@ -1676,8 +1680,9 @@ static int write_run(struct engine *e, size_t i, uint32_t start,
     struct engine_image *im = &e->job.images[i];
     struct engine_part_info *pi = &e->parts[i];
     char cause[ED_ERRMSG_MAX];
-    uint32_t pos = start;
+    uint32_t pos = start, proven = start, hint;
     unsigned stalled = 0;
+    bool sectors = false;
     int rc;
 
     if (e->block_max)
@@ -1685,7 +1690,7 @@ static int write_run(struct engine *e, size_t i, uint32_t start,
                            ? 0 : e->block_max * 2;
     for (;;) {
         struct progress_ctx pc;
-        uint32_t from = pos;
+        uint32_t stop = sectors ? next_boundary(im, pos, end) : end;
         bool same = true;
 
         memset(&pc, 0, sizeof pc);
@@ -1695,8 +1700,12 @@ static int write_run(struct engine *e, size_t i, uint32_t start,
         pc.base = settled + (pos - start);
         pc.wire_base = pi->wire_bytes;
         pc.written_base = pi->written;
-        rc = write_span(e, i, pos, end, &pc);
+        rc = write_span(e, i, pos, stop, &pc);
         snprintf(cause, sizeof cause, "%s", loader_errmsg(e->l));
+        if (rc == ED_OK && stop < end) { /* the next sector's stream */
+            pos = stop;
+            continue;
+        }
         if (rc == ED_OK && verify) {
             rc = span_matches(e, im, start, end - start, &same);
             snprintf(cause, sizeof cause, "%s", loader_errmsg(e->l));
@@ -1709,12 +1718,22 @@ static int write_run(struct engine *e, size_t i, uint32_t start,
         }
         if (rc == ED_OK || rc == ED_ERR_CANCELLED)
             return rc;
-        rc = recover_prove(e, i, rc, cause, &stalled, &pos,
-                           pos + (uint32_t)pc.acked, end, msg, msglen);
+        /* the sectors streamed since the last proof are proven now */
+        hint = pos + (uint32_t)pc.acked;
+        pos = proven;
+        rc = recover_prove(e, i, rc, cause, &stalled, &pos, hint, end, msg,
+                           msglen);
         if (rc)
             return rc;
-        if (pos > from)
+        if (pos > proven) {
             stalled = 0;
+        } else if (!sectors) {
+            sectors = true;
+            log_msg(&e->log, ED_LOG_INFO, "%s: nothing new proven: the "
+                    "rest goes one %u-byte sector per stream, each "
+                    "written when it ends", im->name, DELTA_SECTOR);
+        }
+        proven = pos;
         if (pos == end) /* all of the run proven by MD5, piece by piece */
             return ED_OK;
     }

@@ -37,6 +37,8 @@
 struct sim_inflater {
     z_stream z;
     bool ended;
+    uint8_t *hold;      /* a stub's 32 KiB output buffer, or NULL */
+    size_t held;        /* bytes in it, not written yet */
 };
 
 static int read_all(int fd, uint8_t *buf, size_t len)
@@ -188,13 +190,20 @@ int64_t sim_flash_md5_us(size_t len)
     return (int64_t)((double)len * 1e6 / MD5_BYTES_PER_S);
 }
 
-struct sim_inflater *sim_inflater_new(void)
+#define INFLATE_CHUNK 32768
+
+struct sim_inflater *sim_inflater_new(bool hold)
 {
     struct sim_inflater *inf = calloc(1, sizeof *inf);
 
     if (!inf)
         return NULL;
+    if (hold && !(inf->hold = malloc(INFLATE_CHUNK))) {
+        free(inf);
+        return NULL;
+    }
     if (inflateInit(&inf->z) != Z_OK) {
+        free(inf->hold);
         free(inf);
         return NULL;
     }
@@ -206,10 +215,63 @@ void sim_inflater_free(struct sim_inflater *inf)
     if (!inf)
         return;
     inflateEnd(&inf->z);
+    free(inf->hold);
     free(inf);
 }
 
-#define INFLATE_CHUNK 32768
+/*
+ * A holding inflater (the stub's): output gathers in its 32 KiB buffer
+ * and goes to sink only when the buffer is full or the stream ends, as
+ * esp-flasher-stub's s_flash_defl_data_post_process (src/command_handler.c)
+ * writes its static decompressed_data[TINFL_LZ_DICT_SIZE]: what a stream
+ * inflated since its last full 32 KiB is not on the flash until then.
+ */
+static int inflate_held(struct sim_inflater *inf, size_t max_out,
+                        sim_inflate_sink sink, void *ctx)
+{
+    uint8_t probe;
+    int rc, e = SIM_E_OK;
+
+    for (;;) {
+        size_t cap = INFLATE_CHUNK - inf->held;
+        size_t left = max_out > inf->held ? max_out - inf->held : 0;
+        size_t room = left < cap ? left : cap;
+        size_t got;
+
+        /* all announced bytes are out: one more byte would be too much */
+        inf->z.next_out = room ? inf->hold + inf->held : &probe;
+        inf->z.avail_out = room ? (uInt)room : 1;
+        rc = inflate(&inf->z, Z_NO_FLUSH);
+        got = (room ? room : 1) - inf->z.avail_out;
+        if (!room && got) {
+            /* the stub writes its full buffer; the simulator stops at
+             * the announced size (see sim_inflate) */
+            if (inf->held)
+                sink(ctx, inf->hold, inf->held);
+            inf->held = 0;
+            return SIM_E_TOO_MUCH;
+        }
+        inf->held += got;
+        if (inf->held == INFLATE_CHUNK ||
+            (rc == Z_STREAM_END && inf->held)) {
+            e = sink(ctx, inf->hold, inf->held);
+            max_out -= inf->held;
+            inf->held = 0;
+            if (e != SIM_E_OK)
+                return e;
+        }
+        if (rc == Z_STREAM_END) {
+            inf->ended = true;
+            return SIM_E_OK;
+        }
+        if (rc == Z_BUF_ERROR && inf->z.avail_in == 0)
+            return SIM_E_OK; /* needs the next block */
+        if (rc != Z_OK)
+            return SIM_E_INFLATE;
+        if (inf->z.avail_in == 0 && inf->z.avail_out > 0)
+            return SIM_E_OK;
+    }
+}
 
 int sim_inflate(struct sim_inflater *inf, const uint8_t *in, size_t n,
                 size_t max_out, sim_inflate_sink sink, void *ctx)
@@ -219,6 +281,11 @@ int sim_inflate(struct sim_inflater *inf, const uint8_t *in, size_t n,
 
     if (inf->ended)
         return n ? SIM_E_INFLATE : SIM_E_OK;
+    if (inf->hold) {
+        inf->z.next_in = (Bytef *)in;
+        inf->z.avail_in = (uInt)n;
+        return inflate_held(inf, max_out, sink, ctx);
+    }
     buf = malloc(INFLATE_CHUNK);
     if (!buf)
         return SIM_E_NOMEM;

@@ -272,7 +272,9 @@ int64_t sim_flash_region_erase_us(uint32_t addr, uint32_t len);
 int64_t sim_flash_chip_erase_us(size_t flash_size);
 int64_t sim_flash_program_us(size_t len);
 int64_t sim_flash_md5_us(size_t len);
-struct sim_inflater *sim_inflater_new(void);
+/* hold: the stub's inflater, whose output reaches the sink only in 32 KiB
+ * pieces and at the stream's end (the ROM's: as it comes). */
+struct sim_inflater *sim_inflater_new(bool hold);
 void sim_inflater_free(struct sim_inflater *inf);
 /* Takes one piece of inflated output; returns SIM_E_OK or a failure. */
 typedef int (*sim_inflate_sink)(void *ctx, const uint8_t *data, size_t len);

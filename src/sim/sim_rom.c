@@ -465,7 +465,7 @@ static void rom_flash_begin(struct sim *s, uint8_t op, const uint8_t *d,
     s->fj.total = erase;
     s->fj.num_blocks = sim_get32(d + 4);
     s->fj.block_size = sim_get32(d + 8);
-    if (s->fj.deflate && !(s->fj.inf = sim_inflater_new()))
+    if (s->fj.deflate && !(s->fj.inf = sim_inflater_new(false)))
         return rom_fail(s, op, 0x02, t);
     us = 0;
     if (erase) {

@@ -158,7 +158,7 @@ static void flash_begin(struct sim *s, uint8_t op, const uint8_t *d,
     s->fj.erased_to = offset & ~0xFFFu;
     end = ((uint64_t)offset + size + 0xFFF) & ~(uint64_t)0xFFF;
     s->fj.erase_end = (uint32_t)(end < s->flash_size ? end : s->flash_size);
-    if (s->fj.deflate && !(s->fj.inf = sim_inflater_new()))
+    if (s->fj.deflate && !(s->fj.inf = sim_inflater_new(true)))
         return status(s, op, ST_FAILED_SPI_OP, t);
     /* the first erase starts without waiting; its blank check delays the
      * reply */

@@ -520,6 +520,55 @@ void test_sim__stub_upload_and_status(void)
     sim_free(s);
 }
 
+/* The stub inflates into its 32 KiB buffer and writes it only when it is
+ * full or the stream ends (esp-flasher-stub s_flash_defl_data_post_process):
+ * a stream cut short leaves on the flash only the 32 KiB pieces it
+ * completed, and a short stream is written whole at its end. */
+void test_sim__stub_writes_inflated_data_in_32k_pieces(void)
+{
+    struct sim *s = board("esp32c3");
+    size_t n = 40000, half;
+    uint8_t *img = malloc(n), *z = malloc(n + 1024);
+    uLongf zl = n + 1024;
+    const uint8_t *fl;
+    uint32_t off = 0x10000;
+
+    T_ASSERT(s && img && z);
+    for (size_t i = 0; i < n; i++)
+        img[i] = (uint8_t)(i * 7 + (i >> 9) + (i * i >> 13));
+    T_EQ_INT(compress2(z, &zl, img, n, 9), Z_OK);
+    T_ASSERT(zl > 0x800);
+    T_EQ_INT(start_stub(s), 0);
+    /* a third of the stream: under 32 KiB inflated, nothing written yet */
+    half = zl / 3;
+    T_EQ_INT(flash_begin(s, 0x10, (uint32_t)n, 2, 0x4000, off, 2), 0);
+    T_EQ_INT(flash_block(s, 0x11, 0, z, half, 2), 0);
+    fl = sim_flash(s, NULL);
+    T_EQ_INT(fl[off], 0xFF);
+    /* the rest: the first 32 KiB when the buffer fills, the tail at the
+     * stream's end */
+    {
+        size_t m = zl - half;
+        uint8_t *d = malloc(16 + m), e[4] = {1, 0, 0, 0};
+
+        T_ASSERT(d);
+        put32(d, (uint32_t)m);
+        put32(d + 4, 1);
+        put32(d + 8, 0);
+        put32(d + 12, 0);
+        memcpy(d + 16, z + half, m);
+        T_EQ_INT(rom_cmd_at(s, 0x11, d, 16 + m, xsum(z + half, m), 2,
+                            AFTER_WRITE), 0);
+        free(d);
+        T_EQ_INT(rom_cmd_at(s, 0x12, e, 4, 0, 2, 2 * AFTER_WRITE), 0);
+    }
+    fl = sim_flash(s, NULL);
+    T_EQ_MEM(fl + off, img, n);
+    sim_free(s);
+    free(img);
+    free(z);
+}
+
 void test_sim__stub_deflate_write_and_md5(void)
 {
     struct sim *s = board("esp32c3");
