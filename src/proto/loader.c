@@ -1405,20 +1405,72 @@ static uint32_t rom_baud_request(struct loader *l, uint32_t baud)
     return baud;
 }
 
+/*
+ * After a CHANGE_BAUDRATE whose reply was lost or damaged: the stub and
+ * the ROM answer at the old baud and switch after that (esp-flasher-stub
+ * src/command_handler.c: the switch is s_change_baudrate_post_process,
+ * run after the response is sent), so the chip may be at either.  SYNC
+ * at the new baud, then at the old: 1 (new), 0 (old), or -1 (neither;
+ * the port is back at the old baud).
+ */
+#define BAUD_PROBES 2
+
+static int baud_probe(struct loader *l, uint32_t baud)
+{
+    uint32_t rates[2] = {baud, l->baud};
+    int k, t;
+
+    for (k = 0; k < 2; k++) {
+        if (port_set_baud(l->port, rates[k]) != ED_OK)
+            return -1;
+        clock_sleep_ms(50);
+        for (t = 0; t < BAUD_PROBES && !cancelled(l); t++) {
+            bool stub = false;
+
+            proto_flush_input(l->proto);
+            if (sync_once(l, &stub) == ED_OK && stub == l->stub)
+                return k == 0 ? 1 : 0;
+        }
+    }
+    return -1;
+}
+
 int loader_change_baud(struct loader *l, uint32_t baud)
 {
     uint8_t pkt[8];
-    int rc;
+    int rc, a, at = -1;
 
     if (baud == l->baud)
         return ED_OK;
     put32(pkt, rom_baud_request(l, baud));
     put32(pkt + 4, l->stub ? l->baud : 0);
-    rc = command_again(l, OP_CHANGE_BAUDRATE, pkt, 8, 0, DEFAULT_TIMEOUT_MS,
-                       true, NULL);
-    if (rc)
-        return fail_proto(l, rc);
-    rc = port_set_baud(l->port, baud);
+    for (a = 0;; a++) {
+        char why[ED_ERRMSG_MAX];
+
+        rc = command_again(l, OP_CHANGE_BAUDRATE, pkt, 8, 0,
+                           DEFAULT_TIMEOUT_MS, true, NULL);
+        if (rc == ED_OK)
+            break;
+        fail_proto(l, rc);
+        /* a ROM's refusal is a refusal; a stub refuses only a request it
+         * could not read, which command_again sent again already */
+        if (a + 1 >= COMMAND_ATTEMPTS ||
+            !(rc == ED_ERR_PROTO || rc == ED_ERR_TIMEOUT ||
+              (rc == ED_ERR_DEVICE && l->stub)))
+            return rc;
+        snprintf(why, sizeof why, "%s", l->errmsg);
+        at = baud_probe(l, baud);
+        if (at < 0)
+            return ed_seterr(l->errmsg, sizeof l->errmsg, rc, "%s, and the "
+                             "chip answers SYNC at neither %u nor %u baud",
+                             why, baud, l->baud);
+        log_msg(&l->log, ED_LOG_INFO, "%s; the chip answers at %u baud%s",
+                why, at ? baud : l->baud,
+                at ? "" : ": asking for the switch again");
+        if (at)
+            break;
+    }
+    rc = at == 1 ? ED_OK : port_set_baud(l->port, baud);
     if (rc)
         return ed_seterr(l->errmsg, sizeof l->errmsg, rc, "%s",
                          port_errmsg(l->port));

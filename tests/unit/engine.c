@@ -1429,6 +1429,45 @@ void test_engine__verify_mismatch_is_recovered_as_a_write_error(void)
     T_CONTAINS(res.log, "asked twice)");
 }
 
+/* The reply to the job's CHANGE_BAUDRATE lost (an ESP32-C3's ROM switches
+ * and the stub is uploaded at 921600; an ESP32's stub, uploaded at
+ * 115200, switches): the chip answers at the old baud and then switches,
+ * so it may be at either; SYNC finds it at the new one and the job goes
+ * on there. */
+static void baud_reply_lost(const char *chip)
+{
+    uint8_t *app = fw_data(64 * 1024, 50);
+    struct fault f;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start(&r, chip), 0);
+    memset(&f, 0, sizeof f);
+    f.kind = FAULT_LOSE_REPLY;
+    f.op = 0x0F;        /* CHANGE_BAUDRATE */
+    f.at_block = 1;
+    fault_run(&r, app, 64 * 1024, &f, NULL, &res);
+    if (res.status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
+    T_EQ_INT(f.fired, 1);
+    T_CONTAINS(res.log, "no reply to CHANGE_BAUDRATE");
+    T_CONTAINS(res.log, "the chip answers at 921600 baud");
+    T_EQ_INT(res.chip.baud, 921600);
+    check_flash(&r, 0x10000, app, 64 * 1024);
+    rig_free(&r);
+    free(app);
+}
+
+void test_engine__rom_baud_reply_lost_finds_the_new_baud(void)
+{
+    baud_reply_lost("esp32c3");
+}
+
+void test_engine__stub_baud_reply_lost_finds_the_new_baud(void)
+{
+    baud_reply_lost("esp32");
+}
+
 /* Two images; the second one's FLASH_BEGIN damaged so that it
  * writes over the first, already verified (0x50000 -> 0x10000).  The
  * second is recovered; the first, proven before that recovery, is read
