@@ -1657,13 +1657,14 @@ static int recover_prove(struct engine *e, size_t i, int rc, char *cause,
 }
 
 /*
- * Write [start, end) of image i and, when verify, check it by MD5.  On any
- * error (a bad status, a missing or malformed reply, a closed network
- * link, a run that reads back different) the link is recovered, what is on
- * the flash is proven by MD5 in sector steps, and a new write with a new
- * compressed stream starts at the first sector not proven written; at most
- * job.write_retries times in a row without progress (the proven prefix did
- * not grow) and write_retries_total per job.  Each recovery also shortens
+ * Write [start, end) of image i (its checks are the caller's: the image's
+ * verify, or check_runs for a delta's runs).  On any error (a bad status,
+ * a missing or malformed reply, a closed network link) the link is
+ * recovered, what is on the flash is proven by MD5 in sector steps, and a
+ * new write with a new compressed stream starts at the first sector not
+ * proven written; at most job.write_retries times in a row without
+ * progress (the proven prefix did not grow) and write_retries_total per
+ * job.  Each recovery also shortens
  * the data blocks (a quarter, down to 1 KiB): on a line that damages one
  * byte in 10^4 a 16 KiB block arrives whole one time in five, a 1 KiB block
  * nine times in ten.  Each new run doubles them again.
@@ -1674,10 +1675,10 @@ static int recover_prove(struct engine *e, size_t i, int rc, char *cause,
  * settled: image bytes already final before this run (progress).
  */
 static int write_run(struct engine *e, size_t i, uint32_t start,
-                     uint32_t end, bool verify, uint64_t settled,
-                     int64_t t0, char *msg, size_t msglen)
+                     uint32_t end, uint64_t settled, int64_t t0, char *msg,
+                     size_t msglen)
 {
-    struct engine_image *im = &e->job.images[i];
+    const struct engine_image *im = &e->job.images[i];
     struct engine_part_info *pi = &e->parts[i];
     char cause[ED_ERRMSG_MAX];
     uint32_t pos = start, proven = start, hint;
@@ -1691,7 +1692,6 @@ static int write_run(struct engine *e, size_t i, uint32_t start,
     for (;;) {
         struct progress_ctx pc;
         uint32_t stop = sectors ? next_boundary(im, pos, end) : end;
-        bool same = true;
 
         memset(&pc, 0, sizeof pc);
         pc.e = e;
@@ -1705,16 +1705,6 @@ static int write_run(struct engine *e, size_t i, uint32_t start,
         if (rc == ED_OK && stop < end) { /* the next sector's stream */
             pos = stop;
             continue;
-        }
-        if (rc == ED_OK && verify) {
-            rc = span_matches(e, im, start, end - start, &same);
-            snprintf(cause, sizeof cause, "%s", loader_errmsg(e->l));
-            if (rc == ED_OK && !same) {
-                rc = ED_ERR_VERIFY;
-                snprintf(cause, sizeof cause, "0x%x..0x%x read back "
-                         "different", im->offset + start, im->offset + end);
-            }
-            pc.acked = end - pos;
         }
         if (rc == ED_OK || rc == ED_ERR_CANCELLED)
             return rc;
@@ -1849,9 +1839,67 @@ static int verify_written(struct engine *e, size_t i, const uint8_t want[16],
         if (mismatch)
             last = pos;
         if (pos < len &&
-            (rc = write_run(e, i, pos, len, false, pos, t0, msg, msglen)))
+            (rc = write_run(e, i, pos, len, pos, t0, msg, msglen)))
             return rc;
     }
+}
+
+/*
+ * The runs of a delta write, checked by MD5 once all of them are written,
+ * in one pipelined batch.  Checking each run before the next one's
+ * FLASH_DEFL_BEGIN left the flash idle for that MD5's round trip and the
+ * next run's compression: the stub starts a run's erase (45 ms a sector,
+ * which nothing else hides for a one-sector run) only when it takes its
+ * BEGIN.  Now that BEGIN follows the run before's last data block at once
+ * (the one frame that may wait while the stub writes a block), and the
+ * stub handles it right after that write.  *same when every run reads
+ * back as the image.  A run that does not, or a batch that fails (after
+ * its recovery, which leaves *same false), is for the region's verify
+ * (and, on a mismatch, the whole image written again).
+ */
+static int check_runs(struct engine *e, size_t i, const struct image_plan *p,
+                      bool *same, char *msg, size_t msglen)
+{
+    const struct engine_image *im = &e->job.images[i];
+    size_t n = p->n_runs, k;
+    uint32_t *offs = malloc((n ? n : 1) * sizeof *offs);
+    uint32_t *lens = malloc((n ? n : 1) * sizeof *lens);
+    uint8_t (*got)[16] = malloc((n ? n : 1) * sizeof *got), want[16];
+    int rc = ED_ERR_NOMEM;
+
+    *same = false;
+    if (!offs || !lens || !got)
+        goto out;
+    for (k = 0; k < n; k++) {
+        offs[k] = im->offset + p->runs[k].start;
+        lens[k] = p->runs[k].len;
+    }
+    set_phase(e, i, PHASE_VERIFYING, NULL);
+    rc = flash_md5_many(e, offs, lens, n, got);
+    if (rc == ED_OK) {
+        *same = true;
+        for (k = 0; k < n && *same; k++) {
+            md5_of(im->data + p->runs[k].start, lens[k], want);
+            *same = !memcmp(want, got[k], 16);
+        }
+        if (!*same)
+            log_msg(&e->log, ED_LOG_INFO, "%s: the run at 0x%x reads back "
+                    "different: checking the region", im->name,
+                    offs[k - 1]);
+    } else if (rc != ED_ERR_CANCELLED) {
+        char cause[ED_ERRMSG_MAX];
+        unsigned stalled = 0;
+        uint32_t pos = 0;
+
+        snprintf(cause, sizeof cause, "%s", loader_errmsg(e->l));
+        rc = recover_prove(e, i, rc, cause, &stalled, &pos, 0, 0, msg,
+                           msglen);
+    }
+out:
+    free(offs);
+    free(lens);
+    free(got);
+    return rc;
 }
 
 /*
@@ -1929,8 +1977,8 @@ static int recheck_images(struct engine *e, struct flash_result *res,
             e->parts[i].recoveries++;
             e->recoveries++;
             set_phase(e, i, PHASE_ERASING, NULL);
-            rc = write_run(e, i, 0, (uint32_t)im->len, false, 0, clock_us(),
-                           msg, msglen);
+            rc = write_run(e, i, 0, (uint32_t)im->len, 0, clock_us(), msg,
+                           msglen);
             if (rc == ED_OK)
                 rc = verify_written(e, i, want, hg, true, clock_us(), msg,
                                     msglen);
@@ -1971,6 +2019,7 @@ static int write_images_planned(struct engine *e, struct flash_result *res,
         char hw[33], hg[33], a[32], b[32];
         uint64_t settled;
         int64_t t0;
+        bool runs_same;
 
         plan_free(pp);
         if (atomic_load(&e->cancel)) {
@@ -2060,12 +2109,15 @@ static int write_images_planned(struct engine *e, struct flash_result *res,
         for (r = 0; r < pp->n_runs && rc != ED_ERR_CANCELLED; r++) {
             const struct delta_run *run = &pp->runs[r];
 
-            rc = write_run(e, i, run->start, run->start + run->len,
-                           pp->delta, settled, t0, msg, msglen);
+            rc = write_run(e, i, run->start, run->start + run->len, settled,
+                           t0, msg, msglen);
             if (rc)
                 break;
             settled += run->len;
         }
+        runs_same = false;
+        if (rc == ED_OK && pp->delta)
+            rc = check_runs(e, i, pp, &runs_same, msg, msglen);
         if (rc == ED_OK) {
             pi->done = im->len;
             pi->elapsed = (double)(clock_us() - t0) / 1e6;
@@ -2074,7 +2126,7 @@ static int write_images_planned(struct engine *e, struct flash_result *res,
             memcpy(planned, want, 16);
             md5_of(im->data, im->len, want); /* the data as it is now */
             hex16(want, hw);
-            if (delta_proven(e, i, pp, planned, want))
+            if (runs_same && delta_proven(e, i, pp, planned, want))
                 log_msg(&e->log, ED_LOG_INFO, "%s: every sector proven by "
                         "MD5 (the scan's and each run's): the region is not "
                         "read again", im->name);
@@ -2086,8 +2138,8 @@ static int write_images_planned(struct engine *e, struct flash_result *res,
                         "after writing the changed sectors: rewriting the "
                         "whole image", im->name);
                 set_phase(e, i, PHASE_ERASING, NULL);
-                rc = write_run(e, i, 0, (uint32_t)im->len, false, 0, t0,
-                               msg, msglen);
+                rc = write_run(e, i, 0, (uint32_t)im->len, 0, t0, msg,
+                               msglen);
                 if (rc == ED_OK)
                     rc = verify_written(e, i, want, hg, true, t0, msg,
                                         msglen);

@@ -59,6 +59,9 @@ struct loader {
     uint32_t flash_size;
     bool defl_pending;  /* last write used FLASH_DEFL_*, not finished */
     bool write_pending; /* last write used FLASH_*, not finished */
+    /* the last command was a data block the stub took: it may still be
+     * writing it, with one receive buffer free (loader_md5_many) */
+    bool after_block;
     int rev_major, rev_minor; /* -1 = not read yet */
     uint32_t pkg;       /* package field, for the description */
     bool single_core;   /* ESP32 CHIP_VER_DIS_APP_CPU */
@@ -603,6 +606,7 @@ static int command_again(struct loader *l, uint8_t op, const uint8_t *data,
     struct proto_reply r;
     int rc = ED_OK, a, timeouts = 0;
 
+    l->after_block = false; /* answered after the block's write */
     for (a = 0; a < COMMAND_ATTEMPTS; a++) {
         memset(&r, 0, sizeof r);
         rc = proto_command(l->proto, op, data, len, 0, want, timeout_ms, &r);
@@ -1060,6 +1064,7 @@ static int data_block(struct loader *l, uint8_t op, uint8_t *pkt,
     rc = proto_command(l->proto, op, pkt, 16 + len, proto_checksum(data, len),
                        0, timeout, &r);
     *unread = rc == ED_ERR_DEVICE && not_read(l, &r);
+    l->after_block = rc == ED_OK && l->stub;
     if (rc == ED_OK)
         return ED_OK;
     if (rc == ED_ERR_CLOSED)
@@ -1944,19 +1949,25 @@ int loader_md5(struct loader *l, uint32_t offset, uint32_t len,
  * so the round trip is hidden.  Not more than two: esp-flasher-stub
  * receives into two frame buffers (src/frame_buffer.c: one being handled,
  * one being filled) and drops what arrives while both are full; a ROM has
- * its 128-byte UART FIFO, which holds one more 26-byte request.
+ * its 128-byte UART FIFO, which holds one more 26-byte request.  Right
+ * after a data block the stub is still writing it in one of its buffers
+ * (esp-flasher-stub acknowledges a block, then inflates and writes it
+ * before it takes the next frame): the first request then goes alone.
  */
 int loader_md5_many(struct loader *l, const uint32_t *offsets,
                     const uint32_t *lens, size_t n, uint8_t (*digests)[16])
 {
-    size_t sent = 0, got;
+    size_t sent = 0, got, depth = l->after_block ? 1 : 2;
     int rc;
 
+    l->after_block = false;
     for (got = 0; got < n; got++) {
         struct proto_reply r = {0};
         int i;
 
-        while (sent < n && sent < got + 2) {
+        if (got)
+            depth = 2;
+        while (sent < n && sent < got + depth) {
             uint8_t pkt[16];
 
             put32(pkt, offsets[sent]);

@@ -930,6 +930,8 @@ struct fault {
     unsigned blocks, fired, opens;
     uint64_t data_bytes; /* wire bytes of FLASH_(DEFL_)DATA frames */
     uint64_t md5s;       /* SPI_FLASH_MD5 requests */
+    uint8_t ops[512];    /* the opcode of every request, in order */
+    size_t nops;
 };
 
 struct fault_port {
@@ -972,6 +974,9 @@ static int fp_write(struct port *p, const uint8_t *buf, size_t len,
     fp->swallow = false;
     if (len > 3 && buf[0] == 0xC0 && buf[1] == 0x00 && buf[2] == 0x13)
         f->md5s++;
+    if (len > 3 && buf[0] == 0xC0 && buf[1] == 0x00 &&
+        f->nops < sizeof f->ops)
+        f->ops[f->nops++] = buf[2];
     if (!data)
         return port_write(fp->inner, buf, len, timeout_ms);
     f->data_bytes += len;
@@ -1522,30 +1527,26 @@ static void rom_job(struct engine_job *job)
     job->no_stub = true;
 }
 
-/* Flash app, change `n` sectors (indices in secs), flash again: only the
- * changed sectors travel. */
+/* Flash app, change `n` sectors (indices in secs), flash again through
+ * the faults in *f (zeroed: none): only the changed sectors travel; *f is
+ * the second job's count. */
 static void delta_case(bool rom, const unsigned *secs, size_t n,
-                       uint64_t *data_bytes, uint64_t *md5s,
-                       struct result *res)
+                       struct fault *f, struct result *res)
 {
     uint8_t *app = fw_data(FAULT_APP_LEN, 45);
-    struct fault f;
+    struct fault first;
     struct rig r;
     size_t k;
 
     T_EQ_INT(rig_start(&r, "esp32c3"), 0);
-    memset(&f, 0, sizeof f);
-    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, res);
+    memset(&first, 0, sizeof first);
+    fault_run(&r, app, FAULT_APP_LEN, &first, NULL, res);
     T_EQ_INT(res->status, ED_OK);
-    *md5s = 0;
     for (k = 0; k < n; k++)
         app[secs[k] * 4096 + 77] ^= 0xA5;
-    memset(&f, 0, sizeof f);
-    fault_run(&r, app, FAULT_APP_LEN, &f, rom ? rom_job : NULL, res);
+    fault_run(&r, app, FAULT_APP_LEN, f, rom ? rom_job : NULL, res);
     if (res->status != ED_OK)
         t_fail(__FILE__, __LINE__, "%s\n%s", res->message, res->log);
-    *data_bytes = f.data_bytes;
-    *md5s = f.md5s;
     check_flash(&r, 0x10000, app, FAULT_APP_LEN);
     rig_free(&r);
     free(app);
@@ -1555,9 +1556,11 @@ void test_engine__delta_one_sector_sends_one_sector(void)
 {
     static const unsigned secs[] = {37};
     struct result res;
-    uint64_t bytes, md5s;
+    struct fault f = {0};
+    uint64_t bytes;
 
-    delta_case(false, secs, 1, &bytes, &md5s, &res);
+    delta_case(false, secs, 1, &f, &res);
+    bytes = f.data_bytes;
     T_EQ_INT(res.parts[0].phase, PHASE_DONE);
     T_EQ_INT(res.parts[0].written, 4096);
     T_CONTAINS(res.parts[0].message, "1 changed run, 4.0 KiB written");
@@ -1571,13 +1574,13 @@ void test_engine__delta_scattered_sectors(void)
 {
     static const unsigned secs[] = {0, 1, 2, 20, 63};
     struct result res;
-    uint64_t bytes, md5s;
+    struct fault f = {0};
 
-    delta_case(false, secs, 5, &bytes, &md5s, &res);
+    delta_case(false, secs, 5, &f, &res);
     T_EQ_INT(res.parts[0].phase, PHASE_DONE);
     T_EQ_INT(res.parts[0].written, 5 * 4096);
     T_CONTAINS(res.parts[0].message, "3 changed runs, 20.0 KiB written");
-    T_ASSERT(bytes < 5 * 4096 + 3 * 64);
+    T_ASSERT(f.data_bytes < 5 * 4096 + 3 * 64);
 }
 
 /* The same through the ROM loader (it has SPI_FLASH_MD5 on every chip
@@ -1586,16 +1589,80 @@ void test_engine__delta_through_the_rom(void)
 {
     static const unsigned secs[] = {5, 50};
     struct result res;
-    uint64_t bytes, md5s;
+    struct fault f = {0};
 
-    delta_case(true, secs, 2, &bytes, &md5s, &res);
+    delta_case(true, secs, 2, &f, &res);
     T_ASSERT(!res.chip.stub);
     T_EQ_INT(res.parts[0].written, 2 * 4096);
     T_CONTAINS(res.parts[0].message, "2 changed runs, 8.0 KiB written");
-    T_ASSERT(bytes < 2 * 4096 + 2 * 4 * 64);
+    T_ASSERT(f.data_bytes < 2 * 4096 + 2 * 4 * 64);
     /* probe, 16 blocks, 2 x 4 sectors, 2 run checks (the region is
      * proven by them: no MD5 of it) */
-    T_EQ_INT(md5s, 1 + 16 + 2 * 4 + 2);
+    T_EQ_INT(f.md5s, 1 + 16 + 2 * 4 + 2);
+}
+
+/* The requests of a job from its first FLASH_DEFL_BEGIN (0x10) to its
+ * last SPI_FLASH_MD5 (0x13), as hex bytes "10 11 ...". */
+static void ops_text(const struct fault *f, char *out, size_t cap)
+{
+    size_t k, first = f->nops, last = 0, n = 0;
+
+    for (k = 0; k < f->nops; k++) {
+        if (f->ops[k] == 0x10 && first == f->nops)
+            first = k;
+        if (f->ops[k] == 0x13)
+            last = k;
+    }
+    out[0] = '\0';
+    for (k = first; k <= last && k < f->nops && n + 4 < cap; k++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%02x", n ? " " : "",
+                              f->ops[k]);
+}
+
+/* Each run's FLASH_DEFL_BEGIN follows the run before's data block at once
+ * (the stub starts the run's erase when it takes it, right after that
+ * block's write); the runs' MD5s come after the last run, in one batch,
+ * and prove the region with the scan's. */
+void test_engine__delta_runs_back_to_back_then_their_md5s(void)
+{
+    static const unsigned secs[] = {5, 30, 50};
+    struct result res;
+    struct fault f = {0};
+    char ops[256];
+
+    delta_case(false, secs, 3, &f, &res);
+    T_EQ_INT(res.parts[0].written, 3 * 4096);
+    ops_text(&f, ops, sizeof ops);
+    /* the first MD5 alone (the stub is still writing the last run's
+     * block), then two in flight: none lost, no recovery */
+    T_EQ_STR(ops, "10 11 10 11 10 11 13 13 13");
+    T_EQ_INT(res.parts[0].recoveries, 0);
+    T_CONTAINS(res.log, "factory: every sector proven by MD5");
+}
+
+/* A run that reads back different (its FLASH_DEFL_BEGIN, which has no
+ * checksum, damaged on the way: the run went elsewhere) is caught by the
+ * runs' MD5s; the region then reads back different too and the image is
+ * written whole once more. */
+void test_engine__delta_run_read_back_different(void)
+{
+    static const unsigned secs[] = {5, 50};
+    struct result res;
+    struct fault f = {0};
+
+    f.kind = FAULT_POKE;
+    f.op = 0x10;
+    f.at_block = 2;              /* the second run's begin */
+    f.poke_at = FRAME_DATA + 14; /* offset 0x042000 -> 0x062000 */
+    f.poke = 0x02;
+    delta_case(false, secs, 2, &f, &res);
+    T_EQ_INT(f.fired, 1);
+    T_CONTAINS(res.log, "factory: the run at 0x42000 reads back different: "
+                        "checking the region");
+    T_ASSERT(!strstr(res.log, "every sector proven"));
+    T_CONTAINS(res.log, "factory reads back different after writing the "
+                        "changed sectors: rewriting the whole image");
+    T_EQ_INT(res.parts[0].phase, PHASE_DONE);
 }
 
 static void at_0x10800(struct engine_job *job)
