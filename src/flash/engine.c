@@ -681,11 +681,11 @@ static uint32_t job_baud(struct engine *e)
  * unknown), with an explicit --baud (--baud auto climbs with the stub), in
  * a ROM that changes baud (not in Secure Download Mode, esptool's C2/C5
  * rule) on a line that has one.  The ROM's crystal quirks (C2 with 26 MHz,
- * C5, the ESP32's 8 MHz clock drift) are corrected by loader_change_baud.  ED_OK when the ROM is at the
- * job's baud and a round trip there worked; otherwise the link is back at
- * 115200 (the ROM refused, or the check failed and it was asked back or
- * the board reset) and the caller uploads as before; an error only when
- * the board cannot be reached at all.
+ * C5, the ESP32's 8 MHz clock drift) are corrected by loader_change_baud.
+ * ED_OK when the ROM is at the job's baud and a round trip there worked;
+ * otherwise the link is back at 115200 (the ROM refused, or the check
+ * failed and it was asked back or the board reset) and the caller uploads
+ * as before; an error only when the board cannot be reached at all.
  */
 static int rom_baud_first(struct engine *e, char *msg, size_t msglen)
 {
