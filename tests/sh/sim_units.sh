@@ -21,6 +21,10 @@ check "sim_units panic: and reboots" grep -q "rst:0xc (SW_CPU_RESET)" "$TMP/pani
 flash_fault verify
 check "sim_units verify: exit 5" test $RC -eq 5
 check "sim_units verify: MD5 differs" grep -q "verify failed for factory" "$TMP/verify.out"
+# a mismatch is a write error (recovered, rewritten); the same sector
+# differing again is the flash: one rewrite, not --write-retries of them
+check "sim_units verify: rewritten once, then believed" \
+    test "$(grep -c 'factory: recovering (' "$TMP/verify.out")" -eq 2
 # one unit only: with more, the next one arrives 1 ms after the port went
 # away, and a slow host (a sanitizer build) meets the new unit instead
 flash_fault vanish 1
