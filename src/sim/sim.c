@@ -231,26 +231,33 @@ void sim_uart_emit(struct sim *s, const void *data, size_t len,
 void sim_trace(struct sim *s, const char *dir, const uint8_t *body,
                size_t len, int64_t now_us)
 {
-    char line[160];
+    static const char hex[] = "0123456789abcdef";
+    char head[64], *line;
     int n;
+    size_t k, at;
 
     if (s->trace_fd < 0)
         return;
-    n = snprintf(line, sizeof line, "%10.6f %s %zu",
+    n = snprintf(head, sizeof head, "%10.6f %s %zu",
                  (double)(now_us - (s->trace_t0 > 0 ? s->trace_t0 : 0)) / 1e6,
                  dir, len);
-    for (size_t i = 0; i < len; i++) {
-        if (n > (int)sizeof line - 4) {
-            if (write(s->trace_fd, line, (size_t)n) < 0)
-                return;
-            n = 0;
-        }
-        n += snprintf(line + n, sizeof line - (size_t)n, " %02x", body[i]);
+    /* the whole line in one write: a 16 KiB block's line took hundreds
+     * of small writes, time the simulator then owed its other work */
+    line = malloc((size_t)n + 3 * len + 1);
+    if (!line)
+        return;
+    memcpy(line, head, (size_t)n);
+    at = (size_t)n;
+    for (k = 0; k < len; k++) {
+        line[at++] = ' ';
+        line[at++] = hex[body[k] >> 4];
+        line[at++] = hex[body[k] & 15];
     }
-    line[n++] = '\n';
-    if (write(s->trace_fd, line, (size_t)n) < 0)
+    line[at++] = '\n';
+    if (write(s->trace_fd, line, at) < 0)
         log_msg(&s->log, ED_LOG_WARN, "sim: trace write failed: %s",
                 strerror(errno));
+    free(line);
 }
 
 /*

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -928,9 +929,9 @@ int sim_server_run(struct sim_server *srv, int stop_fd, char *err,
         sim_connect(srv->sim, false, clock_us());
     for (;;) {
         struct pollfd pf[4];
-        int np = 0, i_stop = -1, i_l = -1, i_c = -1, i_k = -1, timeout = -1;
-        int r;
-        int64_t now = clock_us(), next;
+        int np = 0, i_stop = -1, i_l = -1, i_c = -1, i_k = -1, r;
+        int64_t now = clock_us(), next, timeout = -1; /* microseconds */
+        struct timespec ts;
 
         if (srv->tick)
             srv->tick(srv->tick_ctx, srv->sim, now);
@@ -956,12 +957,14 @@ int sim_server_run(struct sim_server *srv, int stop_fd, char *err,
                                          : sim_next_event_us(srv->sim, now);
         if (srv->held && (next < 0 || srv->held_until < next))
             next = srv->held_until;
-        if (next >= 0) {
-            int64_t ms = (next - now + 999) / 1000;
-            timeout = ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
-        }
-        if (srv->kind == SRV_PTY && (timeout < 0 || timeout > 200))
-            timeout = 200; /* notice baud changes on the slave */
+        /* woken when the next byte is due, to the microsecond: a wait
+         * rounded up to the millisecond handed a reply's last bytes to
+         * the host up to a millisecond after their time on the wire */
+        if (next >= 0)
+            timeout = next - now < 0 ? 0
+                      : next - now > 1000000 ? 1000000 : next - now;
+        if (srv->kind == SRV_PTY && (timeout < 0 || timeout > 200000))
+            timeout = 200000; /* notice baud changes on the slave */
         if (stop_fd >= 0) {
             pf[np].fd = stop_fd;
             pf[np].events = POLLIN;
@@ -984,7 +987,9 @@ int sim_server_run(struct sim_server *srv, int stop_fd, char *err,
             pf[np].events = POLLIN;
             i_k = np++;
         }
-        r = poll(pf, (nfds_t)np, timeout);
+        ts.tv_sec = (time_t)(timeout / 1000000);
+        ts.tv_nsec = (long)(timeout % 1000000) * 1000;
+        r = ppoll(pf, (nfds_t)np, timeout < 0 ? NULL : &ts, NULL);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
