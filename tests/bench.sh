@@ -37,6 +37,13 @@ BAUD=${BENCH_BAUD:-921600}
 CASES=${BENCH_CASES:-p1 p1auto p2 reflash}
 OUT=$PWD/$BUILD/bench
 mkdir -p "$OUT"
+# espdeck's state (links.json) and config in the bench's own folders, as
+# tests/run.sh gives the tests theirs: the user's links.json, which grows
+# by a socket:// port per run, was read and written again while connecting
+rm -rf "$OUT/home"
+for d in config data state cache; do mkdir -p "$OUT/home/$d"; done
+export XDG_CONFIG_HOME=$OUT/home/config XDG_DATA_HOME=$OUT/home/data \
+    XDG_STATE_HOME=$OUT/home/state XDG_CACHE_HOME=$OUT/home/cache
 
 fail() { echo "bench: $*" >&2; exit 1; }
 
