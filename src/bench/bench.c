@@ -1045,9 +1045,15 @@ static void on_engine_event(struct bslot *s, const struct engine_event *e)
         break;
     case EV_CHIP: {
         unsigned attempt;
+        /* the engine says the chip again when only its baud changed
+         * (--baud auto stepping down): the same unit, announced once */
+        bool known = s->have_chip &&
+                     !memcmp(s->chip.mac, e->u.chip.mac, 6);
 
         s->chip = e->u.chip;
         s->have_chip = true;
+        if (known)
+            break;
         pthread_mutex_lock(&s->mu);
         attempt = s->sm.attempt;
         pthread_mutex_unlock(&s->mu);
