@@ -59,9 +59,6 @@ struct loader {
     uint32_t flash_size;
     bool defl_pending;  /* last write used FLASH_DEFL_*, not finished */
     bool write_pending; /* last write used FLASH_*, not finished */
-    /* the last command was a data block the stub took: it may still be
-     * writing it, with one receive buffer free (loader_md5_many) */
-    bool after_block;
     int rev_major, rev_minor; /* -1 = not read yet */
     uint32_t pkg;       /* package field, for the description */
     bool single_core;   /* ESP32 CHIP_VER_DIS_APP_CPU */
@@ -599,6 +596,27 @@ bool loader_late_write_error(const struct loader *l)
  * a lost reply would hide, such as CHANGE_BAUDRATE) - when its reply is
  * damaged or lost (one more timeout at most).
  */
+/*
+ * esp-flasher-stub's receiver can fall out of step and stay there (after a
+ * bad escape in a frame longer than one 32-byte receive batch, a frame
+ * dropped while both buffers were full, a frame cut by a lost link): then
+ * each frame's closing 0xC0 opens a frame and the next one's opening 0xC0
+ * closes it empty (src/slip.c:102-142), and every frame is lost.  A lone
+ * 0xC0 puts it back in step; sent while in step it costs the next frame
+ * (and puts it out).  So the retries of a command to the stub alternate: a
+ * plain one, then a lone 0xC0 and the retry: of any two attempts that got
+ * no reply, one was in step.  `silent` counts the attempts without reply.
+ */
+static int lone_end(struct loader *l, int rc, int silent)
+{
+    /* only after no reply: a reply says the frame was received in step */
+    if (!l->stub || rc != ED_ERR_TIMEOUT || silent % 2 == 0)
+        return ED_OK;
+    log_msg(&l->log, ED_LOG_DEBUG, "a lone 0xC0 before the retry (the "
+            "stub's receiver may be out of step)");
+    return proto_send_end(l->proto);
+}
+
 static int command_again(struct loader *l, uint8_t op, const uint8_t *data,
                          size_t len, size_t want, int timeout_ms,
                          bool only_not_read, struct proto_reply *out)
@@ -606,9 +624,10 @@ static int command_again(struct loader *l, uint8_t op, const uint8_t *data,
     struct proto_reply r;
     int rc = ED_OK, a, timeouts = 0;
 
-    l->after_block = false; /* answered after the block's write */
     for (a = 0; a < COMMAND_ATTEMPTS; a++) {
         memset(&r, 0, sizeof r);
+        if ((rc = lone_end(l, rc, timeouts)) != ED_OK)
+            break;
         rc = proto_command(l->proto, op, data, len, 0, want, timeout_ms, &r);
         if (rc == ED_OK) {
             if (out)
@@ -1064,7 +1083,6 @@ static int data_block(struct loader *l, uint8_t op, uint8_t *pkt,
     rc = proto_command(l->proto, op, pkt, 16 + len, proto_checksum(data, len),
                        0, timeout, &r);
     *unread = rc == ED_ERR_DEVICE && not_read(l, &r);
-    l->after_block = rc == ED_OK && l->stub;
     if (rc == ED_OK)
         return ED_OK;
     if (rc == ED_ERR_CLOSED)
@@ -1249,7 +1267,7 @@ static int run_stub_once(struct loader *l, const struct loader_segment *segs,
 static int resync(struct loader *l, bool *stub)
 {
     int64_t until = clock_ms() + l->patience_ms;
-    int t, rc = ED_ERR_TIMEOUT;
+    int t, silent = 0, last = ED_OK, rc = ED_ERR_TIMEOUT;
 
     *stub = false;
     /* SYNC_TRIES at least; a line that stalls (a network link that holds
@@ -1258,7 +1276,10 @@ static int resync(struct loader *l, bool *stub)
                 !cancelled(l);
          t++) {
         proto_flush_input(l->proto);
-        rc = sync_once(l, stub);
+        if ((rc = lone_end(l, last, silent)) != ED_OK)
+            return rc;
+        last = rc = sync_once(l, stub);
+        silent += rc == ED_ERR_TIMEOUT;
         if (rc == ED_OK || (rc != ED_ERR_TIMEOUT && rc != ED_ERR_PROTO &&
                             rc != ED_ERR_DEVICE))
             return rc;
@@ -1944,51 +1965,64 @@ int loader_md5(struct loader *l, uint32_t offset, uint32_t len,
 }
 
 /*
- * SPI_FLASH_MD5 of n ranges with two requests in flight: the next request
- * waits in the loader's receive buffer while it hashes the current range,
- * so the round trip is hidden.  Not more than two: esp-flasher-stub
- * receives into two frame buffers (src/frame_buffer.c: one being handled,
- * one being filled) and drops what arrives while both are full; a ROM has
- * its 128-byte UART FIFO, which holds one more 26-byte request.  Right
- * after a data block the stub is still writing it in one of its buffers
- * (esp-flasher-stub acknowledges a block, then inflates and writes it
- * before it takes the next frame): the first request then goes alone.
+ * SPI_FLASH_MD5 of n ranges, one request at a time.  Not pipelined to the
+ * stub: esp-flasher-stub disarms its receiver when a frame ends and
+ * re-arms it only when its main loop takes that frame, after the UART
+ * interrupt's batch (32 bytes or the RX timeout: src/slip.c:113-116,
+ * src/transport.c:25-35, :53-69, :189-192), so a second request sent
+ * behind the first (two 26-byte frames fall in one batch) is lost and
+ * leaves the receiver out of step; only a pause the line keeps would
+ * separate them, and a network port (RFC 2217) does not keep one.  Not to
+ * a ROM: whether it keeps a second request while it hashes is unknown
+ * (closed source; esptool and esptool-js never pipeline).
+ *
+ * Replies carry no range: a reply that did not come within its deadline
+ * may still come, so it is waited out once more and dropped, and no later
+ * MD5 takes it for its own (a late digest of a blank sector matches any
+ * blank sector).  On an error every digest of the batch is void.  One at
+ * a time also suits the stub still writing a data block right after one.
  */
+static int md5_send(struct loader *l, uint32_t offset, uint32_t len)
+{
+    uint8_t pkt[16];
+
+    put32(pkt, offset);
+    put32(pkt + 4, len);
+    put32(pkt + 8, 0);
+    put32(pkt + 12, 0);
+    return proto_send(l->proto, OP_SPI_FLASH_MD5, pkt, 16, 0);
+}
+
+/* The reply of an MD5 that timed out: waited out once more and dropped. */
+static void md5_drain_owed(struct loader *l, uint32_t len)
+{
+    struct proto_reply r = {0};
+    int rc = proto_wait(l->proto, OP_SPI_FLASH_MD5, l->stub ? 16 : 32,
+                        loader_timeout_per_mb(MD5_S_PER_MB, len), &r);
+
+    log_msg(&l->log, ED_LOG_DEBUG, "loader: the MD5 reply still owed %s",
+            rc ? "did not come" : "came late and was dropped");
+}
+
 int loader_md5_many(struct loader *l, const uint32_t *offsets,
                     const uint32_t *lens, size_t n, uint8_t (*digests)[16])
 {
-    size_t sent = 0, got, depth = l->after_block ? 1 : 2;
+    size_t sent = 0, got;
     int rc;
 
-    l->after_block = false;
     for (got = 0; got < n; got++) {
         struct proto_reply r = {0};
         int i;
 
-        if (got)
-            depth = 2;
-        while (sent < n && sent < got + depth) {
-            uint8_t pkt[16];
-
-            put32(pkt, offsets[sent]);
-            put32(pkt + 4, lens[sent]);
-            put32(pkt + 8, 0);
-            put32(pkt + 12, 0);
-            rc = proto_send(l->proto, OP_SPI_FLASH_MD5, pkt, 16, 0);
-            if (rc)
-                return fail_proto(l, rc);
-            sent++;
-        }
+        rc = md5_send(l, offsets[got], lens[got]);
+        if (rc)
+            goto fail;
+        sent++;
         rc = proto_wait(l->proto, OP_SPI_FLASH_MD5, l->stub ? 16 : 32,
-                        loader_timeout_per_mb(MD5_S_PER_MB, lens[got]) +
-                            (got + 1 < sent
-                                 ? loader_timeout_per_mb(MD5_S_PER_MB,
-                                                         lens[got + 1])
-                                 : 0),
-                        &r);
+                        loader_timeout_per_mb(MD5_S_PER_MB, lens[got]), &r);
         note_late_error(l, rc, &r);
         if (rc)
-            return fail_proto(l, rc);
+            goto fail;
         if (l->stub) {
             memcpy(digests[got], r.data, 16);
             continue;
@@ -2004,6 +2038,10 @@ int loader_md5_many(struct loader *l, const uint32_t *offsets,
         }
     }
     return ED_OK;
+fail:
+    if (got < sent && rc == ED_ERR_TIMEOUT)
+        md5_drain_owed(l, lens[got]);
+    return fail_proto(l, rc);
 }
 
 int loader_resync(struct loader *l)

@@ -223,6 +223,17 @@ int proto_send_frame(struct proto *p, const uint8_t *body, size_t len)
     return ED_OK;
 }
 
+int proto_send_end(struct proto *p)
+{
+    static const uint8_t end = SLIP_END;
+    int rc = port_write(p->port, &end, 1, write_timeout_ms(p, 1));
+
+    if (rc)
+        return ed_seterr(p->errmsg, sizeof p->errmsg, rc, "%s",
+                         port_errmsg(p->port));
+    return ED_OK;
+}
+
 int proto_send(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
                uint32_t checksum)
 {

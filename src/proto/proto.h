@@ -99,6 +99,10 @@ int proto_wait(struct proto *p, uint8_t op, size_t want_data, int timeout_ms,
                struct proto_reply *reply);
 
 /* Send a command without waiting for a reply. */
+/* A lone SLIP delimiter: puts esp-flasher-stub's receiver back in step
+ * when it is out of step, costs the next frame when it is not (see
+ * loader.c lone_end). */
+int proto_send_end(struct proto *p);
 int proto_send(struct proto *p, uint8_t op, const uint8_t *data, size_t len,
                uint32_t checksum);
 /* Send a raw SLIP frame (READ_FLASH acks). */

@@ -360,7 +360,7 @@ static void stop_running_keep(struct sim *s, bool keep_mem)
     s->busy_until = 0;
     s->flash_ready = 0;
     s->stub_writing = false;
-    s->held_len = 0;
+    sim_stubrx_reset(&s->srx);
     s->wdt_at = -1;
 }
 
@@ -606,33 +606,6 @@ static void act(struct sim *s, const uint8_t *f, size_t len, int64_t t)
         sim_stub_command(s, f, len, t);
 }
 
-/*
- * The stub's receiver, as esp-flasher-stub's (src/frame_buffer.c,
- * src/slip.c, src/main.c): two frame buffers, the one being handled and
- * the one being received into, re-armed only when the main loop takes a
- * frame.  A data block is acknowledged and then inflated and written
- * (post-process) before the loop takes the next frame: meanwhile one
- * frame can arrive and wait, and a frame that starts after it finds no
- * buffer and is lost whole.  The write ends at stub_write_end
- * (sim_stub.c).
- */
-static void stub_rx_take(struct sim *s, int64_t t)
-{
-    s->stub_writing = false;
-    if (s->held_len) {
-        size_t n = s->held_len;
-
-        s->held_len = 0; /* acting on it holds nothing new */
-        act(s, s->held, n, t > s->held_t ? t : s->held_t);
-    }
-}
-
-static void stub_rx_settle(struct sim *s, int64_t upto)
-{
-    while (s->stub_writing && s->stub_write_end <= upto)
-        stub_rx_take(s, s->stub_write_end);
-}
-
 static void dispatch(struct sim *s, const uint8_t *f, size_t len, int64_t t)
 {
     /* stamped when its last byte arrived (a busy chip acts on it later) */
@@ -640,21 +613,73 @@ static void dispatch(struct sim *s, const uint8_t *f, size_t len, int64_t t)
     sim_trace(s, "RX", f, len, t);
     if (sim_units_frame(s, f, len, t))
         return; /* no unit, a unit that never answers, or one that left */
-    if (s->state == SIM_STUB) {
-        stub_rx_settle(s, s->rx_frame_t0);
-        if (s->stub_writing && s->held_len) {
-            log_msg(&s->log, ED_LOG_DEBUG, "sim: stub still writing with a "
-                    "frame waiting: a %zu-byte frame is lost", len);
-            return;
-        }
-        if (s->stub_writing) {
-            memcpy(s->held, f, len);
-            s->held_len = len;
-            s->held_t = t;
-            return;
-        }
-    }
     act(s, f, len, t);
+}
+
+/*
+ * The stub's receiver is its own (sim_stubrx.c: esp-flasher-stub's
+ * slip.c, frame_buffer.c, transport.c).  Its main loop takes a frame only
+ * when it is not handling one: not before busy_until, and after a data
+ * block not before its inflate and write end (stub_write_end, sim_stub.c).
+ */
+static int64_t stub_free_at(const struct sim *s)
+{
+    int64_t at = s->busy_until;
+
+    if (s->stub_writing && s->stub_write_end > at)
+        at = s->stub_write_end;
+    return at;
+}
+
+/* The main loop's turns up to `upto`: each takes one finished buffer (a
+ * receive error is dropped, a frame handled), re-arming the receiver. */
+static void stub_main(struct sim *s, int64_t upto)
+{
+    while (s->state == SIM_STUB) {
+        int64_t at = stub_free_at(s), ft,
+                pend = sim_stubrx_pending_t(&s->srx);
+        const uint8_t *f;
+        size_t len;
+        int st;
+
+        if (pend < 0)
+            return;
+        if (at < pend)
+            at = pend;
+        if (at > upto)
+            return;
+        st = sim_stubrx_poll(&s->srx, &f, &len, &ft);
+        s->stub_writing = false;
+        if (st < 0)
+            log_msg(&s->log, ED_LOG_DEBUG, "sim: stub receive error "
+                    "(bad escape or overlong frame): frame dropped");
+        else if (st > 0)
+            dispatch(s, f, len, at);
+    }
+}
+
+/*
+ * The UART interrupt's next batch from the head of the RX queue (n bytes,
+ * handed over at *end): the FIFO-full threshold's 32 bytes, or fewer when
+ * the line then idles for the RX timeout (transport.c:189-192).
+ */
+static size_t stub_batch(const struct sim *s, int64_t *end)
+{
+    int64_t tout = 0;
+    size_t n = 1;
+
+    if (!s->cfg.no_pacing) {
+        uint32_t b = line_baud(s, s->host_baud ? s->host_baud : s->baud);
+
+        tout = (int64_t)SIM_STUBRX_TOUT_SYMBOLS * 10 * 1000000 / (b ? b : 1);
+    }
+    while (n < SIM_STUBRX_BATCH && n < s->rx.len &&
+           s->rx.t[s->rx.head + n] <= s->rx.t[s->rx.head + n - 1] + tout)
+        n++;
+    *end = s->rx.t[s->rx.head + n - 1];
+    if (n < SIM_STUBRX_BATCH)
+        *end += tout; /* the timeout interrupt */
+    return n;
 }
 
 static void poll_app(struct sim *s, int64_t now)
@@ -739,8 +764,19 @@ static void advance(struct sim *s, int64_t now)
             }
             continue;
         }
-        if (s->dec.len == 0)
-            s->rx_frame_t0 = t; /* a frame's first byte, at the latest */
+        if (s->state == SIM_STUB && i == 0) {
+            int64_t end;
+            size_t n = stub_batch(s, &end);
+
+            if (end > now)
+                break;
+            stub_main(s, end); /* the loop's turns before the interrupt */
+            for (size_t k = 0; k < n; k++)
+                sim_stubrx_byte(&s->srx, s->rx.b[s->rx.head + k], end);
+            q_drop(&s->rx, n);
+            stub_main(s, end);
+            continue;
+        }
         slip_decode(&s->dec, &s->rx.b[at], 1, &flen);
         i++;
         if (flen) {
@@ -750,7 +786,7 @@ static void advance(struct sim *s, int64_t now)
         }
     }
     q_drop(&s->rx, i);
-    stub_rx_settle(s, now);
+    stub_main(s, now);
     poll_app(s, now);
     trace_release(s, now);
 }
@@ -800,10 +836,21 @@ int64_t sim_next_event_us(struct sim *s, int64_t now_us)
     advance(s, now_us);
     if (s->tx.len)
         next = s->tx.t[s->tx.head];
-    if (s->held_len && (next < 0 || s->stub_write_end < next))
-        next = s->stub_write_end; /* the stub takes the waiting frame */
-    if (s->rx.len && (next < 0 || s->rx.t[s->rx.head] < next))
-        next = s->rx.t[s->rx.head];
+    if (s->state == SIM_STUB && sim_stubrx_pending_t(&s->srx) >= 0) {
+        int64_t at = stub_free_at(s), p = sim_stubrx_pending_t(&s->srx);
+
+        at = at > p ? at : p; /* the stub takes the waiting frame */
+        if (next < 0 || at < next)
+            next = at;
+    }
+    if (s->rx.len) {
+        int64_t at = s->rx.t[s->rx.head];
+
+        if (s->state == SIM_STUB)
+            stub_batch(s, &at); /* the interrupt takes a batch */
+        if (next < 0 || at < next)
+            next = at;
+    }
     if (s->boot_at >= 0 && (next < 0 || s->boot_at < next))
         next = s->boot_at;
     if (s->wdt_at >= 0 && (next < 0 || s->wdt_at < next))
@@ -1094,8 +1141,8 @@ int sim_new(struct sim **out, const struct sim_config *cfg, char *err,
     s->flash = malloc(s->flash_size);
     s->frame_cap = FRAME_CAP;
     s->frame = malloc(s->frame_cap);
-    s->held = malloc(s->frame_cap);
-    if (!s->flash || !s->frame || !s->held) {
+    if (!s->flash || !s->frame ||
+        sim_stubrx_init(&s->srx, SIM_STUB_FRAME_CAP) != 0) {
         rc = ed_seterr(err, errlen, ED_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -1144,7 +1191,7 @@ void sim_free(struct sim *s)
     q_free(&s->tx);
     free(s->flash);
     free(s->frame);
-    free(s->held);
+    sim_stubrx_free(&s->srx);
     free(s->flash_file);
     free(s->trace_path);
     free(s);

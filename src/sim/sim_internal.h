@@ -18,6 +18,7 @@
 #include "log.h"
 #include "sim/sim.h"
 #include "sim/sim_chip.h"
+#include "sim/sim_stubrx.h"
 #include "slip.h"
 
 /* One piece of a RAM image loaded with MEM_BEGIN/MEM_DATA. */
@@ -120,16 +121,12 @@ struct sim {
     int64_t tx_free_us;        /* chip->host line idle from */
     int64_t busy_until;        /* chip busy (stub write in progress) */
     int64_t flash_ready;       /* stub: an erase it started runs until then */
-    /* The stub's receiver (sim.c stub_rx_*): after acknowledging a data
-     * block it writes it before taking the next frame, and meanwhile holds
-     * at most one more frame; a frame that starts then is lost. */
+    /* The stub's main loop: after acknowledging a data block it writes
+     * it before taking the next frame (sim.c stub_main). */
     bool stub_writing;
     int64_t stub_write_end;    /* ... until then */
-    uint8_t *held;             /* the frame waiting, FRAME_CAP bytes */
-    size_t held_len;           /* 0 = none */
-    int64_t held_t;            /* when it arrived */
-    int64_t rx_frame_t0;       /* when the frame being received began */
-    struct slip_decoder dec;
+    struct sim_stubrx srx;     /* the stub's own receiver (sim_stubrx.c) */
+    struct slip_decoder dec;   /* the ROM's receiver */
     uint8_t *frame;            /* decoder storage */
     size_t frame_cap;
 

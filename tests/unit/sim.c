@@ -1119,8 +1119,10 @@ void test_sim__stub_skips_blank_and_erases_at_begin(void)
         put32(e, 1);
         t = paced_cmd(s, 0x04, e, 4, 0, now, now + 3000000);
         if (pass == 0) {
-            /* blank: the second sector read (1.024 ms) and 16 pages */
-            T_ASSERT(t >= arrive + 1024 + 16 * 400);
+            /* blank: the second sector read (1.024 ms) and 16 pages (less
+             * the 100 us the ack was polled late: it comes after the
+             * stub's RX timeout, sim_stubrx.h) */
+            T_ASSERT(t >= arrive + 1024 + 16 * 400 - 100);
             T_ASSERT(t < arrive + 1024 + 16 * 400 + 5000);
         } else {
             /* written: the first sector's erase ran under the first
@@ -1602,7 +1604,14 @@ static void two_md5s_in_a_row(bool stub)
     put32(q + 12, 0);
     send_cmd(s, 0x13, q, 16, 0, now);
     put32(q, 0x20000);
+    /* to the stub, the second once the first was taken: its 26 bytes at
+     * 115200 (2.3 ms) and the RX timeout (0.9 ms); back to back it would
+     * be lost (sim__stub_loses_a_frame_behind_another_in_one_batch) */
+    if (stub)
+        now += 4000;
     send_cmd(s, 0x13, q, 16, 0, now);
+    if (stub)
+        now -= 4000;
     /* reply frames end with 0xC0: note when each one's last byte is due */
     for (int64_t t = now; t < now + 1000000 && frames < 2; t += 50) {
         size_t n = sim_tx(s, buf, sizeof buf, t);
@@ -1628,4 +1637,124 @@ void test_sim__md5_requests_are_hashed_one_at_a_time(void)
 {
     two_md5s_in_a_row(true);
     two_md5s_in_a_row(false);
+}
+
+/* ---- the stub's receiver, as esp-flasher-stub's (sim_stubrx.c) ---- */
+
+/* An SPI_FLASH_MD5 request of 4 KiB at 0 sent at now (after a lone 0xC0
+ * when lone); how many replies came by then. */
+static size_t md5_answered(struct sim *s, bool lone, int64_t now)
+{
+    static const uint8_t end = 0xC0;
+    uint8_t q[16];
+    struct rx *r = R();
+
+    if (lone)
+        sim_rx(s, &end, 1, now);
+    put32(q, 0);
+    put32(q + 4, 0x1000);
+    put32(q + 8, 0);
+    put32(q + 12, 0);
+    send_cmd(s, 0x13, q, 16, 0, now);
+    drain(s, r, now + 100000); /* paced: its reply is out by then */
+    return r->nframes;
+}
+
+/* Frames are lost until a lone 0xC0, which puts the receiver back. */
+static void lost_until_a_lone_end(struct sim *s, int64_t now)
+{
+    T_EQ_INT(md5_answered(s, false, now), 0);
+    T_EQ_INT(md5_answered(s, false, now + 200000), 0);
+    T_EQ_INT(md5_answered(s, true, now + 400000), 1);
+    T_EQ_INT(md5_answered(s, false, now + 600000), 1);
+    /* a lone 0xC0 in step costs the next frame */
+    T_EQ_INT(md5_answered(s, true, now + 800000), 0);
+    T_EQ_INT(md5_answered(s, true, now + 1000000), 1);
+}
+
+/* A bad escape in a frame longer than one 32-byte interrupt batch: the
+ * main loop re-arms after the batch, the frame's closing 0xC0 opens a
+ * frame, and every frame after it is lost (slip.c:129-139, :105-110). */
+void test_sim__stub_receiver_out_of_step_after_a_bad_escape(void)
+{
+    struct sim *s = board("esp32c3");
+    uint8_t w[100];
+
+    T_ASSERT(s);
+    T_EQ_INT(start_stub(s), 0);
+    T_EQ_INT(md5_answered(s, false, 10), 1);
+    memset(w, 0x11, sizeof w);
+    w[0] = w[70] = 0xC0;
+    w[5] = w[75] = 0xDB; /* bad escapes */
+    w[6] = w[76] = 0x01;
+    w[sizeof w - 1] = 0xC0;
+    sim_rx(s, w, sizeof w, 200000);
+    lost_until_a_lone_end(s, 300000);
+    /* in a frame within one batch the rest is ignored, the closing 0xC0
+     * too (no buffer armed yet): still in step */
+    sim_rx(s, w + 70, 30, 2000000);
+    T_EQ_INT(md5_answered(s, false, 2100000), 1);
+    sim_free(s);
+}
+
+/* Two requests back to back fall in one batch: the first frame disarms the
+ * receiver until the main loop takes it, so the second's opening 0xC0 is
+ * ignored and its closing one opens a frame (slip.c:113-116). */
+void test_sim__stub_loses_a_frame_behind_another_in_one_batch(void)
+{
+    struct sim *s = mk("esp32c3", true);
+    uint8_t q[16], buf[512];
+    int64_t now;
+
+    T_ASSERT(s);
+    sim_connect(s, false, 0);
+    while (sim_tx(s, buf, sizeof buf, 1000000) > 0)
+        ;
+    now = paced_stub(s, 2000000);
+    T_ASSERT(now > 0);
+    put32(q, 0);
+    put32(q + 4, 0x1000);
+    put32(q + 8, 0);
+    put32(q + 12, 0);
+    send_cmd(s, 0x13, q, 16, 0, now);
+    send_cmd(s, 0x13, q, 16, 0, now);
+    drain(s, R(), now + 100000);
+    T_EQ_INT(R()->nframes, 1);
+    lost_until_a_lone_end(s, now + 200000);
+    sim_free(s);
+}
+
+/* A third frame while both buffers are full, still arriving when the
+ * write ends and the main loop re-arms: its closing 0xC0 opens a frame
+ * and the receiver is out of step (frame_buffer.c:30-41). */
+void test_sim__stub_out_of_step_after_a_frame_lost_to_full_buffers(void)
+{
+    struct sim *s = board("esp32c3");
+    size_t n = 0x8000;
+    uint8_t *img = malloc(n), *z = malloc(n + 1024), q[16], w[64];
+    uLongf zl = n + 1024;
+
+    T_ASSERT(s && img && z);
+    for (size_t i = 0; i < n; i++)
+        img[i] = (uint8_t)(i * 7 + (i >> 9));
+    T_EQ_INT(compress2(z, &zl, img, n, 9), Z_OK);
+    T_EQ_INT(start_stub(s), 0);
+    T_EQ_INT(flash_begin(s, 0x10, (uint32_t)n, 2, 0x4000, 0x10000, 2), 0);
+    T_EQ_INT(flash_block(s, 0x11, 0, z, 64, 2), 0); /* now writing */
+    put32(q, 0x10000);
+    put32(q + 4, 0x1000);
+    put32(q + 8, 0);
+    put32(q + 12, 0);
+    send_cmd(s, 0x13, q, 16, 0, 0); /* waits in the 2nd buffer */
+    memset(w, 0x22, sizeof w);
+    w[0] = 0xC0;
+    sim_rx(s, w, 40, 10);           /* no buffer: ignored */
+    w[63] = 0xC0;
+    sim_rx(s, w + 40, 24, AFTER_WRITE); /* after the re-arm */
+    drain(s, R(), AFTER_WRITE);
+    T_EQ_INT(R()->nframes, 1);      /* the MD5 that waited */
+    lost_until_a_lone_end(s, AFTER_WRITE + 10);
+    free(img);
+    free(z);
+    sim_free(s);
 }
