@@ -1531,19 +1531,18 @@ void test_sim__stub_data_checks_before_use(void)
  * is lost whole.  The MD5 sent after the block is answered, the block
  * sent right after it never is; the next command is.
  */
-void test_sim__stub_loses_a_third_frame_while_writing(void)
+/* The stub writing the first 64 compressed bytes of an n-byte image at
+ * 0x10000 (img filled, z its stream) with an MD5 request waiting in its
+ * second buffer. */
+static void writing_with_an_md5_waiting(struct sim *s, uint8_t *img,
+                                        uint8_t *z, uLongf *zl, size_t n)
 {
-    struct sim *s = board("esp32c3");
-    struct rx *r = R();
-    size_t n = 0x8000;
-    uint8_t *img = malloc(n), *z = malloc(n + 1024), *d, q[16];
-    uLongf zl = n + 1024;
+    uint8_t q[16];
 
-    T_ASSERT(s && img && z);
     for (size_t i = 0; i < n; i++)
         img[i] = (uint8_t)(i * 7 + (i >> 9));
-    T_EQ_INT(compress2(z, &zl, img, n, 9), Z_OK);
-    T_ASSERT(zl > 64);
+    T_EQ_INT(compress2(z, zl, img, n, 9), Z_OK);
+    T_ASSERT(*zl > 64);
     T_EQ_INT(start_stub(s), 0);
     T_EQ_INT(flash_begin(s, 0x10, (uint32_t)n, 2, 0x4000, 0x10000, 2), 0);
     T_EQ_INT(flash_block(s, 0x11, 0, z, 64, 2), 0); /* now writing */
@@ -1551,7 +1550,19 @@ void test_sim__stub_loses_a_third_frame_while_writing(void)
     put32(q + 4, 0x1000);
     put32(q + 8, 0);
     put32(q + 12, 0);
-    send_cmd(s, 0x13, q, 16, 0, 0);           /* waits in the 2nd buffer */
+    send_cmd(s, 0x13, q, 16, 0, 0); /* waits in the 2nd buffer */
+}
+
+void test_sim__stub_loses_a_third_frame_while_writing(void)
+{
+    struct sim *s = board("esp32c3");
+    struct rx *r = R();
+    size_t n = 0x8000;
+    uint8_t *img = malloc(n), *z = malloc(n + 1024), *d;
+    uLongf zl = n + 1024;
+
+    T_ASSERT(s && img && z);
+    writing_with_an_md5_waiting(s, img, z, &zl, n);
     d = malloc(16 + zl - 64);
     T_ASSERT(d);
     put32(d, (uint32_t)(zl - 64));
@@ -1643,19 +1654,23 @@ void test_sim__md5_requests_are_hashed_one_at_a_time(void)
 
 /* An SPI_FLASH_MD5 request of 4 KiB at 0 sent at now (after a lone 0xC0
  * when lone); how many replies came by then. */
+static void send_md5(struct sim *s, uint32_t off, uint32_t len, int64_t now)
+{
+    uint8_t q[16] = {0};
+
+    put32(q, off);
+    put32(q + 4, len);
+    send_cmd(s, 0x13, q, 16, 0, now);
+}
+
 static size_t md5_answered(struct sim *s, bool lone, int64_t now)
 {
     static const uint8_t end = 0xC0;
-    uint8_t q[16];
     struct rx *r = R();
 
     if (lone)
         sim_rx(s, &end, 1, now);
-    put32(q, 0);
-    put32(q + 4, 0x1000);
-    put32(q + 8, 0);
-    put32(q + 12, 0);
-    send_cmd(s, 0x13, q, 16, 0, now);
+    send_md5(s, 0, 0x1000, now);
     drain(s, r, now + 100000); /* paced: its reply is out by then */
     return r->nframes;
 }
@@ -1703,7 +1718,7 @@ void test_sim__stub_receiver_out_of_step_after_a_bad_escape(void)
 void test_sim__stub_loses_a_frame_behind_another_in_one_batch(void)
 {
     struct sim *s = mk("esp32c3", true);
-    uint8_t q[16], buf[512];
+    uint8_t buf[512];
     int64_t now;
 
     T_ASSERT(s);
@@ -1712,12 +1727,8 @@ void test_sim__stub_loses_a_frame_behind_another_in_one_batch(void)
         ;
     now = paced_stub(s, 2000000);
     T_ASSERT(now > 0);
-    put32(q, 0);
-    put32(q + 4, 0x1000);
-    put32(q + 8, 0);
-    put32(q + 12, 0);
-    send_cmd(s, 0x13, q, 16, 0, now);
-    send_cmd(s, 0x13, q, 16, 0, now);
+    send_md5(s, 0, 0x1000, now);
+    send_md5(s, 0, 0x1000, now);
     drain(s, R(), now + 100000);
     T_EQ_INT(R()->nframes, 1);
     lost_until_a_lone_end(s, now + 200000);
@@ -1731,21 +1742,11 @@ void test_sim__stub_out_of_step_after_a_frame_lost_to_full_buffers(void)
 {
     struct sim *s = board("esp32c3");
     size_t n = 0x8000;
-    uint8_t *img = malloc(n), *z = malloc(n + 1024), q[16], w[64];
+    uint8_t *img = malloc(n), *z = malloc(n + 1024), w[64];
     uLongf zl = n + 1024;
 
     T_ASSERT(s && img && z);
-    for (size_t i = 0; i < n; i++)
-        img[i] = (uint8_t)(i * 7 + (i >> 9));
-    T_EQ_INT(compress2(z, &zl, img, n, 9), Z_OK);
-    T_EQ_INT(start_stub(s), 0);
-    T_EQ_INT(flash_begin(s, 0x10, (uint32_t)n, 2, 0x4000, 0x10000, 2), 0);
-    T_EQ_INT(flash_block(s, 0x11, 0, z, 64, 2), 0); /* now writing */
-    put32(q, 0x10000);
-    put32(q + 4, 0x1000);
-    put32(q + 8, 0);
-    put32(q + 12, 0);
-    send_cmd(s, 0x13, q, 16, 0, 0); /* waits in the 2nd buffer */
+    writing_with_an_md5_waiting(s, img, z, &zl, n);
     memset(w, 0x22, sizeof w);
     w[0] = 0xC0;
     sim_rx(s, w, 40, 10);           /* no buffer: ignored */
