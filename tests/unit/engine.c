@@ -917,6 +917,8 @@ enum fault_kind {
                        * passes, the stub inflates garbage */
     FAULT_POKE,     /* byte poke_at of the (SLIP-encoded) frame ^= poke:
                      * a field no checksum covers */
+    FAULT_BAD_ESCAPE, /* 0xDB 0x01 in the middle of the frame: the stub's
+                       * receiver drops it and falls out of step */
 };
 
 struct fault {
@@ -1041,6 +1043,19 @@ static int fp_write(struct port *p, const uint8_t *buf, size_t len,
             return ED_ERR_NOMEM;
         memcpy(c, buf, len);
         c[1] = 0x01;
+        rc = port_write(fp->inner, c, len, timeout_ms);
+        free(c);
+        return rc;
+    }
+    case FAULT_BAD_ESCAPE: {
+        uint8_t *c = malloc(len);
+        int rc;
+
+        if (!c)
+            return ED_ERR_NOMEM;
+        memcpy(c, buf, len);
+        c[len / 2] = 0xDB;
+        c[len / 2 + 1] = 0x01;
         rc = port_write(fp->inner, c, len, timeout_ms);
         free(c);
         return rc;
@@ -1288,6 +1303,18 @@ void test_engine__cut_during_stub_upload_reconnects(void)
 void test_engine__resume_after_refused_block(void)
 {
     fault_case("rfc2217://127.0.0.1:0", FAULT_NOT_REQUEST, 3, "0xC3");
+}
+
+/* A bad escape in a long data frame: esp-flasher-stub's receiver drops the
+ * frame and re-arms before its closing 0xC0, which then opens a frame, so
+ * every later frame is lost until a lone 0xC0 (docs/simulator.md, "The
+ * stub's receiver"): the re-sync's alternate tries send one, the write
+ * resumes and ends verified.  The first block: the stub is idle and
+ * re-arms mid-frame (a later one arrives, without pacing, whole while the
+ * block before it is written).  Fails without the lone 0xC0. */
+void test_engine__resume_after_a_bad_escape_puts_the_stub_out_of_step(void)
+{
+    fault_case("rfc2217://127.0.0.1:0", FAULT_BAD_ESCAPE, 1, "no reply to");
 }
 
 /* A block that never arrives: no reply, re-sync, resume. */
