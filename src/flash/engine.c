@@ -1149,7 +1149,8 @@ static int flash_md5(struct engine *e, uint32_t offset, uint32_t len,
     return loader_md5(e->l, offset, len, out);
 }
 
-/* SPI_FLASH_MD5 of n ranges, pipelined, each seen by the md5 test hook. */
+/* SPI_FLASH_MD5 of n ranges (one request at a time, loader_md5_many), each
+ * seen by the md5 test hook; on an error no digest of the batch counts. */
 static int flash_md5_many(struct engine *e, const uint32_t *offs,
                           const uint32_t *lens, size_t n,
                           uint8_t (*out)[16])
