@@ -1447,6 +1447,8 @@ static int baud_probe(struct loader *l, uint32_t baud)
     int k, t;
 
     for (k = 0; k < 2; k++) {
+        int last = ED_OK;
+
         if (port_set_baud(l->port, rates[k]) != ED_OK)
             return -1;
         clock_sleep_ms(50);
@@ -1454,7 +1456,11 @@ static int baud_probe(struct loader *l, uint32_t baud)
             bool stub = false;
 
             proto_flush_input(l->proto);
-            if (sync_once(l, &stub) == ED_OK && stub == l->stub)
+            /* the second SYNC after a silent first: a lone 0xC0 ahead */
+            if (lone_end(l, last, t) != ED_OK)
+                return -1;
+            last = sync_once(l, &stub);
+            if (last == ED_OK && stub == l->stub)
                 return k == 0 ? 1 : 0;
         }
     }

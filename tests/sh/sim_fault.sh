@@ -73,10 +73,16 @@ if what == "cut":
             break
     print("closed" if closed else "open")
     s.close()
-    # the same board: a SYNC now gets the stub's answer (value 0), not the ROM's
+    # the same board: a SYNC now gets the stub's answer (value 0), not the
+    # ROM's; the cut frame left the stub's receiver out of step (as
+    # esp-flasher-stub's), so as espdeck's re-sync: a SYNC, then a lone 0xC0
+    # and a SYNC
     s = conn(port)
     s.sendall(SYNC)
     got, _ = drain(s, 0.5)
+    s.sendall(bytes([0xC0]) + SYNC)
+    more, _ = drain(s, 0.5)
+    got += more
     stub = slip(bytes([1, 8, 2, 0, 0, 0, 0, 0, 0, 0]))
     print("stub-kept" if stub in got else "stub-lost %r" % got[:40])
 else:
