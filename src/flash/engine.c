@@ -1814,7 +1814,8 @@ static int verify_image(struct engine *e, size_t i, const uint8_t want[16],
 
 /*
  * verify_image after image i was written.  A region that reads back
- * different (twice), or the stub's deferred error for one of the write's
+ * different (twice), an MD5 whose reply did not come (twice), or the
+ * stub's deferred error for one of the write's
  * last blocks in its reply to the MD5 (a damaged block that passed its
  * 8-bit checksum broke the inflate; a damaged FLASH_DEFL_BEGIN, which has
  * no checksum, put the data elsewhere), is a write error like any other:
@@ -1843,7 +1844,11 @@ static int verify_written(struct engine *e, size_t i, const uint8_t want[16],
             snprintf(cause, sizeof cause, "0x%x..0x%x read back different "
                      "(flash MD5 %s, asked twice)", im->offset,
                      im->offset + len, hg);
-        else if (rc == ED_ERR_DEVICE && loader_late_write_error(e->l))
+        else if ((rc == ED_ERR_DEVICE && loader_late_write_error(e->l)) ||
+                 rc == ED_ERR_TIMEOUT || rc == ED_ERR_PROTO)
+            /* a deferred write error, or the MD5's reply lost or damaged
+             * even when asked again: the link is recovered like after a
+             * write error, and what is on the flash proven */
             snprintf(cause, sizeof cause, "%s", loader_errmsg(e->l));
         else
             return rc;

@@ -929,6 +929,7 @@ struct fault {
     size_t poke_at;     /* FAULT_POKE: which byte of the frame */
     uint8_t poke;       /* FAULT_POKE: the bits flipped */
     unsigned period;    /* with every: only every period-th frame (0 = all) */
+    unsigned times;     /* with every: at most this many (0 = no limit) */
     unsigned blocks, fired, opens;
     uint64_t data_bytes; /* wire bytes of FLASH_(DEFL_)DATA frames */
     uint64_t md5s;       /* SPI_FLASH_MD5 requests */
@@ -985,7 +986,8 @@ static int fp_write(struct port *p, const uint8_t *buf, size_t len,
     f->blocks++;
     if (f->kind == FAULT_NONE || f->blocks < f->at_block ||
         (f->blocks > f->at_block && !f->every) ||
-        (f->period > 1 && (f->blocks - f->at_block) % f->period))
+        (f->period > 1 && (f->blocks - f->at_block) % f->period) ||
+        (f->times && f->fired >= f->times))
         return port_write(fp->inner, buf, len, timeout_ms);
     f->fired++;
     switch (f->kind) {
@@ -1444,6 +1446,35 @@ void test_engine__verify_mismatch_from_a_damaged_md5_request_is_asked_again(void
     poke_case(47, 0x13, 2, FRAME_DATA, 0x01, &res);
     T_EQ_INT(res.parts[0].recoveries, 0);
     T_CONTAINS(res.log, "then the image's when asked again");
+}
+
+/* The verify's MD5 request lost, and lost again when it is asked again:
+ * the link is recovered as after a write error, the image proven, and
+ * the verify read again; the job ends OK. */
+void test_engine__verify_md5_lost_twice_is_recovered(void)
+{
+    uint8_t *app = fw_data(FAULT_APP_LEN, 51);
+    struct fault f;
+    struct result res;
+    struct rig r;
+
+    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
+    memset(&f, 0, sizeof f);
+    f.kind = FAULT_DROP;
+    f.op = 0x13;        /* SPI_FLASH_MD5: the probe, then the verify */
+    f.at_block = 2;
+    f.every = true;
+    f.times = 2;
+    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, &res);
+    if (res.status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
+    T_EQ_INT(f.fired, 2);
+    T_EQ_INT(res.parts[0].recoveries, 1);
+    T_CONTAINS(res.log, "factory: recovering (1 of 8 without progress) "
+                        "after: no reply to SPI_FLASH_MD5");
+    check_flash(&r, 0x10000, app, FAULT_APP_LEN);
+    rig_free(&r);
+    free(app);
 }
 
 /* FLASH_DEFL_BEGIN damaged in its offset (no checksum covers it): the
