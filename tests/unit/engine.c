@@ -1409,30 +1409,38 @@ void test_engine__recoveries_with_progress_go_on(void)
  * checksum (4), then its data (none of these test values need escaping). */
 #define FRAME_DATA 9
 
-/* A FAULT_APP_LEN app written through one frame of op (its at-th) with
- * byte poke_at ^= poke; the job must end OK with the flash right. */
-static void poke_case(unsigned seed, uint8_t op, unsigned at, size_t poke_at,
-                      uint8_t poke, struct result *res)
+/* A FAULT_APP_LEN app (seed) written through fault f on an in-process
+ * board; the job must end OK with the flash right. */
+static void fault_case_ok(unsigned seed, struct fault *f, unsigned fired,
+                          struct result *res)
 {
     uint8_t *app = fw_data(FAULT_APP_LEN, seed);
-    struct fault f;
     struct rig r;
 
     if (rig_start(&r, "esp32c3") != 0)
         t_fail(__FILE__, __LINE__, "the simulated board did not start");
+    fault_run(&r, app, FAULT_APP_LEN, f, NULL, res);
+    if (res->status != ED_OK)
+        t_fail(__FILE__, __LINE__, "%s\n%s", res->message, res->log);
+    T_EQ_INT(f->fired, fired);
+    check_flash(&r, 0x10000, app, FAULT_APP_LEN);
+    rig_free(&r);
+    free(app);
+}
+
+/* The same through one frame of op (its at-th) with byte poke_at ^= poke. */
+static void poke_case(unsigned seed, uint8_t op, unsigned at, size_t poke_at,
+                      uint8_t poke, struct result *res)
+{
+    struct fault f;
+
     memset(&f, 0, sizeof f);
     f.kind = FAULT_POKE;
     f.op = op;
     f.at_block = at;
     f.poke_at = poke_at;
     f.poke = poke;
-    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, res);
-    if (res->status != ED_OK)
-        t_fail(__FILE__, __LINE__, "%s\n%s", res->message, res->log);
-    T_EQ_INT(f.fired, 1);
-    check_flash(&r, 0x10000, app, FAULT_APP_LEN);
-    rig_free(&r);
-    free(app);
+    fault_case_ok(seed, &f, 1, res);
 }
 
 /* One SPI_FLASH_MD5 request damaged where no checksum covers it: the
@@ -1453,28 +1461,19 @@ void test_engine__verify_mismatch_from_a_damaged_md5_request_is_asked_again(void
  * the verify read again; the job ends OK. */
 void test_engine__verify_md5_lost_twice_is_recovered(void)
 {
-    uint8_t *app = fw_data(FAULT_APP_LEN, 51);
     struct fault f;
     struct result res;
-    struct rig r;
 
-    T_EQ_INT(rig_start(&r, "esp32c3"), 0);
     memset(&f, 0, sizeof f);
     f.kind = FAULT_DROP;
     f.op = 0x13;        /* SPI_FLASH_MD5: the probe, then the verify */
     f.at_block = 2;
     f.every = true;
     f.times = 2;
-    fault_run(&r, app, FAULT_APP_LEN, &f, NULL, &res);
-    if (res.status != ED_OK)
-        t_fail(__FILE__, __LINE__, "%s\n%s", res.message, res.log);
-    T_EQ_INT(f.fired, 2);
+    fault_case_ok(51, &f, 2, &res);
     T_EQ_INT(res.parts[0].recoveries, 1);
     T_CONTAINS(res.log, "factory: recovering (1 of 8 without progress) "
                         "after: no reply to SPI_FLASH_MD5");
-    check_flash(&r, 0x10000, app, FAULT_APP_LEN);
-    rig_free(&r);
-    free(app);
 }
 
 /* FLASH_DEFL_BEGIN damaged in its offset (no checksum covers it): the
