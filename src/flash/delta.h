@@ -16,14 +16,15 @@
 #include <stdint.h>
 
 #define DELTA_SECTOR 0x1000u
-/* the scan's unit: the smallest whose MD5 (4 ms on the chip) still hides
- * the round trip of the next request with two in flight */
+/* the scan's unit: with one MD5 request at a time, the size that
+ * balances the round trips of more, smaller blocks against reading the
+ * differing blocks again sector by sector (docs/performance.md) */
 #define DELTA_BLOCK 0x4000u
 /* blocks compared before the scan may be given up (256 KiB) */
 #define DELTA_MIN_SCANNED 16u
 /* give the scan up when more than this share (%) of the blocks differ */
 #define DELTA_GIVE_UP_PCT 75u
-/* blocks compared per batch of pipelined MD5 requests (the scan may stop
+/* blocks compared per batch of MD5 requests (the scan may stop
  * between batches) */
 #define DELTA_BATCH 16u
 

@@ -1210,7 +1210,7 @@ static int plan_whole(struct image_plan *p, uint32_t len)
 }
 
 /* MD5 the units idx[0..n) of the image (unit bytes each, the last one
- * clipped to the image) in one pipelined batch, marking in differ[k]
+ * clipped to the image) in one batch, marking in differ[k]
  * whether unit idx[k] differs; returns a loader error. */
 static int compare_units(struct engine *e, const struct engine_image *im,
                          uint32_t unit, const size_t *idx, size_t n,
@@ -1250,7 +1250,7 @@ out:
 /*
  * The sector delta of an image whose region differs: DELTA_BLOCK blocks
  * first (DELTA_BATCH requests at a time, so the scan can stop early), then
- * the sectors of the blocks that differ, all in one pipelined batch.  When
+ * the sectors of the blocks that differ, all in one batch.  When
  * most blocks differ the scan is given up (delta_keep_scanning) and
  * everything from there on, and every block that differed, is written.
  */
@@ -1876,7 +1876,7 @@ static int verify_written(struct engine *e, size_t i, const uint8_t want[16],
 
 /*
  * The runs of a delta write, checked by MD5 once all of them are written,
- * in one pipelined batch.  Checking each run before the next one's
+ * in one batch.  Checking each run before the next one's
  * FLASH_DEFL_BEGIN left the flash idle for that MD5's round trip and the
  * next run's compression: the stub starts a run's erase (45 ms a sector,
  * which nothing else hides for a one-sector run) only when it takes its
