@@ -542,9 +542,11 @@ static int connect_left_stub(struct engine *e)
         return ED_ERR_NOT_FOUND;
     log_msg(&e->log, ED_LOG_DEBUG, "a flasher stub was left running at %u "
             "baud on %s: looking for it there", lp.baud, e->port->url);
+    loader_expect_stub(e->l, true);
     rc = loader_connect(e->l, j->before == BEFORE_NO_RESET_NO_SYNC
                                   ? BEFORE_NO_RESET_NO_SYNC : BEFORE_NO_RESET,
                         NULL, 1, e->chip.reset_used);
+    loader_expect_stub(e->l, false);
     if (rc == ED_OK && loader_is_stub(e->l)) {
         log_msg(&e->log, ED_LOG_INFO, "the flasher stub left running at %u "
                 "baud answers: carrying on from there", lp.baud);

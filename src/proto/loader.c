@@ -48,6 +48,7 @@ struct loader {
     struct log_sink log;
     const struct chip_desc *desc;
     bool stub;
+    bool expect_stub;   /* loader_expect_stub: a stub may be out of step */
     bool secure_download;
     bool usb_otg;
     uint32_t block_max;         /* loader_set_flash_block, 0 = own */
@@ -160,6 +161,11 @@ void loader_free(struct loader *l)
 const char *loader_errmsg(const struct loader *l)
 {
     return l ? l->errmsg : "no loader";
+}
+
+void loader_expect_stub(struct loader *l, bool maybe)
+{
+    l->expect_stub = maybe;
 }
 
 void loader_set_cancel(struct loader *l, loader_cancel_fn fn, void *ctx)
@@ -395,6 +401,8 @@ static int connect_cancelled(struct loader *l)
                      "cancelled while connecting");
 }
 
+static int lone_end(struct loader *l, int rc, int silent);
+
 int loader_connect(struct loader *l, enum port_before before,
                    const char *custom_seq, int attempts, char *reset_used)
 {
@@ -402,7 +410,7 @@ int loader_connect(struct loader *l, enum port_before before,
     char boot[96] = "";
     bool saw_download = false, saw_normal = false;
     size_t junk_before, bad_before;
-    int nseq, a, t, rc;
+    int nseq, a, t, rc, silent;
 
     if (attempts <= 0)
         attempts = 7;
@@ -458,12 +466,17 @@ int loader_connect(struct loader *l, enum port_before before,
             if (rc)
                 return fail_proto(l, rc);
         }
-        for (t = 0; t < SYNC_TRIES; t++) {
+        for (t = 0, silent = 0; t < SYNC_TRIES; t++) {
             bool stub_seen = false;
 
             if (cancelled(l))
                 return connect_cancelled(l);
+            /* a stub left running may be out of step (a job killed
+             * mid-frame): alternate with a lone 0xC0, as for its retries */
+            if (t && (rc = lone_end(l, rc, silent)) != ED_OK)
+                return fail_proto(l, rc);
             rc = sync_once(l, &stub_seen);
+            silent += rc == ED_ERR_TIMEOUT;
             if (rc == ED_OK) {
                 if (reset_used)
                     snprintf(reset_used, 32, "%s",
@@ -610,7 +623,8 @@ bool loader_late_write_error(const struct loader *l)
 static int lone_end(struct loader *l, int rc, int silent)
 {
     /* only after no reply: a reply says the frame was received in step */
-    if (!l->stub || rc != ED_ERR_TIMEOUT || silent % 2 == 0)
+    if (!(l->stub || l->expect_stub) || rc != ED_ERR_TIMEOUT ||
+        silent % 2 == 0)
         return ED_OK;
     log_msg(&l->log, ED_LOG_DEBUG, "a lone 0xC0 before the retry (the "
             "stub's receiver may be out of step)");

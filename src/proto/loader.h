@@ -39,6 +39,10 @@ int loader_new(struct loader **out, struct port *port,
 void loader_free(struct loader *l);
 const char *loader_errmsg(const struct loader *l);
 void loader_set_cancel(struct loader *l, loader_cancel_fn fn, void *ctx);
+/* A flasher stub may be running before the connect (one left by an earlier
+ * job): its SYNC retries then alternate with a lone 0xC0, which puts a
+ * receiver left out of step (a frame cut by a killed job) back in step. */
+void loader_expect_stub(struct loader *l, bool maybe);
 /*
  * Largest data block of the next flash writes (FLASH_DATA / FLASH_DEFL_DATA),
  * bytes; 0 = the loader's own (16 KiB stub, 1 KiB ROM).  Never below 1 KiB.
