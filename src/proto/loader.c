@@ -401,7 +401,27 @@ static int connect_cancelled(struct loader *l)
                      "cancelled while connecting");
 }
 
-static int lone_end(struct loader *l, int rc, int silent);
+/*
+ * esp-flasher-stub's receiver can fall out of step and stay there (after a
+ * bad escape in a frame longer than one 32-byte receive batch, a frame
+ * dropped while both buffers were full, a frame cut by a lost link): then
+ * each frame's closing 0xC0 opens a frame and the next one's opening 0xC0
+ * closes it empty (src/slip.c:102-142), and every frame is lost.  A lone
+ * 0xC0 puts it back in step; sent while in step it costs the next frame
+ * (and puts it out).  So the retries of a command to the stub alternate: a
+ * plain one, then a lone 0xC0 and the retry: of any two attempts that got
+ * no reply, one was in step.  `silent` counts the attempts without reply.
+ */
+static int lone_end(struct loader *l, int rc, int silent)
+{
+    /* only after no reply: a reply says the frame was received in step */
+    if (!(l->stub || l->expect_stub) || rc != ED_ERR_TIMEOUT ||
+        silent % 2 == 0)
+        return ED_OK;
+    log_msg(&l->log, ED_LOG_DEBUG, "a lone 0xC0 before the retry (the "
+            "stub's receiver may be out of step)");
+    return proto_send_end(l->proto);
+}
 
 int loader_connect(struct loader *l, enum port_before before,
                    const char *custom_seq, int attempts, char *reset_used)
@@ -605,32 +625,11 @@ bool loader_late_write_error(const struct loader *l)
  * A command that is harmless to repeat (it reads, or sets the same thing
  * again): sent again, at most COMMAND_ATTEMPTS times, when the chip says
  * it could not read it (a command that only reads: when it refused it at
- * all, unless that was a stub's deferred write error), and - unless only_not_read (a command whose effect
- * a lost reply would hide, such as CHANGE_BAUDRATE) - when its reply is
- * damaged or lost (one more timeout at most).
+ * all, unless that was a stub's deferred write error), and - unless
+ * only_not_read (a command whose effect a lost reply would hide, such as
+ * CHANGE_BAUDRATE) - when its reply is damaged or lost (one more timeout
+ * at most).  To a stub, after no reply, with lone_end's lone 0xC0.
  */
-/*
- * esp-flasher-stub's receiver can fall out of step and stay there (after a
- * bad escape in a frame longer than one 32-byte receive batch, a frame
- * dropped while both buffers were full, a frame cut by a lost link): then
- * each frame's closing 0xC0 opens a frame and the next one's opening 0xC0
- * closes it empty (src/slip.c:102-142), and every frame is lost.  A lone
- * 0xC0 puts it back in step; sent while in step it costs the next frame
- * (and puts it out).  So the retries of a command to the stub alternate: a
- * plain one, then a lone 0xC0 and the retry: of any two attempts that got
- * no reply, one was in step.  `silent` counts the attempts without reply.
- */
-static int lone_end(struct loader *l, int rc, int silent)
-{
-    /* only after no reply: a reply says the frame was received in step */
-    if (!(l->stub || l->expect_stub) || rc != ED_ERR_TIMEOUT ||
-        silent % 2 == 0)
-        return ED_OK;
-    log_msg(&l->log, ED_LOG_DEBUG, "a lone 0xC0 before the retry (the "
-            "stub's receiver may be out of step)");
-    return proto_send_end(l->proto);
-}
-
 static int command_again(struct loader *l, uint8_t op, const uint8_t *data,
                          size_t len, size_t want, int timeout_ms,
                          bool only_not_read, struct proto_reply *out)
